@@ -1,0 +1,333 @@
+package stevedore
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/taskdef"
+)
+
+// Options configures a [Client]. The zero value means the defaults; every
+// field is optional.
+type Options struct {
+	// Region goes into every ARN; empty means "us-east-1".
+	Region string
+	// AccountID goes into every ARN; empty means "123456789012".
+	AccountID string
+	// Clock stamps every change; nil means the wall clock. Tests and
+	// simulations pass a *cluster.ManualClock.
+	Clock cluster.Clock
+	// Rand is the source of every random choice (RunTask's random spread,
+	// ids); nil means rand.NewPCG(0, 0), so that runs replay by default.
+	// The Client serialises its use.
+	Rand rand.Source
+	// StoppedTaskRetention is how long STOPPED tasks stay visible; zero
+	// means cluster.DefaultStoppedTaskRetention (one hour).
+	StoppedTaskRetention time.Duration
+	// MaxCommitAttempts bounds how often a scheduling round is decided
+	// again when its commit conflicts with a concurrent change; zero
+	// means scheduler.DefaultMaxAttempts.
+	MaxCommitAttempts int
+}
+
+// Client is an in-process Amazon ECS control plane: clusters, container
+// instances, task definitions and tasks, with ECS's operations as methods.
+// Its methods are safe for concurrent use. A method that returns an error
+// changed nothing.
+type Client struct {
+	opts      Options
+	arnPrefix string
+	clock     cluster.Clock
+	registry  *taskdef.Registry
+
+	mu       sync.RWMutex // guards clusters; held for reading by every cluster-scoped call
+	clusters map[string]*clusterEntry
+
+	rndMu sync.Mutex
+	rnd   *rand.Rand
+
+	demandMu sync.Mutex
+	demands  map[string]*cluster.Demand // by task definition ARN
+}
+
+type clusterEntry struct {
+	c      *cluster.Cluster
+	active bool // false once deleted; guarded by Client.mu
+	tags   []Tag
+}
+
+// New returns a Client with no clusters and no task definitions.
+func New(opts Options) *Client {
+	opts.Region = cmp.Or(opts.Region, "us-east-1")
+	opts.AccountID = cmp.Or(opts.AccountID, "123456789012")
+	if opts.Clock == nil {
+		opts.Clock = cluster.SystemClock{}
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.NewPCG(0, 0)
+	}
+	return &Client{
+		opts:      opts,
+		arnPrefix: "arn:aws:ecs:" + opts.Region + ":" + opts.AccountID + ":",
+		clock:     opts.Clock,
+		registry:  taskdef.NewRegistry(opts.Region, opts.AccountID),
+		clusters:  make(map[string]*clusterEntry),
+		rnd:       rand.New(opts.Rand),
+		demands:   make(map[string]*cluster.Demand),
+	}
+}
+
+// childRand returns a new generator seeded from the client's source, for
+// one call to use without holding the client's lock.
+func (c *Client) childRand() *rand.Rand {
+	c.rndMu.Lock()
+	defer c.rndMu.Unlock()
+	return rand.New(rand.NewPCG(c.rnd.Uint64(), c.rnd.Uint64()))
+}
+
+var clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// clusterName resolves a cluster reference (name or ARN; empty means
+// "default") to a name.
+func (c *Client) clusterName(ref string) string {
+	if ref == "" {
+		return "default"
+	}
+	if rest, ok := strings.CutPrefix(ref, c.arnPrefix+"cluster/"); ok {
+		return rest
+	}
+	return ref
+}
+
+// withCluster runs fn on the ACTIVE cluster ref names, holding the client's
+// read lock so that the cluster cannot be deleted meanwhile.
+func (c *Client) withCluster(ctx context.Context, ref string, fn func(e *clusterEntry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	name := c.clusterName(ref)
+	e, ok := c.clusters[name]
+	if !ok || !e.active {
+		return clusterNotFound(name)
+	}
+	return fn(e)
+}
+
+// CreateClusterInput is the input of [Client.CreateCluster].
+type CreateClusterInput struct {
+	// ClusterName is up to 255 letters, digits, hyphens and underscores;
+	// empty means "default".
+	ClusterName string `json:"clusterName,omitempty"`
+	Tags        []Tag  `json:"tags,omitempty"`
+}
+
+// CreateClusterOutput is the output of [Client.CreateCluster].
+type CreateClusterOutput struct {
+	Cluster Cluster `json:"cluster"`
+}
+
+// CreateCluster creates a cluster. As in ECS it is idempotent: creating a
+// cluster that exists and is ACTIVE returns it. A name whose cluster was
+// deleted (INACTIVE) gets a new, empty cluster.
+func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*CreateClusterOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name := cmp.Or(in.ClusterName, "default")
+	if !clusterNameRE.MatchString(name) {
+		return nil, invalidParameter(nil, "clusterName %q: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.", name)
+	}
+	if len(in.Tags) > 50 {
+		return nil, invalidParameter(nil, "tags: at most 50 tags, got %d.", len(in.Tags))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.clusters[name]
+	if !ok || !e.active {
+		e = &clusterEntry{
+			c: cluster.New(name, cluster.Options{
+				Clock: c.clock, Rand: c.childRand(), ARNPrefix: c.arnPrefix,
+				StoppedTaskRetention: c.opts.StoppedTaskRetention,
+			}),
+			active: true,
+			tags:   slices.Clone(in.Tags),
+		}
+		c.clusters[name] = e
+	}
+	return &CreateClusterOutput{Cluster: e.describe()}, nil
+}
+
+func (e *clusterEntry) describe() Cluster {
+	out := Cluster{ClusterArn: e.c.ARN(), ClusterName: e.c.Name(), Status: "ACTIVE", Tags: slices.Clone(e.tags)}
+	if !e.active {
+		out.Status = "INACTIVE"
+	}
+	e.c.Read(func(v *cluster.View) {
+		out.RegisteredContainerInstancesCount, out.RunningTasksCount, out.PendingTasksCount = v.Counts()
+	})
+	return out
+}
+
+// DescribeClustersInput is the input of [Client.DescribeClusters].
+type DescribeClustersInput struct {
+	// Clusters are names or ARNs, at most 100; empty means "default".
+	Clusters []string `json:"clusters,omitempty"`
+}
+
+// DescribeClustersOutput is the output of [Client.DescribeClusters].
+type DescribeClustersOutput struct {
+	Clusters []Cluster `json:"clusters"`
+	Failures []Failure `json:"failures"`
+}
+
+// DescribeClusters describes clusters, INACTIVE ones included. A cluster
+// that does not exist is a MISSING failure, not an error.
+func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (*DescribeClustersOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	refs := in.Clusters
+	if len(refs) == 0 {
+		refs = []string{"default"}
+	}
+	if len(refs) > 100 {
+		return nil, invalidParameter(nil, "clusters can have at most 100 items.")
+	}
+	out := &DescribeClustersOutput{Clusters: []Cluster{}, Failures: []Failure{}}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, ref := range refs {
+		name := c.clusterName(ref)
+		if e, ok := c.clusters[name]; ok {
+			out.Clusters = append(out.Clusters, e.describe())
+		} else {
+			out.Failures = append(out.Failures, Failure{Arn: c.arnPrefix + "cluster/" + name, Reason: "MISSING"})
+		}
+	}
+	return out, nil
+}
+
+// ListClustersInput is the input of [Client.ListClusters].
+type ListClustersInput struct {
+	MaxResults int    `json:"maxResults,omitempty"`
+	NextToken  string `json:"nextToken,omitempty"`
+}
+
+// ListClustersOutput is the output of [Client.ListClusters].
+type ListClustersOutput struct {
+	ClusterArns []string `json:"clusterArns"`
+	NextToken   string   `json:"nextToken,omitempty"`
+}
+
+// ListClusters lists the ARNs of the ACTIVE clusters, sorted, in pages.
+func (c *Client) ListClusters(ctx context.Context, in *ListClustersInput) (*ListClustersOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	arns := make([]string, 0, len(c.clusters))
+	for _, e := range c.clusters {
+		if e.active {
+			arns = append(arns, e.c.ARN())
+		}
+	}
+	c.mu.RUnlock()
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return &ListClustersOutput{ClusterArns: page, NextToken: next}, nil
+}
+
+// DeleteClusterInput is the input of [Client.DeleteCluster].
+type DeleteClusterInput struct {
+	Cluster string `json:"cluster"`
+}
+
+// DeleteClusterOutput is the output of [Client.DeleteCluster].
+type DeleteClusterOutput struct {
+	Cluster Cluster `json:"cluster"`
+}
+
+// DeleteCluster makes an empty cluster INACTIVE. A cluster with ACTIVE or
+// DRAINING container instances, or with tasks that are not stopped, cannot
+// be deleted.
+func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*DeleteClusterOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	name := c.clusterName(in.Cluster)
+	e, ok := c.clusters[name]
+	if !ok || !e.active {
+		return nil, clusterNotFound(name)
+	}
+	var instances, running, pending int
+	e.c.Read(func(v *cluster.View) { instances, running, pending = v.Counts() })
+	if instances > 0 {
+		return nil, &ClusterContainsContainerInstancesException{apiError{Message: "The Cluster cannot be deleted while Container Instances are active or draining."}}
+	}
+	if running+pending > 0 {
+		return nil, &ClusterContainsTasksException{apiError{Message: "The Cluster cannot be deleted while Tasks are active."}}
+	}
+	e.active = false
+	return &DeleteClusterOutput{Cluster: e.describe()}, nil
+}
+
+// DefaultMaxResults is the page size of the List operations when
+// maxResults is not given; it is also the largest allowed.
+const DefaultMaxResults = 100
+
+// paginate returns the page of the sorted items after the token's item.
+// The token is opaque to callers: the last item of the previous page,
+// base64-encoded, so pages stay correct while items are added or removed.
+func paginate(items []string, maxResults int, token string) ([]string, string, error) {
+	if maxResults < 0 || maxResults > DefaultMaxResults {
+		return nil, "", invalidParameter(nil, "maxResults must be between 1 and %d, got %d.", DefaultMaxResults, maxResults)
+	}
+	if maxResults == 0 {
+		maxResults = DefaultMaxResults
+	}
+	slices.Sort(items)
+	start := 0
+	if token != "" {
+		after, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(after) == 0 {
+			return nil, "", invalidParameter(err, "nextToken %q is not valid.", token)
+		}
+		start, _ = slices.BinarySearch(items, string(after))
+		if start < len(items) && items[start] == string(after) {
+			start++
+		}
+	}
+	end := min(start+maxResults, len(items))
+	page := append([]string{}, items[start:end]...)
+	next := ""
+	if end < len(items) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(items[end-1]))
+	}
+	return page, next, nil
+}
+
+// positionKey encodes a list position as a string that sorts like the
+// number, for paginate.
+func positionKey(i int) string { return fmt.Sprintf("%012d", i) }
+
+// keyPosition decodes positionKey.
+func keyPosition(k string) int {
+	n, _ := strconv.Atoi(k)
+	return n
+}

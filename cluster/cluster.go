@@ -1,0 +1,317 @@
+package cluster
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultStoppedTaskRetention is how long a STOPPED task stays visible to
+// DescribeTasks and ListTasks. ECS keeps stopped tasks for at least an hour.
+const DefaultStoppedTaskRetention = time.Hour
+
+// Options configures a [Cluster]. The zero value is usable: the system
+// clock, a random source seeded with 0, and ARNs in us-east-1 for account
+// 123456789012.
+type Options struct {
+	// Clock stamps every change; nil means [SystemClock].
+	Clock Clock
+	// Rand generates ids; nil means a PCG source seeded with (0, 0). The
+	// cluster uses it only under its write lock.
+	Rand *rand.Rand
+	// ARNPrefix is "arn:aws:ecs:<region>:<account>:"; empty means
+	// "arn:aws:ecs:us-east-1:123456789012:".
+	ARNPrefix string
+	// StoppedTaskRetention is how long STOPPED tasks stay visible; zero
+	// means [DefaultStoppedTaskRetention].
+	StoppedTaskRetention time.Duration
+}
+
+// ChangeKind says what happened to an instance.
+type ChangeKind uint8
+
+// The kinds of [Change].
+const (
+	// InstanceRegistered: a new instance joined the cluster.
+	InstanceRegistered ChangeKind = iota + 1
+	// InstanceUpdated: remaining resources, status, agent connection,
+	// attributes or task counts changed.
+	InstanceUpdated
+)
+
+// Change is one entry of the cluster's change feed.
+type Change struct {
+	Kind     ChangeKind
+	Instance *Instance
+}
+
+// Observer follows the cluster's change feed: an index that must stay
+// current with the instances (placement's) implements it. Observe runs
+// synchronously under the cluster's write lock after each change, before the
+// lock is released; it must be fast and must not call back into the
+// Cluster. Readers holding a [View] never see a change the observers have
+// not been told of.
+type Observer interface {
+	Observe(Change)
+}
+
+// ObserverFunc adapts a function to the [Observer] interface.
+type ObserverFunc func(Change)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(c Change) { f(c) }
+
+// Cluster is the state of one ECS cluster: its container instances and
+// their tasks, with exact resource accounting. It is safe for concurrent use:
+// any number of readers ([Cluster.Read]) share a read lock, and each change
+// takes the write lock, re-checks what it needs and applies all of itself or
+// nothing. Schedulers decide inside Read and apply with [Cluster.Commit],
+// which re-checks every placement against the current state, so several
+// schedulers can decide at once without overcommitting an instance.
+type Cluster struct {
+	mu        sync.RWMutex
+	name, arn string
+	arnPrefix string
+	clock     Clock
+	rnd       *rand.Rand
+	retention time.Duration
+	view      View
+
+	version   int64
+	instances []*Instance // by slot
+	byID      map[string]*Instance
+	tasks     map[string]*Task
+	stopped   []*Task // STOPPED tasks in stoppedAt order, for retention
+	observers []Observer
+
+	registered, running, pending int // ACTIVE+DRAINING instances; task counts
+	notify                       []*Instance
+}
+
+// New returns an empty cluster named name.
+func New(name string, opts Options) *Cluster {
+	c := &Cluster{
+		name:      name,
+		arnPrefix: opts.ARNPrefix,
+		clock:     opts.Clock,
+		rnd:       opts.Rand,
+		retention: opts.StoppedTaskRetention,
+		byID:      make(map[string]*Instance),
+		tasks:     make(map[string]*Task),
+	}
+	if c.arnPrefix == "" {
+		c.arnPrefix = "arn:aws:ecs:us-east-1:123456789012:"
+	}
+	if c.clock == nil {
+		c.clock = SystemClock{}
+	}
+	if c.rnd == nil {
+		c.rnd = rand.New(rand.NewPCG(0, 0))
+	}
+	if c.retention <= 0 {
+		c.retention = DefaultStoppedTaskRetention
+	}
+	c.arn = c.arnPrefix + "cluster/" + name
+	c.view.c = c
+	return c
+}
+
+// Name returns the cluster name.
+func (c *Cluster) Name() string { return c.name }
+
+// ARN returns the cluster ARN.
+func (c *Cluster) ARN() string { return c.arn }
+
+// Subscribe adds an observer to the change feed and replays the current
+// instances to it as [InstanceRegistered] changes, so it starts complete.
+func (c *Cluster) Subscribe(o Observer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.observers = append(c.observers, o)
+	for _, in := range c.instances {
+		o.Observe(Change{Kind: InstanceRegistered, Instance: in})
+	}
+}
+
+// Read calls fn with a consistent view of the cluster under the read lock.
+// Pointers reached through the view are valid only until fn returns.
+func (c *Cluster) Read(fn func(v *View)) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	fn(&c.view)
+}
+
+// View is a read-only view of a cluster, valid inside [Cluster.Read].
+type View struct {
+	c *Cluster
+}
+
+// Name returns the cluster name.
+func (v *View) Name() string { return v.c.name }
+
+// ARN returns the cluster ARN.
+func (v *View) ARN() string { return v.c.arn }
+
+// Version returns the cluster's version: it grows with every change.
+func (v *View) Version() int64 { return v.c.version }
+
+// NumSlots returns one more than the highest instance slot.
+func (v *View) NumSlots() int { return len(v.c.instances) }
+
+// InstanceAt returns the instance in slot i, or nil if i is out of range.
+func (v *View) InstanceAt(i int) *Instance {
+	if i < 0 || i >= len(v.c.instances) {
+		return nil
+	}
+	return v.c.instances[i]
+}
+
+// Instance looks an instance up by id or ARN.
+func (v *View) Instance(ref string) (*Instance, bool) {
+	return v.c.instance(ref)
+}
+
+// Instances yields every instance, INACTIVE ones included, in registration
+// order. Cost: O(n).
+func (v *View) Instances() iter.Seq[*Instance] {
+	return func(yield func(*Instance) bool) {
+		for _, in := range v.c.instances {
+			if !yield(in) {
+				return
+			}
+		}
+	}
+}
+
+// Task looks a task up by id or ARN.
+func (v *View) Task(ref string) (*Task, bool) {
+	return v.c.task(ref)
+}
+
+// Tasks yields every task still retained, in no particular order. Cost: O(t).
+func (v *View) Tasks() iter.Seq[*Task] {
+	return func(yield func(*Task) bool) {
+		for _, t := range v.c.tasks {
+			if !yield(t) {
+				return
+			}
+		}
+	}
+}
+
+// InstanceTasks yields the non-stopped tasks on in.
+func (v *View) InstanceTasks(in *Instance) iter.Seq[*Task] {
+	return func(yield func(*Task) bool) {
+		for _, t := range in.tasks {
+			if !yield(t) {
+				return
+			}
+		}
+	}
+}
+
+// Counts returns the number of ACTIVE and DRAINING instances and of RUNNING
+// and PENDING tasks.
+func (v *View) Counts() (instances, running, pending int) {
+	return v.c.registered, v.c.running, v.c.pending
+}
+
+// TaskInfo returns a copy of t's state.
+func (v *View) TaskInfo(t *Task) TaskInfo { return v.c.taskInfo(t) }
+
+func (c *Cluster) instance(ref string) (*Instance, bool) {
+	in, ok := c.byID[lastPart(ref)]
+	if ok && strings.Contains(ref, "/") && ref != in.arn {
+		return nil, false
+	}
+	return in, ok
+}
+
+func (c *Cluster) task(ref string) (*Task, bool) {
+	t, ok := c.tasks[lastPart(ref)]
+	if ok && strings.Contains(ref, "/") && ref != c.taskARN(t) {
+		return nil, false
+	}
+	return t, ok
+}
+
+func lastPart(ref string) string {
+	if i := strings.LastIndexByte(ref, '/'); i >= 0 {
+		return ref[i+1:]
+	}
+	return ref
+}
+
+func (c *Cluster) taskARN(t *Task) string {
+	return c.arnPrefix + "task/" + c.name + "/" + t.id
+}
+
+func (c *Cluster) newID() string {
+	return fmt.Sprintf("%016x%016x", c.rnd.Uint64(), c.rnd.Uint64())
+}
+
+// touch marks in changed: its version grows, and observers hear of it when
+// the current operation ends.
+func (c *Cluster) touch(in *Instance) {
+	in.version++
+	if !slices.Contains(c.notify, in) {
+		c.notify = append(c.notify, in)
+	}
+}
+
+// flush tells the observers of every instance touched by the operation.
+func (c *Cluster) flush(kind ChangeKind) {
+	if len(c.notify) > 0 {
+		c.version++
+	}
+	for _, in := range c.notify {
+		for _, o := range c.observers {
+			o.Observe(Change{Kind: kind, Instance: in})
+		}
+	}
+	clear(c.notify)
+	c.notify = c.notify[:0]
+}
+
+// prune forgets STOPPED tasks older than the retention period.
+func (c *Cluster) prune(now time.Time) {
+	n := 0
+	for _, t := range c.stopped {
+		if now.Sub(t.stoppedAt) < c.retention {
+			break
+		}
+		delete(c.tasks, t.id)
+		n++
+	}
+	if n > 0 {
+		c.stopped = slices.Delete(c.stopped, 0, n)
+	}
+}
+
+func (c *Cluster) taskInfo(t *Task) TaskInfo {
+	d := t.spec.Demand
+	return TaskInfo{
+		ID: t.id, ARN: c.taskARN(t),
+		TaskDefinitionARN: t.spec.TaskDefinitionARN, Family: t.spec.Family,
+		ClusterARN: c.arn, InstanceID: t.inst.id, InstanceARN: t.inst.arn,
+		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
+		LastStatus: t.last, DesiredStatus: t.desired,
+		CPU: d.cpu, Memory: d.memory, GPUIDs: t.inst.gpuIDsOf(t.gpus),
+		Version:   t.version,
+		CreatedAt: t.createdAt, StartedAt: t.startedAt, StoppingAt: t.stoppingAt, StoppedAt: t.stoppedAt,
+		StoppedReason: t.stoppedReason, StopCode: t.stopCode,
+	}
+}
+
+// InstanceARN returns the ARN an instance with the given id or ARN has (or
+// would have) in this cluster.
+func (v *View) InstanceARN(ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		return ref
+	}
+	return v.c.arnPrefix + "container-instance/" + v.c.name + "/" + ref
+}

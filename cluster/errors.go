@@ -1,0 +1,46 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error a [Cluster] method returns wraps one of them,
+// so callers test with errors.Is; the API layer maps them to ECS exceptions.
+var (
+	// ErrInstanceNotFound: no container instance with that id or ARN.
+	ErrInstanceNotFound = errors.New("container instance not found")
+	// ErrTaskNotFound: no task with that id or ARN.
+	ErrTaskNotFound = errors.New("task not found")
+	// ErrInstanceHasTasks: the instance still has tasks that are not
+	// stopped and force was not given.
+	ErrInstanceHasTasks = errors.New("found running tasks on the instance")
+	// ErrInvalidTransition: the requested status change is not allowed from
+	// the current status.
+	ErrInvalidTransition = errors.New("invalid status transition")
+	// ErrInvalidSpec: the instance registration or attribute is invalid.
+	ErrInvalidSpec = errors.New("invalid container instance")
+	// ErrAttributeLimit: more than [MaxCustomAttributes] custom attributes.
+	ErrAttributeLimit = errors.New("attribute limit exceeded")
+	// ErrConflict: a proposal no longer fits the current state; see
+	// [ConflictError].
+	ErrConflict = errors.New("placement conflict")
+)
+
+// ConflictError reports the first placement of a proposal that the commit's
+// re-check rejected. Nothing of the proposal was applied.
+type ConflictError struct {
+	// Index is the position of the rejected placement in the proposal.
+	Index int
+	// InstanceID is the instance the placement targeted.
+	InstanceID string
+	// Reason is the check that failed.
+	Reason Reason
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("placement %d on container instance %s no longer fits: %s", e.Index, e.InstanceID, e.Reason)
+}
+
+// Unwrap returns [ErrConflict].
+func (e *ConflictError) Unwrap() error { return ErrConflict }

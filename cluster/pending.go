@@ -1,0 +1,105 @@
+package cluster
+
+import "slices"
+
+// Pending accumulates the placements a scheduler has decided but not yet
+// committed, so that the second task of a call is checked against the state
+// the first one leaves (ECS places a call's tasks one after another). Pass
+// it to [Instance.Fits]. It holds one entry per touched instance; after a
+// [Pending.Reset] it reuses its memory, so a steady-state decision allocates
+// nothing. A Pending belongs to one goroutine.
+type Pending struct {
+	entries []pendingEntry
+}
+
+type pendingEntry struct {
+	inst        *Instance
+	cpu, memory int64
+	gpus        int
+	tasks       int
+	ports       []uint16 // sorted
+	portsUDP    []uint16 // sorted
+	groups      []groupCount
+}
+
+// Reset forgets every entry and keeps the memory.
+func (p *Pending) Reset() {
+	p.entries = p.entries[:0]
+}
+
+// Len returns the number of placements added since the last Reset.
+func (p *Pending) Len() int {
+	n := 0
+	for i := range p.entries {
+		n += p.entries[i].tasks
+	}
+	return n
+}
+
+func (p *Pending) find(in *Instance) *pendingEntry {
+	for i := range p.entries {
+		if p.entries[i].inst == in {
+			return &p.entries[i]
+		}
+	}
+	return nil
+}
+
+// Add records a task of spec as placed on in.
+func (p *Pending) Add(in *Instance, spec *TaskSpec) {
+	e := p.find(in)
+	if e == nil {
+		if len(p.entries) < cap(p.entries) {
+			p.entries = p.entries[:len(p.entries)+1]
+			e = &p.entries[len(p.entries)-1]
+			*e = pendingEntry{inst: in, ports: e.ports[:0], portsUDP: e.portsUDP[:0], groups: e.groups[:0]}
+		} else {
+			p.entries = append(p.entries, pendingEntry{inst: in})
+			e = &p.entries[len(p.entries)-1]
+		}
+	}
+	d := spec.Demand
+	e.cpu += d.cpu
+	e.memory += d.memory
+	e.gpus += d.gpus
+	e.tasks++
+	e.ports = mergeSorted(e.ports, d.ports.p)
+	e.portsUDP = mergeSorted(e.portsUDP, d.portsUDP.p)
+	for i := range e.groups {
+		if e.groups[i].group == spec.Group {
+			e.groups[i].n++
+			return
+		}
+	}
+	e.groups = append(e.groups, groupCount{group: spec.Group, n: 1})
+}
+
+// TaskCount returns how many tasks are pending on in.
+func (p *Pending) TaskCount(in *Instance) int {
+	if e := p.find(in); e != nil {
+		return e.tasks
+	}
+	return 0
+}
+
+// GroupCount returns how many pending tasks of group are on in.
+func (p *Pending) GroupCount(in *Instance, group string) int {
+	if e := p.find(in); e != nil {
+		for _, g := range e.groups {
+			if g.group == group {
+				return int(g.n)
+			}
+		}
+	}
+	return 0
+}
+
+func mergeSorted(dst, add []uint16) []uint16 {
+	for _, x := range add {
+		i, ok := slices.BinarySearch(dst, x)
+		if !ok {
+			dst = slices.Insert(dst, i, x)
+		}
+	}
+	return dst
+}

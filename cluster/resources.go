@@ -1,0 +1,147 @@
+package cluster
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+)
+
+// Demand is what one task needs from the instance it runs on: CPU units,
+// MiB of memory, static host ports by protocol, a number of GPUs, and the
+// attributes the instance must have (ECS's requiresAttributes). Build it with
+// [NewDemand]; a Demand is immutable afterwards and is shared by every task of
+// the same task definition.
+type Demand struct {
+	cpu, memory        int64
+	ports, portsUDP    PortSet
+	gpus               int
+	requiredAttributes []string // sorted
+}
+
+// NewDemand returns the demand of a task. Negative CPU, memory or GPU counts
+// are an error.
+func NewDemand(cpu, memory int64, ports, portsUDP []uint16, gpus int, requiredAttributes ...string) (*Demand, error) {
+	if cpu < 0 || memory < 0 || gpus < 0 {
+		return nil, fmt.Errorf("cluster: negative demand (cpu %d, memory %d, gpus %d)", cpu, memory, gpus)
+	}
+	if gpus > MaxGPUs {
+		return nil, fmt.Errorf("cluster: demand of %d GPUs exceeds the %d an instance can have", gpus, MaxGPUs)
+	}
+	attrs := slices.Clone(requiredAttributes)
+	slices.Sort(attrs)
+	return &Demand{
+		cpu: cpu, memory: memory,
+		ports: NewPortSet(ports...), portsUDP: NewPortSet(portsUDP...),
+		gpus: gpus, requiredAttributes: slices.Compact(attrs),
+	}, nil
+}
+
+// CPU returns the CPU units demanded.
+func (d *Demand) CPU() int64 { return d.cpu }
+
+// Memory returns the MiB of memory demanded.
+func (d *Demand) Memory() int64 { return d.memory }
+
+// Ports returns the static TCP host ports demanded.
+func (d *Demand) Ports() PortSet { return d.ports }
+
+// PortsUDP returns the static UDP host ports demanded.
+func (d *Demand) PortsUDP() PortSet { return d.portsUDP }
+
+// GPUs returns the number of GPUs demanded.
+func (d *Demand) GPUs() int { return d.gpus }
+
+// RequiredAttributes returns the attribute names an instance must have, sorted.
+func (d *Demand) RequiredAttributes() []string { return slices.Clone(d.requiredAttributes) }
+
+// MaxGPUs is the most GPUs one container instance may register. GPUs are
+// tracked as a bit mask, one bit per registered GPU id [INF].
+const MaxGPUs = 64
+
+// Reason says why a task cannot be placed on a container instance. The zero
+// value, [ReasonNone], means it can. String returns ECS's failure reason
+// ("RESOURCE:CPU", "AGENT", ...).
+type Reason uint8
+
+// The reasons, in the order the fit test checks them (see [CheckOrder]).
+const (
+	ReasonNone      Reason = iota // the task fits
+	ReasonMissing                 // "MISSING": no such container instance (StartTask)
+	ReasonInactive                // "INACTIVE": the instance was deregistered (StartTask)
+	ReasonDraining                // "DRAINING": the instance is draining and takes no new tasks [INF]
+	ReasonCPU                     // "RESOURCE:CPU"
+	ReasonMemory                  // "RESOURCE:MEMORY"
+	ReasonPorts                   // "RESOURCE:PORTS": a TCP host port is taken, or the 100-port limit
+	ReasonPortsUDP                // "RESOURCE:PORTS_UDP": a UDP host port is taken [INF]
+	ReasonGPU                     // "RESOURCE:GPU"
+	ReasonAttribute               // "ATTRIBUTE": a required attribute is missing
+	ReasonAgent                   // "AGENT": the agent is disconnected
+	// ReasonDistinctInstance and ReasonMemberOf are placement-constraint
+	// failures. They are checked after every resource check.
+	ReasonDistinctInstance
+	ReasonMemberOf
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	ReasonNone:             "",
+	ReasonMissing:          "MISSING",
+	ReasonInactive:         "INACTIVE",
+	ReasonDraining:         "DRAINING",
+	ReasonCPU:              "RESOURCE:CPU",
+	ReasonMemory:           "RESOURCE:MEMORY",
+	ReasonPorts:            "RESOURCE:PORTS",
+	ReasonPortsUDP:         "RESOURCE:PORTS_UDP",
+	ReasonGPU:              "RESOURCE:GPU",
+	ReasonAttribute:        "ATTRIBUTE",
+	ReasonAgent:            "AGENT",
+	ReasonDistinctInstance: "DistinctInstance placement constraint unsatisfied.",
+	ReasonMemberOf:         "MemberOf placement constraint unsatisfied.",
+}
+
+// String returns the ECS failure reason.
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// CheckOrder is the documented order of the fit test. ECS does not say which
+// reason it reports when several checks fail [INF]; we report the first
+// failing check in this order: the instance's status first (a deregistered or
+// draining instance takes nothing), then CPU, MEMORY, PORTS, PORTS_UDP, GPU,
+// ATTRIBUTE, AGENT, then placement constraints. The later a check an instance
+// fails, the closer it is to fitting: RunTask's failures name the closest
+// instance by this order.
+var CheckOrder = [...]Reason{
+	ReasonMissing, ReasonInactive, ReasonDraining,
+	ReasonCPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonGPU,
+	ReasonAttribute, ReasonAgent,
+	ReasonDistinctInstance, ReasonMemberOf,
+}
+
+// Closeness ranks a reason by how far down [CheckOrder] it is: an instance
+// that fails a later check is closer to fitting. ReasonNone ranks highest.
+func (r Reason) Closeness() int {
+	if r == ReasonNone {
+		return len(CheckOrder) + 1
+	}
+	return int(r)
+}
+
+// gpuMask is a set of GPU slots: bit i is the instance's i-th registered GPU.
+type gpuMask uint64
+
+func (m gpuMask) count() int { return bits.OnesCount64(uint64(m)) }
+
+// take returns the lowest n slots of m.
+func (m gpuMask) take(n int) gpuMask {
+	var out gpuMask
+	for ; n > 0 && m != 0; n-- {
+		low := m & -m
+		out |= low
+		m &^= low
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Placement proposes one task of Spec on the instance InstanceID.
+type Placement struct {
+	InstanceID string
+	Spec       *TaskSpec
+}
+
+// Commit applies a proposal all or nothing. Each placement is re-checked, in
+// order, against the current state with the placements before it applied:
+// the instance must still exist and be ACTIVE, the task must still fit
+// ([Instance.Fits]) and the spec's Guard, if any, must still hold. On the
+// first failure everything already applied is undone and a
+// [*ConflictError] is returned; otherwise the new tasks, PENDING with
+// desired status RUNNING, are returned in proposal order. Observers hear of
+// each touched instance once, after the whole proposal applied.
+func (c *Cluster) Commit(proposal []Placement) ([]TaskInfo, error) {
+	for i, p := range proposal {
+		if p.Spec == nil || p.Spec.Demand == nil {
+			return nil, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	c.prune(now)
+	applied := make([]*Task, 0, len(proposal))
+	for i, p := range proposal {
+		in, ok := c.instance(p.InstanceID)
+		r := ReasonMissing
+		if ok {
+			r = in.Fits(p.Spec.Demand, nil)
+			if r == ReasonNone && p.Spec.Guard != nil {
+				r = p.Spec.Guard.Check(in, p.Spec)
+			}
+		}
+		if r != ReasonNone {
+			for j := len(applied) - 1; j >= 0; j-- {
+				c.unplace(applied[j])
+			}
+			clear(c.notify)
+			c.notify = c.notify[:0]
+			return nil, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
+		}
+		applied = append(applied, c.place(in, p.Spec, now))
+	}
+	c.flush(InstanceUpdated)
+	out := make([]TaskInfo, len(applied))
+	for i, t := range applied {
+		out[i] = c.taskInfo(t)
+	}
+	return out, nil
+}
+
+// place starts a PENDING task of spec on in, which must fit it.
+func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time) *Task {
+	d := spec.Demand
+	t := &Task{
+		id: c.newID(), spec: spec, inst: in, instPos: int32(len(in.tasks)),
+		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
+	}
+	for c.tasks[t.id] != nil {
+		t.id = c.newID()
+	}
+	t.gpus = in.gpuFree.take(d.gpus)
+	in.gpuFree &^= t.gpus
+	in.cpu -= d.cpu
+	in.memory -= d.memory
+	in.ports = in.ports.Union(d.ports)
+	in.portsUDP = in.portsUDP.Union(d.portsUDP)
+	in.tasks = append(in.tasks, t)
+	in.pending++
+	in.addGroup(spec.Group, 1)
+	c.pending++
+	c.tasks[t.id] = t
+	c.touch(in)
+	return t
+}
+
+// release returns a task's resources to its instance and takes it off the
+// instance's task list.
+func (c *Cluster) release(t *Task) {
+	in, d := t.inst, t.spec.Demand
+	in.gpuFree |= t.gpus
+	in.cpu += d.cpu
+	in.memory += d.memory
+	in.ports = in.ports.Minus(d.ports)
+	in.portsUDP = in.portsUDP.Minus(d.portsUDP)
+	last := in.tasks[len(in.tasks)-1]
+	in.tasks[t.instPos] = last
+	last.instPos = t.instPos
+	in.tasks[len(in.tasks)-1] = nil
+	in.tasks = in.tasks[:len(in.tasks)-1]
+	t.instPos = -1
+	switch t.last {
+	case TaskPending:
+		in.pending--
+		c.pending--
+	case TaskRunning:
+		in.running--
+		c.running--
+	}
+	in.addGroup(t.spec.Group, -1)
+	c.touch(in)
+}
+
+// unplace undoes place within the same commit.
+func (c *Cluster) unplace(t *Task) {
+	c.release(t)
+	delete(c.tasks, t.id)
+	t.inst.version -= 2 // place and release each counted one change
+}
+
+// stop moves a non-stopped task to STOPPED and releases its resources.
+func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
+	c.release(t)
+	t.last, t.desired = TaskStopped, TaskStopped
+	t.stoppingAt, t.stoppedAt = now, now
+	t.stoppedReason, t.stopCode = reason, code
+	t.version++
+	c.stopped = append(c.stopped, t)
+}
+
+// StopTask stops a task: desired and last status become STOPPED at once
+// (the model's agent stops containers instantly [INF]) and its CPU, memory,
+// ports and GPUs are released. reason becomes stoppedReason; code the
+// stopCode. Stopping a STOPPED task returns it unchanged.
+func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.task(ref)
+	if !ok {
+		return TaskInfo{}, fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
+	}
+	if t.last != TaskStopped {
+		now := c.clock.Now()
+		c.stop(t, reason, code, now)
+		c.flush(InstanceUpdated)
+		c.prune(now)
+	}
+	return c.taskInfo(t), nil
+}
+
+// TaskStarted records the agent reporting a PENDING task RUNNING.
+func (c *Cluster) TaskStarted(ref string) (TaskInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.task(ref)
+	if !ok {
+		return TaskInfo{}, fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
+	}
+	if t.last != TaskPending {
+		return TaskInfo{}, fmt.Errorf("%w: task %s is %s, not PENDING", ErrInvalidTransition, t.id, t.last)
+	}
+	now := c.clock.Now()
+	c.prune(now)
+	t.last = TaskRunning
+	t.startedAt = now
+	t.version++
+	t.inst.pending--
+	t.inst.running++
+	c.pending--
+	c.running++
+	c.touch(t.inst)
+	c.flush(InstanceUpdated)
+	return c.taskInfo(t), nil
+}
+
+// TaskExited records the agent reporting that an essential container of the
+// task exited: the task stops. A task that exits before RUNNING failed to
+// start (stopCode TaskFailedToStart); after, it is EssentialContainerExited.
+// reason becomes stoppedReason; empty means "Essential container in task
+// exited".
+func (c *Cluster) TaskExited(ref, reason string) (TaskInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.task(ref)
+	if !ok {
+		return TaskInfo{}, fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
+	}
+	if t.last == TaskStopped {
+		return TaskInfo{}, fmt.Errorf("%w: task %s is already STOPPED", ErrInvalidTransition, t.id)
+	}
+	if reason == "" {
+		reason = ReasonEssentialContainerExited
+	}
+	code := StopEssentialContainerExited
+	if t.last == TaskPending {
+		code = StopTaskFailedToStart
+	}
+	now := c.clock.Now()
+	c.stop(t, reason, code, now)
+	c.flush(InstanceUpdated)
+	c.prune(now)
+	return c.taskInfo(t), nil
+}
+
+// InstanceTaskIDs returns the ids of the non-stopped tasks on an instance,
+// sorted.
+func (v *View) InstanceTaskIDs(in *Instance) []string {
+	ids := make([]string, len(in.tasks))
+	for i, t := range in.tasks {
+		ids[i] = t.id
+	}
+	slices.Sort(ids)
+	return ids
+}

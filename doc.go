@@ -1,0 +1,70 @@
+// Package stevedore is an in-process model of an Amazon ECS cluster and its
+// schedulers, in pure Go: container instances with resource vectors, task
+// definitions, tasks, and the schedulers that place tasks on instances.
+//
+// A [Client] offers ECS's control-plane operations by their ECS names and
+// fields, in the calling shape of aws-sdk-go-v2 with plain values:
+// CreateCluster, RegisterContainerInstance, RegisterTaskDefinition, RunTask,
+// StartTask, DescribeTasks, StopTask and the rest. Placement failures come
+// back as ECS does, in the output's Failures (RESOURCE:CPU, RESOURCE:MEMORY,
+// RESOURCE:PORTS, AGENT, ...), never as errors; errors are ECS's exceptions
+// ([ClusterNotFoundException], [InvalidParameterException],
+// [ClientException], ...), matched with errors.As or errors.Is, and a call
+// that returns one changed nothing.
+//
+// # Concepts
+//
+//   - A cluster is a named set of container instances (package cluster).
+//   - A container instance registers CPU units (1024 per vCPU), MiB of
+//     memory, reserved host ports (22, 2375, 2376, 51678, 51679 by default),
+//     GPUs and attributes; its remaining resources are exactly its
+//     registered ones minus the demands of its tasks that are not STOPPED.
+//   - A task definition (package taskdef) is ECS JSON, registered as
+//     family:revision; a task's demand is its CPU, memory, static host ports
+//     and GPUs.
+//   - A task runs on one instance: PENDING when placed, RUNNING when its
+//     agent reports it started, STOPPED when stopped or when it exits.
+//   - Schedulers (package scheduler) read the cluster, decide, and commit a
+//     proposal that is re-checked against the current state and applied all
+//     or nothing. RunTask uses the whitepaper's random spread; StartTask pins
+//     tasks to named instances; custom schedulers use the same cycle.
+//
+// Agent-side events are explicit calls, so a program or a test drives them
+// deterministically: [Client.SubmitTaskStateChange] (a task started or
+// exited), [Client.SetAgentConnected] and [Client.TerminateInstance]. Time
+// comes from [Options.Clock] and randomness from [Options.Rand], so every run
+// replays.
+//
+// # Example
+//
+//	ecs := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(start), Rand: rand.NewPCG(1, 2)})
+//	ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "Walkthrough"})
+//	ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
+//		Cluster: "Walkthrough",
+//		TotalResources: []stevedore.Resource{
+//			{Name: "CPU", Type: "INTEGER", IntegerValue: 1024},
+//			{Name: "MEMORY", Type: "INTEGER", IntegerValue: 996},
+//		},
+//	})
+//	in, _ := stevedore.DecodeRegisterTaskDefinitionInput(nginxJSON)
+//	ecs.RegisterTaskDefinition(ctx, in)
+//	out, _ := ecs.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "Walkthrough", TaskDefinition: "whitepaper"})
+//	// out.Tasks[0] is PENDING on the instance; out.Failures is empty.
+//
+// # Concurrency
+//
+// Every method of [Client] is safe for concurrent use. Reads see a
+// consistent state of a cluster. Scheduling decisions are made under a
+// cluster's read lock and committed under its write lock with a re-check of
+// every placement (does the task still fit, do its ports still not collide);
+// a commit that no longer fits is decided again, a bounded number of times
+// ([Options.MaxCommitAttempts]), then reported as failures.
+//
+// # Layers
+//
+// The root package is the API. Below it: scheduler (RunTask's random
+// spread, StartTask pinning, the Scheduler interface), placement (the
+// cluster query language), cluster (state and accounting, the change feed
+// and optimistic commits) and taskdef (task definitions, their JSON, their
+// validation and the family:revision registry).
+package stevedore

@@ -1,0 +1,128 @@
+package scheduler
+
+import (
+	"math/rand/v2"
+
+	"github.com/stevedore-go/stevedore/cluster"
+)
+
+// RandomSpread is RunTask's scheduler when the call names no placement
+// strategy: the "random spread" of the ECS whitepaper, which places tasks at
+// random among the instances that can take them while keeping any single
+// instance from getting a disproportionate share.
+//
+// The rule is the power of two choices: for each task, draw two distinct
+// instances uniformly at random from those that pass the fit test, and place
+// the task on the one with fewer tasks (PENDING and RUNNING, every group,
+// this call's earlier tasks included); on a tie, the first drawn. With one
+// feasible instance it is chosen. Uniform random placement of 10,000 tasks on
+// 100 equal instances leaves the fullest instance about 1.3 × the mean; two
+// choices keep it within a few tasks of the mean (see the property test).
+//
+// Tasks of one call are placed one after another, each against the state
+// the earlier ones leave. A task that fits nowhere becomes a [Failure]
+// naming the closest matching instance — the one whose first failing check
+// comes latest in [cluster.CheckOrder], the first registered on a tie — and
+// its reason; its Detail counts the instances that failed each check.
+type RandomSpread struct {
+	Spec  *cluster.TaskSpec
+	Count int
+	Rand  *rand.Rand
+}
+
+// Decide implements [Scheduler]. Cost: two passes over the instances per
+// task, O(n); it allocates nothing beyond the plan's growth.
+func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
+	d := s.Spec.Demand
+	for range s.Count {
+		feasible := 0
+		var closest *cluster.Instance
+		var closestReason cluster.Reason
+		var tally Tally
+		for in := range v.Instances() {
+			if in.Status() == cluster.InstanceInactive {
+				continue
+			}
+			r := in.Fits(d, &plan.Pending)
+			if r == cluster.ReasonNone {
+				feasible++
+				continue
+			}
+			tally.Add(r)
+			if closest == nil || r.Closeness() > closestReason.Closeness() {
+				closest, closestReason = in, r
+			}
+		}
+		if feasible == 0 {
+			if closest == nil {
+				plan.Fail("", cluster.ReasonMissing, "no container instances")
+				continue
+			}
+			plan.Fail(closest.ARN(), closestReason, tally.String())
+			continue
+		}
+		a, b := s.Rand.IntN(feasible), -1
+		if feasible > 1 {
+			b = s.Rand.IntN(feasible - 1)
+			if b >= a {
+				b++
+			}
+		}
+		var first, second *cluster.Instance
+		k := 0
+		for in := range v.Instances() {
+			if in.Status() == cluster.InstanceInactive || in.Fits(d, &plan.Pending) != cluster.ReasonNone {
+				continue
+			}
+			if k == a {
+				first = in
+			}
+			if k == b {
+				second = in
+			}
+			k++
+			if first != nil && (second != nil || b < 0) {
+				break
+			}
+		}
+		chosen := first
+		if second != nil && load(second, plan) < load(first, plan) {
+			chosen = second
+		}
+		plan.Place(chosen, s.Spec)
+	}
+}
+
+func load(in *cluster.Instance, plan *Plan) int {
+	return in.TaskCount() + plan.Pending.TaskCount(in)
+}
+
+// Pin is StartTask's scheduler: one task on each named instance, in order.
+// The instances still pass the fit test; an unknown instance fails with
+// MISSING, a deregistered one with INACTIVE, a draining one with DRAINING
+// [INF], others with the first failing check. Naming an instance twice
+// places two tasks there if both fit.
+type Pin struct {
+	Spec      *cluster.TaskSpec
+	Instances []string
+}
+
+// Decide implements [Scheduler].
+func (s *Pin) Decide(v *cluster.View, plan *Plan) {
+	for _, ref := range s.Instances {
+		in, ok := v.Instance(ref)
+		if !ok {
+			plan.Fail(v.InstanceARN(ref), cluster.ReasonMissing, "")
+			continue
+		}
+		r := in.Fits(s.Spec.Demand, &plan.Pending)
+		if r == cluster.ReasonNone && s.Spec.Guard != nil {
+			r = s.Spec.Guard.Check(in, s.Spec)
+		}
+		if r != cluster.ReasonNone {
+			plan.Fail(in.ARN(), r, "")
+			continue
+		}
+		plan.Place(in, s.Spec)
+	}
+}

@@ -1,0 +1,163 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stevedore-go/stevedore/cluster"
+)
+
+// Scheduler decides where tasks go. Decide reads the cluster through v — a
+// consistent view, valid only during the call — and writes its decisions
+// into plan; it must not modify the cluster. [Execute] runs it and commits
+// the plan, so every scheduler, built in or written by a user, goes through
+// the same optimistic read–decide–commit cycle.
+type Scheduler interface {
+	Decide(v *cluster.View, plan *Plan)
+}
+
+// Func adapts a function to the [Scheduler] interface.
+type Func func(v *cluster.View, plan *Plan)
+
+// Decide calls f.
+func (f Func) Decide(v *cluster.View, plan *Plan) { f(v, plan) }
+
+// Failure is a task that could not be placed, in ECS's terms: the ARN of the
+// instance it concerns (for RunTask, the closest matching instance) and the
+// reason.
+type Failure struct {
+	ARN    string
+	Reason cluster.Reason
+	Detail string
+}
+
+// Plan is what a scheduler decided in one round: placements to commit and
+// tasks it could not place.
+type Plan struct {
+	// Placements are committed together, all or nothing.
+	Placements []cluster.Placement
+	// Failures are reported to the caller as they are.
+	Failures []Failure
+	// Pending holds Placements as tentatively applied, so that later
+	// decisions of the same round see earlier ones (see [Plan.Place]).
+	Pending cluster.Pending
+}
+
+// Place appends a placement of spec on in and counts it in Pending.
+func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
+	p.Placements = append(p.Placements, cluster.Placement{InstanceID: in.ID(), Spec: spec})
+	p.Pending.Add(in, spec)
+}
+
+// Fail appends a failure.
+func (p *Plan) Fail(arn string, r cluster.Reason, detail string) {
+	p.Failures = append(p.Failures, Failure{ARN: arn, Reason: r, Detail: detail})
+}
+
+func (p *Plan) reset() {
+	p.Placements = p.Placements[:0]
+	p.Failures = p.Failures[:0]
+	p.Pending.Reset()
+}
+
+// DefaultMaxAttempts is how many times [Execute] decides and commits before
+// it gives up on a plan that keeps conflicting with other schedulers.
+const DefaultMaxAttempts = 5
+
+// Result is what [Execute] did.
+type Result struct {
+	// Tasks are the tasks started, in plan order.
+	Tasks []cluster.TaskInfo
+	// Failures are the tasks not placed.
+	Failures []Failure
+	// Conflicts counts the commits rejected because the state changed
+	// between decision and commit.
+	Conflicts int
+}
+
+// Execute runs one scheduling round: s decides against a consistent view
+// of c, and the plan is committed all or nothing. When the commit finds
+// that the state moved under the plan (another scheduler took the room),
+// the round is decided again against the new state, up to maxAttempts
+// times (0 means [DefaultMaxAttempts]); after that every placement of the
+// last plan is reported as a failure with the conflict's reason.
+func Execute(c *cluster.Cluster, s Scheduler, maxAttempts int) (Result, error) {
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	var plan Plan
+	var res Result
+	for attempt := 1; ; attempt++ {
+		plan.reset()
+		var arnOf func(string) string
+		c.Read(func(v *cluster.View) {
+			s.Decide(v, &plan)
+			arnOf = v.InstanceARN
+		})
+		if len(plan.Placements) == 0 {
+			res.Failures = append(res.Failures, plan.Failures...)
+			return res, nil
+		}
+		tasks, err := c.Commit(plan.Placements)
+		if err == nil {
+			res.Tasks = tasks
+			res.Failures = append(res.Failures, plan.Failures...)
+			return res, nil
+		}
+		var conflict *cluster.ConflictError
+		if !errors.As(err, &conflict) {
+			return res, err
+		}
+		res.Conflicts++
+		if attempt >= maxAttempts {
+			for _, p := range plan.Placements {
+				res.Failures = append(res.Failures, Failure{
+					ARN: arnOf(p.InstanceID), Reason: conflict.Reason,
+					Detail: fmt.Sprintf("placement conflicted with concurrent changes %d times", res.Conflicts),
+				})
+			}
+			res.Failures = append(res.Failures, plan.Failures...)
+			return res, nil
+		}
+	}
+}
+
+// Tally counts, per reason, how many instances failed the fit test. Its
+// String is the detail text of a placement failure.
+type Tally [32]int32
+
+// Add counts one instance failing with r.
+func (t *Tally) Add(r cluster.Reason) {
+	if int(r) < len(t) {
+		t[r]++
+	}
+}
+
+// Count returns how many instances failed with r.
+func (t *Tally) Count(r cluster.Reason) int {
+	if int(r) < len(t) {
+		return int(t[r])
+	}
+	return 0
+}
+
+// String lists the non-zero counts in check order, e.g.
+// "RESOURCE:CPU: 3 instances, AGENT: 1 instance".
+func (t *Tally) String() string {
+	var b strings.Builder
+	for _, r := range cluster.CheckOrder {
+		n := t.Count(r)
+		if n == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s: %d instance", r, n)
+		if n != 1 {
+			b.WriteByte('s')
+		}
+	}
+	return b.String()
+}

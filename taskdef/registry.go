@@ -1,0 +1,401 @@
+package taskdef
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sentinels a [*ReferenceError] wraps.
+var (
+	// ErrNotFound: the reference is well formed but names no registered
+	// revision (unknown family or revision, no ACTIVE revision, another
+	// region or account).
+	ErrNotFound = errors.New("taskdef: task definition not found")
+	// ErrInvalidReference: the reference is malformed.
+	ErrInvalidReference = errors.New("taskdef: invalid task definition reference")
+)
+
+// ReferenceError reports a task definition reference (family, family:revision
+// or ARN) that [Registry.Resolve] or [Registry.Deregister] cannot use. Err is
+// [ErrNotFound] or [ErrInvalidReference]; Reason is the message ECS (or moto)
+// gives, e.g. "Invalid revision number. Number: foo". ECS raises
+// ClientException for both.
+type ReferenceError struct {
+	Ref    string
+	Reason string
+	Err    error
+}
+
+// Error implements error.
+func (e *ReferenceError) Error() string {
+	return fmt.Sprintf("taskdef: ClientException: task definition %q: %s", e.Ref, e.Reason)
+}
+
+// Unwrap returns the sentinel, [ErrNotFound] or [ErrInvalidReference].
+func (e *ReferenceError) Unwrap() error { return e.Err }
+
+// LimitExceededException is returned by [Registry.Register] when a family
+// already has [MaxRevisions] revisions (deregistered ones included).
+type LimitExceededException struct {
+	Family string
+	Limit  int
+}
+
+// Error implements error.
+func (e *LimitExceededException) Error() string {
+	return fmt.Sprintf("taskdef: LimitExceededException: family %q has reached the limit of %d revisions", e.Family, e.Limit)
+}
+
+// Entry is one registered revision. It is immutable once returned: a
+// deregistration stores a new Entry and leaves old pointers unchanged, so an
+// Entry may be read from any goroutine without locking.
+type Entry struct {
+	def    TaskDefinition // never modified; handed out only as deep copies
+	demand Demand
+}
+
+// ARN returns arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>.
+func (e *Entry) ARN() string { return e.def.TaskDefinitionArn }
+
+// Family returns the task definition family.
+func (e *Entry) Family() string { return e.def.Family }
+
+// Revision returns the revision number, 1 for the first of a family.
+func (e *Entry) Revision() int { return e.def.Revision }
+
+// Status returns ACTIVE or INACTIVE.
+func (e *Entry) Status() Status { return e.def.Status }
+
+// RegisteredAt returns the registration time.
+func (e *Entry) RegisteredAt() time.Time { return e.def.RegisteredAt }
+
+// DeregisteredAt returns the deregistration time, zero while ACTIVE.
+func (e *Entry) DeregisteredAt() time.Time { return e.def.DeregisteredAt }
+
+// NetworkMode returns the effective network mode (bridge when omitted).
+func (e *Entry) NetworkMode() NetworkMode { return e.def.NetworkMode.Effective() }
+
+// Demand returns the task demand vector computed at registration. It is on
+// the placement hot path and does not copy: the Ports and PortsUDP slices are
+// shared with the Entry and must be treated as read-only.
+func (e *Entry) Demand() Demand { return e.demand }
+
+// PlacementConstraints returns a copy of the task-definition placement constraints.
+func (e *Entry) PlacementConstraints() []PlacementConstraint {
+	return slices.Clone(e.def.PlacementConstraints)
+}
+
+// Definition returns a deep copy of the registered task definition, in its
+// describe shape (ARN, revision, status, compatibilities, normalised cpu and
+// memory filled in).
+func (e *Entry) Definition() TaskDefinition { return e.def.Clone() }
+
+// Registry is the family:revision store of RegisterTaskDefinition,
+// DeregisterTaskDefinition, DescribeTaskDefinition, ListTaskDefinitions and
+// ListTaskDefinitionFamilies for one region and account.
+//
+// A Registry is safe for concurrent use by any number of goroutines: reads
+// share a read lock, writes take the write lock and apply all or nothing.
+// The [*Entry] values it returns are immutable snapshots.
+type Registry struct {
+	region, accountID string
+	maxRevisions      int // MaxRevisions; lowered by tests
+
+	mu       sync.RWMutex
+	families map[string]*family
+}
+
+type family struct {
+	revisions    []*Entry // revisions[r-1] is revision r; never shrinks
+	latestActive int      // highest ACTIVE revision, 0 if none
+}
+
+// NewRegistry returns an empty registry whose ARNs use region and accountID.
+func NewRegistry(region, accountID string) *Registry {
+	return &Registry{
+		region:       region,
+		accountID:    accountID,
+		maxRevisions: MaxRevisions,
+		families:     make(map[string]*family),
+	}
+}
+
+func (r *Registry) arnPrefix() string {
+	return "arn:aws:ecs:" + r.region + ":" + r.accountID + ":task-definition/"
+}
+
+// Register validates td and stores it as the next revision of its family,
+// like RegisterTaskDefinition. td is deep-copied and its output-only fields
+// are ignored. The stored definition gets revision n+1 (numbers are never
+// reused, even after deregistration), its ARN, status ACTIVE, registeredAt =
+// at, compatibilities (requiresCompatibilities, or [EC2] when omitted), task
+// cpu and memory rewritten as plain units and MiB ("1 vCPU" -> "1024"), and
+// requiresAttributes derived from the features it uses ([INF]: only
+// ecs.capability.task-eni for awsvpc, com.amazonaws.ecs.capability.task-iam-role
+// for a task role and com.amazonaws.ecs.capability.logging-driver.<driver> for
+// each log driver). Its [Demand] is computed once.
+//
+// Errors: a [*ValidationError] from [TaskDefinition.Validate], or a
+// [*LimitExceededException] after [MaxRevisions] revisions. On error nothing changes.
+func (r *Registry) Register(td TaskDefinition, at time.Time) (*Entry, error) {
+	def := td.Clone().inputOnly()
+	normalise(reflect.ValueOf(&def).Elem())
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	if def.CPU != "" {
+		n, _ := ParseCPU(def.CPU) // checked by Validate
+		def.CPU = strconv.FormatInt(n, 10)
+	}
+	if def.Memory != "" {
+		n, _ := ParseMemory(def.Memory)
+		def.Memory = strconv.FormatInt(n, 10)
+	}
+	demand, err := def.Demand()
+	if err != nil {
+		return nil, err // unreachable after Validate
+	}
+	if len(def.RequiresCompatibilities) > 0 {
+		def.Compatibilities = slices.Clone(def.RequiresCompatibilities)
+	} else {
+		def.Compatibilities = []Compatibility{CompatibilityEC2}
+	}
+	def.RequiresAttributes = requiredAttributes(def)
+	def.Status = StatusActive
+	def.RegisteredAt = at
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.families[def.Family]
+	rev := 1
+	if f != nil {
+		rev = len(f.revisions) + 1
+	}
+	if rev > r.maxRevisions {
+		return nil, &LimitExceededException{Family: def.Family, Limit: r.maxRevisions}
+	}
+	if f == nil {
+		f = &family{}
+		r.families[def.Family] = f
+	}
+	def.Revision = rev
+	def.TaskDefinitionArn = r.arnPrefix() + def.Family + ":" + strconv.Itoa(rev)
+	e := &Entry{def: def, demand: demand}
+	f.revisions = append(f.revisions, e)
+	f.latestActive = rev
+	return e, nil
+}
+
+// requiredAttributes derives requiresAttributes. [INF] ECS derives many more
+// (docker-remote-api versions, ...); these are the ones placement most needs.
+func requiredAttributes(td TaskDefinition) []Attribute {
+	var attrs []Attribute
+	add := func(name string) {
+		if !slices.ContainsFunc(attrs, func(a Attribute) bool { return a.Name == name }) {
+			attrs = append(attrs, Attribute{Name: name})
+		}
+	}
+	if td.NetworkMode == NetworkModeAwsvpc {
+		add("ecs.capability.task-eni")
+	}
+	if td.TaskRoleArn != "" {
+		add("com.amazonaws.ecs.capability.task-iam-role")
+	}
+	for _, c := range td.ContainerDefinitions {
+		if c.LogConfiguration != nil && c.LogConfiguration.LogDriver != "" {
+			add("com.amazonaws.ecs.capability.logging-driver." + c.LogConfiguration.LogDriver)
+		}
+	}
+	slices.SortFunc(attrs, func(a, b Attribute) int { return cmp.Compare(a.Name, b.Name) })
+	return attrs
+}
+
+// parseRef splits a reference into family and revision (0 when the reference
+// is a bare family).
+func (r *Registry) parseRef(ref string) (string, int, error) {
+	fam, revStr, hasRev := ref, "", false
+	if strings.HasPrefix(ref, "arn:") {
+		// arn:<partition>:ecs:<region>:<account>:task-definition/<family>:<revision>
+		parts := strings.SplitN(ref, ":", 6)
+		if len(parts) != 6 || parts[2] != "ecs" || !strings.HasPrefix(parts[5], "task-definition/") {
+			return "", 0, &ReferenceError{Ref: ref, Reason: "Invalid task definition ARN.", Err: ErrInvalidReference}
+		}
+		fam, revStr, hasRev = strings.Cut(strings.TrimPrefix(parts[5], "task-definition/"), ":")
+		if !hasRev {
+			return "", 0, &ReferenceError{Ref: ref, Reason: "Revision is missing.", Err: ErrInvalidReference}
+		}
+		if parts[1] != "aws" || parts[3] != r.region || parts[4] != r.accountID {
+			// [INF] a well-formed ARN of another partition, region or account is not found here.
+			return "", 0, &ReferenceError{Ref: ref, Reason: "Unable to describe task definition.", Err: ErrNotFound}
+		}
+	} else {
+		fam, revStr, hasRev = strings.Cut(ref, ":")
+	}
+	if !validName(fam) {
+		return "", 0, &ReferenceError{Ref: ref, Reason: "Invalid family name.", Err: ErrInvalidReference}
+	}
+	if !hasRev {
+		return fam, 0, nil
+	}
+	if revStr == "" {
+		return "", 0, &ReferenceError{Ref: ref, Reason: "Revision is missing.", Err: ErrInvalidReference}
+	}
+	rev, err := strconv.Atoi(revStr)
+	if err != nil || rev <= 0 || revStr[0] == '+' {
+		return "", 0, &ReferenceError{Ref: ref, Reason: "Invalid revision number. Number: " + revStr, Err: ErrInvalidReference}
+	}
+	return fam, rev, nil
+}
+
+// lookup returns the entry for fam/rev (rev 0: latest ACTIVE). Caller holds r.mu.
+func (r *Registry) lookup(ref, fam string, rev int) (*Entry, *family, error) {
+	f := r.families[fam]
+	if f == nil {
+		return nil, nil, &ReferenceError{Ref: ref, Reason: "Unable to describe task definition.", Err: ErrNotFound}
+	}
+	if rev == 0 {
+		rev = f.latestActive
+	}
+	if rev == 0 || rev > len(f.revisions) {
+		return nil, nil, &ReferenceError{Ref: ref, Reason: "Unable to describe task definition.", Err: ErrNotFound}
+	}
+	return f.revisions[rev-1], f, nil
+}
+
+// Resolve finds the revision a reference names, like DescribeTaskDefinition:
+// "family" gives the latest ACTIVE revision, "family:revision" and the full
+// ARN give that revision whatever its status. An ARN must carry this
+// registry's region and account. Errors are [*ReferenceError] wrapping
+// [ErrNotFound] or [ErrInvalidReference]. Cost: O(len(ref)).
+func (r *Registry) Resolve(ref string) (*Entry, error) {
+	fam, rev, err := r.parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, _, err := r.lookup(ref, fam, rev)
+	return e, err
+}
+
+// Deregister marks a revision INACTIVE, like DeregisterTaskDefinition, and
+// returns the new entry (deregisteredAt = at). The reference must include the
+// revision (family:revision or ARN); a bare family is an [ErrInvalidReference].
+// [INF] Deregistering an INACTIVE revision succeeds and returns the stored
+// entry unchanged (its first deregisteredAt is kept). Existing tasks and
+// pointers to the old entry are unaffected: the old [*Entry] still says ACTIVE.
+func (r *Registry) Deregister(ref string, at time.Time) (*Entry, error) {
+	fam, rev, err := r.parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if rev == 0 {
+		return nil, &ReferenceError{Ref: ref, Reason: "Revision is missing.", Err: ErrInvalidReference}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, f, err := r.lookup(ref, fam, rev)
+	if err != nil {
+		return nil, err
+	}
+	if old.def.Status != StatusActive {
+		return old, nil
+	}
+	def := old.def // shallow copy: both entries are read-only
+	def.Status = StatusInactive
+	def.DeregisteredAt = at
+	e := &Entry{def: def, demand: old.demand}
+	f.revisions[rev-1] = e
+	if f.latestActive == rev {
+		f.latestActive = 0
+		for i := rev - 1; i >= 1; i-- {
+			if f.revisions[i-1].def.Status == StatusActive {
+				f.latestActive = i
+				break
+			}
+		}
+	}
+	return e, nil
+}
+
+// List returns the ARNs of the revisions of family with the given status,
+// like ListTaskDefinitions: sorted by family then revision, ascending or, if
+// descending, the reverse. As in ECS, familyPrefix is the full family name
+// (not a prefix); "" lists every family. status "" means [StatusActive] (the
+// ECS default) and [StatusAll] any status. Cost: O(F log F + N) over the
+// families F and revisions N it lists.
+func (r *Registry) List(familyPrefix string, status Status, descending bool) []string {
+	if status == "" {
+		status = StatusActive
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var names []string
+	if familyPrefix != "" {
+		if r.families[familyPrefix] != nil {
+			names = []string{familyPrefix}
+		}
+	} else {
+		names = r.sortedFamilies()
+	}
+	var arns []string
+	for _, name := range names {
+		for _, e := range r.families[name].revisions {
+			if status == StatusAll || e.def.Status == status {
+				arns = append(arns, e.def.TaskDefinitionArn)
+			}
+		}
+	}
+	if descending {
+		slices.Reverse(arns)
+	}
+	return arns
+}
+
+// Families returns the sorted family names starting with prefix, like
+// ListTaskDefinitionFamilies: status ACTIVE lists families with at least one
+// ACTIVE revision, INACTIVE those with none, and "" or [StatusAll] every
+// family (the ECS default). Cost: O(F log F).
+func (r *Registry) Families(prefix string, status Status) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for _, name := range r.sortedFamilies() {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		active := r.families[name].latestActive > 0
+		switch status {
+		case "", StatusAll:
+		case StatusActive:
+			if !active {
+				continue
+			}
+		case StatusInactive:
+			if active {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// sortedFamilies returns all family names in order. Caller holds r.mu.
+func (r *Registry) sortedFamilies() []string {
+	names := make([]string, 0, len(r.families))
+	for name := range r.families {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}

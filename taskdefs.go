@@ -1,0 +1,198 @@
+package stevedore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/taskdef"
+)
+
+// RegisterTaskDefinitionInput is the input of
+// [Client.RegisterTaskDefinition]: a task definition in the shape
+// `aws ecs register-task-definition --cli-input-json` takes (decode one with
+// taskdef.Decode). The fields ECS fills in (taskDefinitionArn, revision,
+// status, ...) must be empty.
+type RegisterTaskDefinitionInput struct {
+	taskdef.TaskDefinition
+}
+
+// RegisterTaskDefinitionOutput is the output of
+// [Client.RegisterTaskDefinition].
+type RegisterTaskDefinitionOutput struct {
+	TaskDefinition taskdef.TaskDefinition `json:"taskDefinition"`
+	Tags           []Tag                  `json:"tags,omitempty"`
+}
+
+// RegisterTaskDefinition validates a task definition and registers it as
+// the next revision of its family.
+func (c *Client) RegisterTaskDefinition(ctx context.Context, in *RegisterTaskDefinitionInput) (*RegisterTaskDefinitionOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	td := in.TaskDefinition
+	if td.TaskDefinitionArn != "" || td.Revision != 0 || td.Status != "" || len(td.Compatibilities) > 0 ||
+		len(td.RequiresAttributes) > 0 || !td.RegisteredAt.IsZero() || !td.DeregisteredAt.IsZero() {
+		return nil, clientException(nil, "taskDefinitionArn, revision, status, compatibilities, requiresAttributes, registeredAt and deregisteredAt are set by ECS and cannot be registered.")
+	}
+	e, err := c.registry.Register(td, c.clock.Now())
+	if err != nil {
+		return nil, taskDefinitionError(err)
+	}
+	def := e.Definition()
+	return &RegisterTaskDefinitionOutput{TaskDefinition: def, Tags: def.Tags}, nil
+}
+
+// taskDefinitionError maps a taskdef error to an ECS exception.
+func taskDefinitionError(err error) error {
+	if ve, ok := errors.AsType[*taskdef.ValidationError](err); ok {
+		msg := strings.TrimPrefix(ve.Error(), "taskdef: ")
+		msg = strings.TrimPrefix(msg, ve.Exception+": ")
+		if ve.Exception == "InvalidParameterException" {
+			return invalidParameter(err, "%s", msg)
+		}
+		return clientException(err, "%s", msg)
+	}
+	if le, ok := errors.AsType[*taskdef.LimitExceededException](err); ok {
+		return &LimitExceededException{apiError{Message: le.Error(), Err: err}}
+	}
+	if re, ok := errors.AsType[*taskdef.ReferenceError](err); ok {
+		if errors.Is(err, taskdef.ErrNotFound) {
+			return clientException(err, "Unable to describe task definition. %s", re.Reason)
+		}
+		return clientException(err, "%s", re.Reason)
+	}
+	return err
+}
+
+// DescribeTaskDefinitionInput is the input of
+// [Client.DescribeTaskDefinition].
+type DescribeTaskDefinitionInput struct {
+	// TaskDefinition is a family (its latest ACTIVE revision),
+	// family:revision or an ARN.
+	TaskDefinition string `json:"taskDefinition"`
+}
+
+// DescribeTaskDefinitionOutput is the output of
+// [Client.DescribeTaskDefinition].
+type DescribeTaskDefinitionOutput struct {
+	TaskDefinition taskdef.TaskDefinition `json:"taskDefinition"`
+	Tags           []Tag                  `json:"tags,omitempty"`
+}
+
+// DescribeTaskDefinition describes a task definition revision, ACTIVE or
+// INACTIVE.
+func (c *Client) DescribeTaskDefinition(ctx context.Context, in *DescribeTaskDefinitionInput) (*DescribeTaskDefinitionOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e, err := c.registry.Resolve(in.TaskDefinition)
+	if err != nil {
+		return nil, taskDefinitionError(err)
+	}
+	def := e.Definition()
+	return &DescribeTaskDefinitionOutput{TaskDefinition: def, Tags: def.Tags}, nil
+}
+
+// ListTaskDefinitionsInput is the input of [Client.ListTaskDefinitions].
+type ListTaskDefinitionsInput struct {
+	FamilyPrefix string `json:"familyPrefix,omitempty"`
+	// Status is ACTIVE (the default) or INACTIVE.
+	Status string `json:"status,omitempty"`
+	// Sort is ASC (the default: family, then revision) or DESC.
+	Sort       string `json:"sort,omitempty"`
+	MaxResults int    `json:"maxResults,omitempty"`
+	NextToken  string `json:"nextToken,omitempty"`
+}
+
+// ListTaskDefinitionsOutput is the output of [Client.ListTaskDefinitions].
+type ListTaskDefinitionsOutput struct {
+	TaskDefinitionArns []string `json:"taskDefinitionArns"`
+	NextToken          string   `json:"nextToken,omitempty"`
+}
+
+// ListTaskDefinitions lists task definition ARNs by family and revision.
+func (c *Client) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitionsInput) (*ListTaskDefinitionsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	status := taskdef.StatusActive
+	switch in.Status {
+	case "", "ACTIVE":
+	case "INACTIVE":
+		status = taskdef.StatusInactive
+	default:
+		return nil, invalidParameter(nil, "status must be one of [ACTIVE, INACTIVE], not %q.", in.Status)
+	}
+	if in.Sort != "" && in.Sort != "ASC" && in.Sort != "DESC" {
+		return nil, invalidParameter(nil, "sort must be one of [ASC, DESC], not %q.", in.Sort)
+	}
+	arns := c.registry.List(in.FamilyPrefix, status, false)
+	// paginate works on a sorted key; the key of an ARN is its position.
+	keys := make([]string, len(arns))
+	if in.Sort == "DESC" {
+		slices.Reverse(arns)
+	}
+	for i := range arns {
+		keys[i] = positionKey(i)
+	}
+	page, next, err := paginate(keys, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListTaskDefinitionsOutput{TaskDefinitionArns: make([]string, len(page)), NextToken: next}
+	for i, k := range page {
+		out.TaskDefinitionArns[i] = arns[keyPosition(k)]
+	}
+	return out, nil
+}
+
+// DeregisterTaskDefinitionInput is the input of
+// [Client.DeregisterTaskDefinition].
+type DeregisterTaskDefinitionInput struct {
+	// TaskDefinition is family:revision or an ARN.
+	TaskDefinition string `json:"taskDefinition"`
+}
+
+// DeregisterTaskDefinitionOutput is the output of
+// [Client.DeregisterTaskDefinition].
+type DeregisterTaskDefinitionOutput struct {
+	TaskDefinition taskdef.TaskDefinition `json:"taskDefinition"`
+}
+
+// DeregisterTaskDefinition makes a revision INACTIVE: it can no longer run
+// new tasks, running tasks are untouched, and its number is never reused.
+func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTaskDefinitionInput) (*DeregisterTaskDefinitionOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e, err := c.registry.Deregister(in.TaskDefinition, c.clock.Now())
+	if err != nil {
+		return nil, taskDefinitionError(err)
+	}
+	return &DeregisterTaskDefinitionOutput{TaskDefinition: e.Definition()}, nil
+}
+
+// demandOf returns the cluster demand of a task definition revision,
+// built once per revision.
+func (c *Client) demandOf(e *taskdef.Entry) (*cluster.Demand, error) {
+	c.demandMu.Lock()
+	defer c.demandMu.Unlock()
+	if d, ok := c.demands[e.ARN()]; ok {
+		return d, nil
+	}
+	td := e.Demand()
+	def := e.Definition()
+	attrs := make([]string, len(def.RequiresAttributes))
+	for i, a := range def.RequiresAttributes {
+		attrs[i] = a.Name
+	}
+	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	if err != nil {
+		return nil, clientException(err, "task definition %s: %v", e.ARN(), err)
+	}
+	c.demands[e.ARN()] = d
+	return d, nil
+}

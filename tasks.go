@@ -1,0 +1,535 @@
+package stevedore
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/scheduler"
+	"github.com/stevedore-go/stevedore/taskdef"
+)
+
+// Limits of RunTask and StartTask.
+const (
+	// MaxTasksPerCall is the most tasks one RunTask or StartTask starts.
+	MaxTasksPerCall = 10
+	// MaxPlacementConstraints is the most placement constraints a task
+	// has, its task definition's and the call's together.
+	MaxPlacementConstraints = 10
+	// MaxPlacementStrategies is the most strategy rules a call has.
+	MaxPlacementStrategies = 5
+)
+
+// RunTaskInput is the input of [Client.RunTask].
+type RunTaskInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// TaskDefinition is a family (latest ACTIVE revision),
+	// family:revision or ARN. Required.
+	TaskDefinition string `json:"taskDefinition"`
+	// Count is 1 to 10; 0 means 1.
+	Count int `json:"count,omitempty"`
+	// Group is the task group; empty means "family:<family>".
+	Group string `json:"group,omitempty"`
+	// StartedBy is up to 128 letters, digits, '-', '/' and '_'.
+	StartedBy string `json:"startedBy,omitempty"`
+	// LaunchType is EC2 (the default) or EXTERNAL; FARGATE is not modelled.
+	LaunchType string `json:"launchType,omitempty"`
+	// PlacementConstraints and PlacementStrategy shape the placement.
+	PlacementConstraints []PlacementConstraint `json:"placementConstraints,omitempty"`
+	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy,omitempty"`
+	// NetworkConfiguration is required for awsvpc task definitions.
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+}
+
+// RunTaskOutput is the output of [Client.RunTask]: the tasks started and
+// one failure per task that could not be placed.
+type RunTaskOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// RunTask starts Count tasks of a task definition, placed by the scheduler
+// (see scheduler.RandomSpread for the default, the whitepaper's random
+// spread). Tasks are placed one after another; a task that fits nowhere is a
+// failure naming the closest matching container instance and the reason,
+// never an error.
+func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
+	count := in.Count
+	if count == 0 {
+		count = 1
+	}
+	if count < 1 || count > MaxTasksPerCall {
+		return nil, invalidParameter(nil, "count must be between 1 and %d, got %d.", MaxTasksPerCall, in.Count)
+	}
+	if err := checkStartedBy(in.StartedBy, 128); err != nil {
+		return nil, err
+	}
+	switch in.LaunchType {
+	case "", "EC2", "EXTERNAL":
+	case "FARGATE", "MANAGED_INSTANCES":
+		return nil, invalidParameter(nil, "launchType %s is not supported: Stevedore models the EC2 launch type.", in.LaunchType)
+	default:
+		return nil, invalidParameter(nil, "launch type should be one of [EC2,FARGATE,EXTERNAL]")
+	}
+	spec, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlacement(spec, in.PlacementConstraints, in.PlacementStrategy); err != nil {
+		return nil, err
+	}
+	rnd := c.childRand()
+	var out *RunTaskOutput
+	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		var instances int
+		e.c.Read(func(v *cluster.View) { instances, _, _ = v.Counts() })
+		if instances == 0 {
+			return invalidParameter(nil, "No Container Instances were found in your cluster.")
+		}
+		res, err := scheduler.Execute(e.c, &scheduler.RandomSpread{Spec: spec, Count: count, Rand: rnd}, c.opts.MaxCommitAttempts)
+		if err != nil {
+			return err
+		}
+		out = &RunTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}
+		return nil
+	})
+	return out, err
+}
+
+var startedByRE = regexp.MustCompile(`^[A-Za-z0-9/_-]*$`)
+
+func checkStartedBy(s string, limit int) error {
+	if len(s) > limit || !startedByRE.MatchString(s) {
+		return invalidParameter(nil, "startedBy: up to %d letters (uppercase and lowercase), numbers, hyphens, underscores, and forward slashes are allowed.", limit)
+	}
+	return nil
+}
+
+// checkPlacement validates the placement parameters of a call. Placement
+// strategies and run-time constraints are the placement engine's (a later
+// part of the library); until it lands they are refused rather than
+// ignored.
+func checkPlacement(spec *cluster.TaskSpec, constraints []PlacementConstraint, strategies []PlacementStrategy) error {
+	if len(strategies) > MaxPlacementStrategies {
+		return invalidParameter(nil, "placementStrategy can have at most %d items.", MaxPlacementStrategies)
+	}
+	if len(constraints) > MaxPlacementConstraints {
+		return invalidParameter(nil, "placementConstraints can have at most %d items.", MaxPlacementConstraints)
+	}
+	if len(constraints) > 0 || len(strategies) > 0 {
+		return invalidParameter(nil, "placementConstraints and placementStrategy are not supported yet.")
+	}
+	return nil
+}
+
+// taskSpec resolves the task definition and builds the spec of the tasks
+// a call starts.
+func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration) (*cluster.TaskSpec, error) {
+	if ref == "" {
+		return nil, invalidParameter(nil, "taskDefinition is required.")
+	}
+	e, err := c.registry.Resolve(ref)
+	if errors.Is(err, taskdef.ErrNotFound) {
+		return nil, invalidParameter(err, "TaskDefinition not found.")
+	}
+	if err != nil {
+		return nil, taskDefinitionError(err)
+	}
+	if e.Status() != taskdef.StatusActive {
+		return nil, invalidParameter(nil, "TaskDefinition is inactive")
+	}
+	awsvpc := e.NetworkMode() == taskdef.NetworkModeAwsvpc
+	if awsvpc && (net == nil || net.AwsvpcConfiguration == nil) {
+		return nil, invalidParameter(nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	if !awsvpc && net != nil {
+		return nil, invalidParameter(nil, "Network Configuration is not valid for the given networkMode of this task definition.")
+	}
+	if net != nil && len(net.AwsvpcConfiguration.Subnets) == 0 {
+		return nil, invalidParameter(nil, "subnets can not be empty.")
+	}
+	if group == "" {
+		group = "family:" + e.Family()
+	}
+	if len(group) > 255 {
+		return nil, invalidParameter(nil, "group must be at most 255 characters.")
+	}
+	d, err := c.demandOf(e)
+	if err != nil {
+		return nil, err
+	}
+	return &cluster.TaskSpec{
+		TaskDefinitionARN: e.ARN(), Family: e.Family(), Demand: d,
+		Group: group, StartedBy: startedBy,
+	}, nil
+}
+
+func tasks(infos []cluster.TaskInfo) []Task {
+	out := make([]Task, len(infos))
+	for i, t := range infos {
+		out[i] = task(t)
+	}
+	return out
+}
+
+func task(t cluster.TaskInfo) Task {
+	return Task{
+		TaskArn: t.ARN, ClusterArn: t.ClusterARN, TaskDefinitionArn: t.TaskDefinitionARN,
+		ContainerInstanceArn: t.InstanceARN,
+		LastStatus:           t.LastStatus.String(), DesiredStatus: t.DesiredStatus.String(),
+		Cpu: strconv.FormatInt(t.CPU, 10), Memory: strconv.FormatInt(t.Memory, 10),
+		Group: t.Group, StartedBy: t.StartedBy, LaunchType: "EC2", Version: t.Version,
+		GpuIds:    t.GPUIDs,
+		CreatedAt: t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
+		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
+	}
+}
+
+func failures(fs []scheduler.Failure) []Failure {
+	out := make([]Failure, len(fs))
+	for i, f := range fs {
+		out[i] = Failure{Arn: f.ARN, Reason: f.Reason.String(), Detail: f.Detail}
+	}
+	return out
+}
+
+// StartTaskInput is the input of [Client.StartTask].
+type StartTaskInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// TaskDefinition is a family, family:revision or ARN. Required.
+	TaskDefinition string `json:"taskDefinition"`
+	// ContainerInstances are 1 to 10 ids or ARNs; one task starts on each.
+	ContainerInstances []string `json:"containerInstances"`
+	// Group is the task group; empty means "family:<family>".
+	Group string `json:"group,omitempty"`
+	// StartedBy is up to 36 letters, digits, '-', '/' and '_' (ECS's
+	// StartTask limit).
+	StartedBy            string                `json:"startedBy,omitempty"`
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+}
+
+// StartTaskOutput is the output of [Client.StartTask].
+type StartTaskOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// StartTask starts one task on each named container instance, the
+// primitive of custom schedulers. Resources are still checked: an instance
+// that cannot take the task is a failure (MISSING, INACTIVE, RESOURCE:*,
+// ATTRIBUTE, AGENT), never an error. [INF] StartTask does not evaluate the
+// task definition's memberOf constraints: the caller chose the instance.
+func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutput, error) {
+	if len(in.ContainerInstances) == 0 {
+		return nil, invalidParameter(nil, "Container Instances cannot be empty.")
+	}
+	if len(in.ContainerInstances) > MaxTasksPerCall {
+		return nil, invalidParameter(nil, "containerInstances can have at most %d items.", MaxTasksPerCall)
+	}
+	if err := checkStartedBy(in.StartedBy, 36); err != nil {
+		return nil, err
+	}
+	spec, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	var out *StartTaskOutput
+	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		res, err := scheduler.Execute(e.c, &scheduler.Pin{Spec: spec, Instances: in.ContainerInstances}, c.opts.MaxCommitAttempts)
+		if err != nil {
+			return err
+		}
+		out = &StartTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}
+		return nil
+	})
+	return out, err
+}
+
+// DescribeTasksInput is the input of [Client.DescribeTasks].
+type DescribeTasksInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// Tasks are 1 to 100 ids or ARNs.
+	Tasks []string `json:"tasks"`
+}
+
+// DescribeTasksOutput is the output of [Client.DescribeTasks].
+type DescribeTasksOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// DescribeTasks describes tasks; unknown ones (or STOPPED ones past their
+// retention) are MISSING failures.
+func (c *Client) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*DescribeTasksOutput, error) {
+	if len(in.Tasks) == 0 {
+		return nil, invalidParameter(nil, "Tasks cannot be empty.")
+	}
+	if len(in.Tasks) > 100 {
+		return nil, invalidParameter(nil, "taskIds can have at most 100 items.")
+	}
+	out := &DescribeTasksOutput{Tasks: []Task{}, Failures: []Failure{}}
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		e.c.Read(func(v *cluster.View) {
+			for _, ref := range in.Tasks {
+				t, ok := v.Task(ref)
+				if !ok {
+					arn := ref
+					if !isARN(ref) {
+						arn = c.arnPrefix + "task/" + v.Name() + "/" + ref
+					}
+					out.Failures = append(out.Failures, Failure{Arn: arn, Reason: "MISSING"})
+					continue
+				}
+				out.Tasks = append(out.Tasks, task(v.TaskInfo(t)))
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func isARN(s string) bool { return len(s) > 4 && s[:4] == "arn:" }
+
+// ListTasksInput is the input of [Client.ListTasks].
+type ListTasksInput struct {
+	Cluster           string `json:"cluster,omitempty"`
+	ContainerInstance string `json:"containerInstance,omitempty"`
+	Family            string `json:"family,omitempty"`
+	// ServiceName lists the tasks of group "service:<ServiceName>".
+	ServiceName string `json:"serviceName,omitempty"`
+	// StartedBy must be the only filter when given.
+	StartedBy string `json:"startedBy,omitempty"`
+	// DesiredStatus is RUNNING (the default), PENDING or STOPPED.
+	DesiredStatus string `json:"desiredStatus,omitempty"`
+	// LaunchType is EC2 or empty.
+	LaunchType string `json:"launchType,omitempty"`
+	MaxResults int    `json:"maxResults,omitempty"`
+	NextToken  string `json:"nextToken,omitempty"`
+}
+
+// ListTasksOutput is the output of [Client.ListTasks].
+type ListTasksOutput struct {
+	TaskArns  []string `json:"taskArns"`
+	NextToken string   `json:"nextToken,omitempty"`
+}
+
+// ListTasks lists task ARNs, sorted, in pages, filtered by instance,
+// family, service, startedBy and desired status. Cost: O(tasks) per page.
+func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
+	desired := cluster.TaskRunning
+	if in.DesiredStatus != "" {
+		s, ok := cluster.ParseTaskStatus(in.DesiredStatus)
+		if !ok {
+			return nil, invalidParameter(nil, "desiredStatus must be one of [RUNNING, PENDING, STOPPED], not %q.", in.DesiredStatus)
+		}
+		desired = s
+	}
+	if in.StartedBy != "" && (in.ContainerInstance != "" || in.Family != "" || in.ServiceName != "" || in.DesiredStatus != "") {
+		return nil, invalidParameter(nil, "startedBy must be the only filter when it is used.")
+	}
+	if in.LaunchType != "" && in.LaunchType != "EC2" {
+		return nil, invalidParameter(nil, "launchType must be EC2 or empty, not %q.", in.LaunchType)
+	}
+	var arns []string
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		var err error
+		e.c.Read(func(v *cluster.View) {
+			var only *cluster.Instance
+			if in.ContainerInstance != "" {
+				inst, ok := v.Instance(in.ContainerInstance)
+				if !ok {
+					err = invalidParameter(nil, "Container instance not found: %s", in.ContainerInstance)
+					return
+				}
+				only = inst
+			}
+			for t := range v.Tasks() {
+				switch {
+				case only != nil && t.Instance() != only,
+					in.Family != "" && t.Family() != in.Family,
+					in.ServiceName != "" && t.Group() != "service:"+in.ServiceName,
+					in.StartedBy != "" && t.StartedBy() != in.StartedBy,
+					in.StartedBy == "" && !desiredMatches(t, desired):
+					continue
+				}
+				arns = append(arns, v.TaskInfo(t).ARN)
+			}
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTasksOutput{TaskArns: page, NextToken: next}, nil
+}
+
+// desiredMatches applies ListTasks' desiredStatus filter. ECS never sets a
+// desired status of PENDING; [INF] filtering on PENDING lists the tasks whose
+// last status is PENDING.
+func desiredMatches(t *cluster.Task, s cluster.TaskStatus) bool {
+	if s == cluster.TaskPending {
+		return t.LastStatus() == cluster.TaskPending
+	}
+	return t.DesiredStatus() == s
+}
+
+// StopTaskInput is the input of [Client.StopTask].
+type StopTaskInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// Task is an id or ARN. Required.
+	Task string `json:"task"`
+	// Reason becomes the task's stoppedReason (up to 255 characters).
+	Reason string `json:"reason,omitempty"`
+}
+
+// StopTaskOutput is the output of [Client.StopTask].
+type StopTaskOutput struct {
+	Task Task `json:"task"`
+}
+
+// StopTask stops a task: it becomes STOPPED (stopCode UserInitiated) and
+// its CPU, memory, ports and GPUs are released at once [INF: the model's
+// agent stops containers instantly]. Stopping a stopped task returns it.
+func (c *Client) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutput, error) {
+	if in.Task == "" {
+		return nil, invalidParameter(nil, "task is required.")
+	}
+	if len(in.Reason) > 255 {
+		return nil, invalidParameter(nil, "reason must be at most 255 characters.")
+	}
+	reason := in.Reason
+	if reason == "" {
+		reason = "Task stopped by user"
+	}
+	var out *StopTaskOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		info, err := e.c.StopTask(in.Task, reason, cluster.StopUserInitiated)
+		if err != nil {
+			return taskError(err)
+		}
+		out = &StopTaskOutput{Task: task(info)}
+		return nil
+	})
+	return out, err
+}
+
+func taskError(err error) error {
+	switch {
+	case errors.Is(err, cluster.ErrTaskNotFound):
+		return invalidParameter(err, "The referenced task was not found.")
+	case errors.Is(err, cluster.ErrInvalidTransition):
+		return invalidParameter(err, "%v", err)
+	}
+	return err
+}
+
+// SubmitTaskStateChangeInput is the input of [Client.SubmitTaskStateChange],
+// the call an ECS agent makes when a task changes state.
+type SubmitTaskStateChangeInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// Task is an id or ARN.
+	Task string `json:"task"`
+	// Status is RUNNING (a PENDING task started) or STOPPED (an
+	// essential container exited).
+	Status string `json:"status"`
+	// Reason is the stoppedReason of a STOPPED task; empty means
+	// "Essential container in task exited".
+	Reason string `json:"reason,omitempty"`
+}
+
+// SubmitTaskStateChangeOutput is the output of
+// [Client.SubmitTaskStateChange].
+type SubmitTaskStateChangeOutput struct {
+	Acknowledgment string `json:"acknowledgment"`
+}
+
+// SubmitTaskStateChange records what the agent reports of a task: RUNNING
+// moves a PENDING task to RUNNING; STOPPED stops a task whose essential
+// container exited (stopCode TaskFailedToStart if it never reached
+// RUNNING, EssentialContainerExited otherwise) and releases its resources.
+func (c *Client) SubmitTaskStateChange(ctx context.Context, in *SubmitTaskStateChangeInput) (*SubmitTaskStateChangeOutput, error) {
+	if in.Task == "" {
+		return nil, invalidParameter(nil, "task is required.")
+	}
+	if in.Status != "RUNNING" && in.Status != "STOPPED" {
+		return nil, invalidParameter(nil, "status must be RUNNING or STOPPED, not %q.", in.Status)
+	}
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		var err error
+		if in.Status == "RUNNING" {
+			_, err = e.c.TaskStarted(in.Task)
+		} else {
+			_, err = e.c.TaskExited(in.Task, in.Reason)
+		}
+		return taskError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &SubmitTaskStateChangeOutput{Acknowledgment: "true"}, nil
+}
+
+// SetAgentConnectedInput is the input of [Client.SetAgentConnected].
+type SetAgentConnectedInput struct {
+	Cluster           string `json:"cluster,omitempty"`
+	ContainerInstance string `json:"containerInstance"`
+	Connected         bool   `json:"connected"`
+}
+
+// SetAgentConnectedOutput is the output of [Client.SetAgentConnected].
+type SetAgentConnectedOutput struct {
+	ContainerInstance ContainerInstance `json:"containerInstance"`
+}
+
+// SetAgentConnected records an instance's agent disconnecting or
+// reconnecting (not an ECS operation: the agent's connection is implicit
+// in ECS). Tasks keep running; a disconnected instance takes no new tasks
+// (placement failure AGENT).
+func (c *Client) SetAgentConnected(ctx context.Context, in *SetAgentConnectedInput) (*SetAgentConnectedOutput, error) {
+	var out *SetAgentConnectedOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		info, err := e.c.SetAgentConnected(in.ContainerInstance, in.Connected)
+		if err != nil {
+			return instanceError(err)
+		}
+		out = &SetAgentConnectedOutput{ContainerInstance: containerInstance(info)}
+		return nil
+	})
+	return out, err
+}
+
+// TerminateInstanceInput is the input of [Client.TerminateInstance].
+type TerminateInstanceInput struct {
+	Cluster           string `json:"cluster,omitempty"`
+	ContainerInstance string `json:"containerInstance"`
+}
+
+// TerminateInstanceOutput is the output of [Client.TerminateInstance].
+type TerminateInstanceOutput struct {
+	ContainerInstance ContainerInstance `json:"containerInstance"`
+}
+
+// TerminateInstance models the loss of the EC2 instance behind a container
+// instance (not an ECS operation): its tasks stop with "Host EC2 (instance
+// <id>) terminated.", and it becomes INACTIVE with its agent disconnected.
+func (c *Client) TerminateInstance(ctx context.Context, in *TerminateInstanceInput) (*TerminateInstanceOutput, error) {
+	var out *TerminateInstanceOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		info, err := e.c.InstanceLost(in.ContainerInstance)
+		if err != nil {
+			return instanceError(err)
+		}
+		out = &TerminateInstanceOutput{ContainerInstance: containerInstance(info)}
+		return nil
+	})
+	return out, err
+}

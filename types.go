@@ -1,0 +1,132 @@
+package stevedore
+
+import (
+	"time"
+
+	"github.com/stevedore-go/stevedore/taskdef"
+)
+
+// Cluster is a cluster as DescribeClusters reports it.
+type Cluster struct {
+	ClusterArn                        string `json:"clusterArn"`
+	ClusterName                       string `json:"clusterName"`
+	Status                            string `json:"status"`
+	RegisteredContainerInstancesCount int    `json:"registeredContainerInstancesCount"`
+	RunningTasksCount                 int    `json:"runningTasksCount"`
+	PendingTasksCount                 int    `json:"pendingTasksCount"`
+	ActiveServicesCount               int    `json:"activeServicesCount"`
+	Tags                              []Tag  `json:"tags,omitempty"`
+}
+
+// Tag is a key-value pair attached to a resource.
+type Tag = taskdef.Tag
+
+// Resource is one resource of a container instance: CPU and MEMORY as
+// INTEGER, PORTS, PORTS_UDP and GPU as STRINGSET.
+type Resource struct {
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	IntegerValue   int64    `json:"integerValue"`
+	LongValue      int64    `json:"longValue"`
+	DoubleValue    float64  `json:"doubleValue"`
+	StringSetValue []string `json:"stringSetValue,omitempty"`
+}
+
+// Attribute is an attribute of a container instance. TargetType and
+// TargetId name the instance in PutAttributes and DeleteAttributes.
+type Attribute struct {
+	Name       string `json:"name"`
+	Value      string `json:"value,omitempty"`
+	TargetType string `json:"targetType,omitempty"`
+	TargetId   string `json:"targetId,omitempty"`
+}
+
+// VersionInfo is the agent and Docker version of a container instance.
+type VersionInfo struct {
+	AgentVersion  string `json:"agentVersion,omitempty"`
+	AgentHash     string `json:"agentHash,omitempty"`
+	DockerVersion string `json:"dockerVersion,omitempty"`
+}
+
+// PlatformDevice is a device of the instance; GPUs are the devices that
+// matter to scheduling.
+type PlatformDevice struct {
+	Id   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// ContainerInstance is a container instance as DescribeContainerInstances
+// reports it.
+type ContainerInstance struct {
+	ContainerInstanceArn string      `json:"containerInstanceArn"`
+	Ec2InstanceId        string      `json:"ec2InstanceId"`
+	Version              int64       `json:"version"`
+	VersionInfo          VersionInfo `json:"versionInfo"`
+	RemainingResources   []Resource  `json:"remainingResources"`
+	RegisteredResources  []Resource  `json:"registeredResources"`
+	Status               string      `json:"status"`
+	AgentConnected       bool        `json:"agentConnected"`
+	RunningTasksCount    int         `json:"runningTasksCount"`
+	PendingTasksCount    int         `json:"pendingTasksCount"`
+	Attributes           []Attribute `json:"attributes,omitempty"`
+	RegisteredAt         time.Time   `json:"registeredAt"`
+}
+
+// Task is a task as DescribeTasks reports it. Unset times are omitted.
+type Task struct {
+	TaskArn              string    `json:"taskArn"`
+	ClusterArn           string    `json:"clusterArn"`
+	TaskDefinitionArn    string    `json:"taskDefinitionArn"`
+	ContainerInstanceArn string    `json:"containerInstanceArn"`
+	LastStatus           string    `json:"lastStatus"`
+	DesiredStatus        string    `json:"desiredStatus"`
+	Cpu                  string    `json:"cpu"`
+	Memory               string    `json:"memory"`
+	Group                string    `json:"group"`
+	StartedBy            string    `json:"startedBy,omitempty"`
+	LaunchType           string    `json:"launchType"`
+	Version              int64     `json:"version"`
+	GpuIds               []string  `json:"gpuIds,omitempty"`
+	CreatedAt            time.Time `json:"createdAt,omitzero"`
+	StartedAt            time.Time `json:"startedAt,omitzero"`
+	StoppingAt           time.Time `json:"stoppingAt,omitzero"`
+	StoppedAt            time.Time `json:"stoppedAt,omitzero"`
+	StoppedReason        string    `json:"stoppedReason,omitempty"`
+	StopCode             string    `json:"stopCode,omitempty"`
+}
+
+// Failure is a failed item of a call that otherwise succeeded: a task that
+// could not be placed, or a resource that was not found.
+type Failure struct {
+	Arn    string `json:"arn,omitempty"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// PlacementStrategy is a task placement strategy: binpack (field cpu or
+// memory), spread (field instanceId, host or attribute:NAME) or random.
+type PlacementStrategy struct {
+	Type  string `json:"type"`
+	Field string `json:"field,omitempty"`
+}
+
+// PlacementConstraint is a task placement constraint: distinctInstance, or
+// memberOf with a cluster query language expression.
+type PlacementConstraint struct {
+	Type       string `json:"type"`
+	Expression string `json:"expression,omitempty"`
+}
+
+// NetworkConfiguration is the awsvpc network configuration of a task. The
+// model records it; it does not allocate ENIs.
+type NetworkConfiguration struct {
+	AwsvpcConfiguration *AwsVpcConfiguration `json:"awsvpcConfiguration,omitempty"`
+}
+
+// AwsVpcConfiguration names the subnets and security groups of an awsvpc
+// task.
+type AwsVpcConfiguration struct {
+	Subnets        []string `json:"subnets"`
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+	AssignPublicIp string   `json:"assignPublicIp,omitempty"`
+}
