@@ -263,8 +263,10 @@ func (c *Cluster) touch(in *Instance) {
 	}
 }
 
-// flush tells the observers of every instance touched by the operation.
+// flush tells the observers of every instance touched by the operation,
+// and forgets STOPPED tasks past their retention. Every change ends with it.
 func (c *Cluster) flush(kind ChangeKind) {
+	c.prune(c.clock.Now())
 	if len(c.notify) > 0 {
 		c.version++
 	}

@@ -46,7 +46,6 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	c.prune(now)
 	id := c.newID()
 	ec2 := spec.EC2InstanceID
 	if ec2 == "" {
@@ -94,7 +93,6 @@ func (c *Cluster) DeregisterInstance(ref string, force bool) (InstanceInfo, erro
 		return InstanceInfo{}, fmt.Errorf("%w: container instance %s has %d tasks; stop them or use force", ErrInstanceHasTasks, in.id, len(in.tasks))
 	}
 	now := c.clock.Now()
-	c.prune(now)
 	// [INF] the stop code of an orphaned task is UserInitiated: the user
 	// forced the deregistration.
 	c.stopAll(in, ReasonDeregistrationForced, StopUserInitiated, now)
@@ -119,7 +117,6 @@ func (c *Cluster) InstanceLost(ref string) (InstanceInfo, error) {
 		return InstanceInfo{}, fmt.Errorf("%w: container instance %s is already INACTIVE", ErrInvalidTransition, in.id)
 	}
 	now := c.clock.Now()
-	c.prune(now)
 	c.stopAll(in, "Host EC2 (instance "+in.ec2InstanceID+") terminated.", StopTerminationNotice, now)
 	c.setStatus(in, InstanceInactive)
 	in.connected = false

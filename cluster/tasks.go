@@ -29,7 +29,6 @@ func (c *Cluster) Commit(proposal []Placement) ([]TaskInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	c.prune(now)
 	applied := make([]*Task, 0, len(proposal))
 	for i, p := range proposal {
 		in, ok := c.instance(p.InstanceID)
@@ -142,8 +141,7 @@ func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) 
 		now := c.clock.Now()
 		c.stop(t, reason, code, now)
 		c.flush(InstanceUpdated)
-		c.prune(now)
-	}
+		}
 	return c.taskInfo(t), nil
 }
 
@@ -159,7 +157,6 @@ func (c *Cluster) TaskStarted(ref string) (TaskInfo, error) {
 		return TaskInfo{}, fmt.Errorf("%w: task %s is %s, not PENDING", ErrInvalidTransition, t.id, t.last)
 	}
 	now := c.clock.Now()
-	c.prune(now)
 	t.last = TaskRunning
 	t.startedAt = now
 	t.version++
@@ -197,7 +194,6 @@ func (c *Cluster) TaskExited(ref, reason string) (TaskInfo, error) {
 	now := c.clock.Now()
 	c.stop(t, reason, code, now)
 	c.flush(InstanceUpdated)
-	c.prune(now)
 	return c.taskInfo(t), nil
 }
 
