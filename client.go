@@ -4,16 +4,15 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
 
@@ -62,7 +61,8 @@ type Client struct {
 
 type clusterEntry struct {
 	c      *cluster.Cluster
-	active bool // false once deleted; guarded by Client.mu
+	seed   uint64 // tie-break seed of the cluster's placement
+	active bool   // false once deleted; guarded by Client.mu
 	tags   []Tag
 }
 
@@ -161,6 +161,7 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 				Clock: c.clock, Rand: c.childRand(), ARNPrefix: c.arnPrefix,
 				StoppedTaskRetention: c.opts.StoppedTaskRetention,
 			}),
+			seed:   c.childRand().Uint64(),
 			active: true,
 			tags:   slices.Clone(in.Tags),
 		}
@@ -291,24 +292,30 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 // maxResults is not given; it is also the largest allowed.
 const DefaultMaxResults = 100
 
-// paginate returns the page of the sorted items after the token's item.
-// The token is opaque to callers: the last item of the previous page,
-// base64-encoded, so pages stay correct while items are added or removed.
+// paginate returns the page of items, sorted, after the token's item.
 func paginate(items []string, maxResults int, token string) ([]string, string, error) {
+	slices.Sort(items)
+	return paginateFunc(items, strings.Compare, maxResults, token)
+}
+
+// paginateFunc returns the page of items (sorted by cmp) that follows the
+// token's item. The token is opaque to callers: the last item of the
+// previous page, base64-encoded, so pages stay correct while items are
+// added or removed between calls.
+func paginateFunc(items []string, cmp func(a, b string) int, maxResults int, token string) ([]string, string, error) {
 	if maxResults < 0 || maxResults > DefaultMaxResults {
 		return nil, "", invalidParameter(nil, "maxResults must be between 1 and %d, got %d.", DefaultMaxResults, maxResults)
 	}
 	if maxResults == 0 {
 		maxResults = DefaultMaxResults
 	}
-	slices.Sort(items)
 	start := 0
 	if token != "" {
 		after, err := base64.RawURLEncoding.DecodeString(token)
 		if err != nil || len(after) == 0 {
 			return nil, "", invalidParameter(err, "nextToken %q is not valid.", token)
 		}
-		start, _ = slices.BinarySearch(items, string(after))
+		start, _ = slices.BinarySearchFunc(items, string(after), cmp)
 		if start < len(items) && items[start] == string(after) {
 			start++
 		}
@@ -322,12 +329,7 @@ func paginate(items []string, maxResults int, token string) ([]string, string, e
 	return page, next, nil
 }
 
-// positionKey encodes a list position as a string that sorts like the
-// number, for paginate.
-func positionKey(i int) string { return fmt.Sprintf("%012d", i) }
-
-// keyPosition decodes positionKey.
-func keyPosition(k string) int {
-	n, _ := strconv.Atoi(k)
-	return n
+// place decides one task with the placement engine.
+func (e *clusterEntry) place(v *cluster.View, req *placement.Request, p *cluster.Pending) placement.Decision {
+	return placement.Reference(v, req, p, e.seed)
 }

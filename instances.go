@@ -70,6 +70,9 @@ func (c *Client) RegisterContainerInstance(ctx context.Context, in *RegisterCont
 	if err != nil {
 		return nil, err
 	}
+	if err := spec.Validate(); err != nil {
+		return nil, instanceError(err)
+	}
 	if in.Cluster == "" || in.Cluster == "default" {
 		if _, err := c.ensureDefault(ctx); err != nil {
 			return nil, err

@@ -1,9 +1,10 @@
 package stevedore
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -59,9 +60,6 @@ func taskDefinitionError(err error) error {
 		return &LimitExceededException{apiError{Message: le.Error(), Err: err}}
 	}
 	if re, ok := errors.AsType[*taskdef.ReferenceError](err); ok {
-		if errors.Is(err, taskdef.ErrNotFound) {
-			return clientException(err, "Unable to describe task definition. %s", re.Reason)
-		}
 		return clientException(err, "%s", re.Reason)
 	}
 	return err
@@ -129,23 +127,12 @@ func (c *Client) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinition
 	if in.Sort != "" && in.Sort != "ASC" && in.Sort != "DESC" {
 		return nil, invalidParameter(nil, "sort must be one of [ASC, DESC], not %q.", in.Sort)
 	}
-	arns := c.registry.List(in.FamilyPrefix, status, false)
-	// paginate works on a sorted key; the key of an ARN is its position.
-	keys := make([]string, len(arns))
-	if in.Sort == "DESC" {
-		slices.Reverse(arns)
-	}
-	for i := range arns {
-		keys[i] = positionKey(i)
-	}
-	page, next, err := paginate(keys, in.MaxResults, in.NextToken)
+	arns := c.registry.List(in.FamilyPrefix, status, in.Sort == "DESC")
+	page, next, err := paginateFunc(arns, compareTaskDefinitionARNs(in.Sort == "DESC"), in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	out := &ListTaskDefinitionsOutput{TaskDefinitionArns: make([]string, len(page)), NextToken: next}
-	for i, k := range page {
-		out.TaskDefinitionArns[i] = arns[keyPosition(k)]
-	}
+	out := &ListTaskDefinitionsOutput{TaskDefinitionArns: page, NextToken: next}
 	return out, nil
 }
 
@@ -195,4 +182,24 @@ func (c *Client) demandOf(e *taskdef.Entry) (*cluster.Demand, error) {
 	}
 	c.demands[e.ARN()] = d
 	return d, nil
+}
+
+// compareTaskDefinitionARNs orders task definition ARNs by family, then
+// revision as a number (descending with desc), the order of
+// ListTaskDefinitions.
+func compareTaskDefinitionARNs(desc bool) func(a, b string) int {
+	split := func(arn string) (string, int) {
+		fam, rev, _ := strings.Cut(arn[strings.LastIndexByte(arn, '/')+1:], ":")
+		n, _ := strconv.Atoi(rev)
+		return fam, n
+	}
+	return func(a, b string) int {
+		fa, ra := split(a)
+		fb, rb := split(b)
+		c := cmp.Or(strings.Compare(fa, fb), cmp.Compare(ra, rb))
+		if desc {
+			return -c
+		}
+		return c
+	}
 }

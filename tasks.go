@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
@@ -73,12 +74,16 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 	default:
 		return nil, invalidParameter(nil, "launch type should be one of [EC2,FARGATE,EXTERNAL]")
 	}
-	spec, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	spec, def, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPlacement(spec, in.PlacementConstraints, in.PlacementStrategy); err != nil {
+	strategies, constraints, err := placementOf(def, in.PlacementConstraints, in.PlacementStrategy)
+	if err != nil {
 		return nil, err
+	}
+	if len(constraints) > 0 {
+		spec.Guard = constraints
 	}
 	rnd := c.childRand()
 	var out *RunTaskOutput
@@ -88,7 +93,15 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 		if instances == 0 {
 			return invalidParameter(nil, "No Container Instances were found in your cluster.")
 		}
-		res, err := scheduler.Execute(e.c, &scheduler.RandomSpread{Spec: spec, Count: count, Rand: rnd}, c.opts.MaxCommitAttempts)
+		var s scheduler.Scheduler = &scheduler.RandomSpread{Spec: spec, Count: count, Rand: rnd, Constraints: constraints}
+		if len(strategies) > 0 {
+			s = &scheduler.Strategic{
+				Request: placement.Request{Spec: spec, Strategies: strategies, Constraints: constraints, Rand: rnd},
+				Count:   count,
+				Place:   e.place,
+			}
+		}
+		res, err := scheduler.Execute(e.c, s, c.opts.MaxCommitAttempts)
 		if err != nil {
 			return err
 		}
@@ -107,63 +120,82 @@ func checkStartedBy(s string, limit int) error {
 	return nil
 }
 
-// checkPlacement validates the placement parameters of a call. Placement
-// strategies and run-time constraints are the placement engine's (a later
-// part of the library); until it lands they are refused rather than
-// ignored.
-func checkPlacement(spec *cluster.TaskSpec, constraints []PlacementConstraint, strategies []PlacementStrategy) error {
+// placementOf parses the placement parameters of a call, adding the task
+// definition's memberOf constraints to the call's (at most 10 together).
+func placementOf(e *taskdef.Entry, constraints []PlacementConstraint, strategies []PlacementStrategy) ([]placement.Strategy, placement.Constraints, error) {
 	if len(strategies) > MaxPlacementStrategies {
-		return invalidParameter(nil, "placementStrategy can have at most %d items.", MaxPlacementStrategies)
+		return nil, nil, invalidParameter(nil, "placementStrategy can have at most %d items.", MaxPlacementStrategies)
 	}
-	if len(constraints) > MaxPlacementConstraints {
-		return invalidParameter(nil, "placementConstraints can have at most %d items.", MaxPlacementConstraints)
+	fromDef := e.PlacementConstraints()
+	if n := len(constraints) + len(fromDef); n > MaxPlacementConstraints {
+		return nil, nil, invalidParameter(nil, "placementConstraints can have at most %d items, the task definition's included; got %d.", MaxPlacementConstraints, n)
 	}
-	if len(constraints) > 0 || len(strategies) > 0 {
-		return invalidParameter(nil, "placementConstraints and placementStrategy are not supported yet.")
+	var ss []placement.Strategy
+	for i, s := range strategies {
+		st, err := placement.ParseStrategy(s.Type, s.Field)
+		if err != nil {
+			return nil, nil, invalidParameter(err, "placementStrategy[%d]: %v", i, err)
+		}
+		ss = append(ss, st)
 	}
-	return nil
+	var cs placement.Constraints
+	for i, c := range fromDef {
+		pc, err := placement.ParseConstraint(c.Type, c.Expression)
+		if err != nil {
+			return nil, nil, invalidParameter(err, "task definition placementConstraints[%d]: %v", i, err)
+		}
+		cs = append(cs, pc)
+	}
+	for i, c := range constraints {
+		pc, err := placement.ParseConstraint(c.Type, c.Expression)
+		if err != nil {
+			return nil, nil, invalidParameter(err, "placementConstraints[%d]: %v", i, err)
+		}
+		cs = append(cs, pc)
+	}
+	return ss, cs, nil
 }
 
 // taskSpec resolves the task definition and builds the spec of the tasks
 // a call starts.
-func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration) (*cluster.TaskSpec, error) {
+func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration) (*cluster.TaskSpec, *taskdef.Entry, error) {
 	if ref == "" {
-		return nil, invalidParameter(nil, "taskDefinition is required.")
+		return nil, nil, invalidParameter(nil, "taskDefinition is required.")
 	}
 	e, err := c.registry.Resolve(ref)
 	if errors.Is(err, taskdef.ErrNotFound) {
-		return nil, invalidParameter(err, "TaskDefinition not found.")
+		return nil, nil, clientException(err, "TaskDefinition not found.")
 	}
 	if err != nil {
-		return nil, taskDefinitionError(err)
+		return nil, nil, taskDefinitionError(err)
 	}
 	if e.Status() != taskdef.StatusActive {
-		return nil, invalidParameter(nil, "TaskDefinition is inactive")
+		return nil, nil, invalidParameter(nil, "TaskDefinition is inactive")
 	}
 	awsvpc := e.NetworkMode() == taskdef.NetworkModeAwsvpc
 	if awsvpc && (net == nil || net.AwsvpcConfiguration == nil) {
-		return nil, invalidParameter(nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+		return nil, nil, invalidParameter(nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
 	if !awsvpc && net != nil {
-		return nil, invalidParameter(nil, "Network Configuration is not valid for the given networkMode of this task definition.")
+		return nil, nil, invalidParameter(nil, "Network Configuration is not valid for the given networkMode of this task definition.")
 	}
 	if net != nil && len(net.AwsvpcConfiguration.Subnets) == 0 {
-		return nil, invalidParameter(nil, "subnets can not be empty.")
+		return nil, nil, invalidParameter(nil, "subnets can not be empty.")
 	}
 	if group == "" {
 		group = "family:" + e.Family()
 	}
 	if len(group) > 255 {
-		return nil, invalidParameter(nil, "group must be at most 255 characters.")
+		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
 	d, err := c.demandOf(e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &cluster.TaskSpec{
 		TaskDefinitionARN: e.ARN(), Family: e.Family(), Demand: d,
 		Group: group, StartedBy: startedBy,
-	}, nil
+	}, e, nil
 }
 
 func tasks(infos []cluster.TaskInfo) []Task {
@@ -231,7 +263,7 @@ func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskO
 	if err := checkStartedBy(in.StartedBy, 36); err != nil {
 		return nil, err
 	}
-	spec, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
 	if err != nil {
 		return nil, err
 	}

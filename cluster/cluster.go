@@ -187,20 +187,34 @@ func (v *View) Instances() iter.Seq[*Instance] {
 	}
 }
 
-// Task looks a task up by id or ARN.
+// Task looks a task up by id or ARN. A STOPPED task past its retention is
+// not found, whether or not it has been forgotten yet.
 func (v *View) Task(ref string) (*Task, bool) {
-	return v.c.task(ref)
+	t, ok := v.c.task(ref)
+	if ok && v.c.expired(t, v.c.clock.Now()) {
+		return nil, false
+	}
+	return t, ok
 }
 
 // Tasks yields every task still retained, in no particular order. Cost: O(t).
 func (v *View) Tasks() iter.Seq[*Task] {
 	return func(yield func(*Task) bool) {
+		now := v.c.clock.Now()
 		for _, t := range v.c.tasks {
+			if v.c.expired(t, now) {
+				continue
+			}
 			if !yield(t) {
 				return
 			}
 		}
 	}
+}
+
+// expired reports whether t is STOPPED and past its retention.
+func (c *Cluster) expired(t *Task, now time.Time) bool {
+	return t.last == TaskStopped && now.Sub(t.stoppedAt) >= c.retention
 }
 
 // InstanceTasks yields the non-stopped tasks on in.
@@ -283,7 +297,7 @@ func (c *Cluster) flush(kind ChangeKind) {
 func (c *Cluster) prune(now time.Time) {
 	n := 0
 	for _, t := range c.stopped {
-		if now.Sub(t.stoppedAt) < c.retention {
+		if !c.expired(t, now) {
 			break
 		}
 		delete(c.tasks, t.id)

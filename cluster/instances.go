@@ -6,42 +6,63 @@ import (
 	"time"
 )
 
-// RegisterInstance adds a container instance to the cluster, ACTIVE with its
-// agent connected, and returns it. Every port, attribute and GPU id is
-// checked first; an invalid spec changes nothing.
-func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
+// Validate checks a registration: resources not negative, at most
+// [MaxReservedPorts] reserved ports and [MaxGPUs] distinct, non-empty GPU
+// ids, well-formed attributes with unique names, at most
+// [MaxCustomAttributes] custom ones.
+func (spec InstanceSpec) Validate() error {
 	if spec.CPU < 0 || spec.Memory < 0 {
-		return InstanceInfo{}, fmt.Errorf("%w: CPU %d and MEMORY %d must not be negative", ErrInvalidSpec, spec.CPU, spec.Memory)
+		return fmt.Errorf("%w: CPU %d and MEMORY %d must not be negative", ErrInvalidSpec, spec.CPU, spec.Memory)
+	}
+	ports := spec.Ports
+	if ports == nil {
+		ports = DefaultReservedPorts
+	}
+	if n := NewPortSet(ports...).Len() + NewPortSet(spec.PortsUDP...).Len(); n > MaxReservedPorts {
+		return fmt.Errorf("%w: %d reserved ports; at most %d", ErrInvalidSpec, n, MaxReservedPorts)
+	}
+	if len(spec.GPUs) > MaxGPUs {
+		return fmt.Errorf("%w: %d GPUs; at most %d", ErrInvalidSpec, len(spec.GPUs), MaxGPUs)
+	}
+	for i, id := range spec.GPUs {
+		if id == "" || slices.Contains(spec.GPUs[:i], id) {
+			return fmt.Errorf("%w: GPU id %q is empty or repeated", ErrInvalidSpec, id)
+		}
+	}
+	attrs := sortedAttributes(spec.Attributes)
+	for i, a := range attrs {
+		if err := ValidateAttribute(a); err != nil {
+			return err
+		}
+		if i > 0 && attrs[i-1].Name == a.Name {
+			return fmt.Errorf("%w: attribute %q given twice", ErrInvalidSpec, a.Name)
+		}
+	}
+	if n := customCount(attrs); n > MaxCustomAttributes {
+		return fmt.Errorf("%w: %d custom attributes; the limit is %d", ErrAttributeLimit, n, MaxCustomAttributes)
+	}
+	return nil
+}
+
+func sortedAttributes(attrs []Attribute) []Attribute {
+	attrs = slices.Clone(attrs)
+	slices.SortFunc(attrs, func(a, b Attribute) int { return cmpAttr(a, b.Name) })
+	return attrs
+}
+
+// RegisterInstance adds a container instance to the cluster, ACTIVE with its
+// agent connected, and returns it. The spec is checked first
+// ([InstanceSpec.Validate]); an invalid spec changes nothing.
+func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
+	if err := spec.Validate(); err != nil {
+		return InstanceInfo{}, err
 	}
 	ports := spec.Ports
 	if ports == nil {
 		ports = DefaultReservedPorts
 	}
 	reg, regUDP := NewPortSet(ports...), NewPortSet(spec.PortsUDP...)
-	if n := reg.Len() + regUDP.Len(); n > MaxReservedPorts {
-		return InstanceInfo{}, fmt.Errorf("%w: %d reserved ports; at most %d", ErrInvalidSpec, n, MaxReservedPorts)
-	}
-	if len(spec.GPUs) > MaxGPUs {
-		return InstanceInfo{}, fmt.Errorf("%w: %d GPUs; at most %d", ErrInvalidSpec, len(spec.GPUs), MaxGPUs)
-	}
-	for i, id := range spec.GPUs {
-		if id == "" || slices.Contains(spec.GPUs[:i], id) {
-			return InstanceInfo{}, fmt.Errorf("%w: GPU id %q is empty or repeated", ErrInvalidSpec, id)
-		}
-	}
-	attrs := slices.Clone(spec.Attributes)
-	slices.SortFunc(attrs, func(a, b Attribute) int { return cmpAttr(a, b.Name) })
-	for i, a := range attrs {
-		if err := ValidateAttribute(a); err != nil {
-			return InstanceInfo{}, err
-		}
-		if i > 0 && attrs[i-1].Name == a.Name {
-			return InstanceInfo{}, fmt.Errorf("%w: attribute %q given twice", ErrInvalidSpec, a.Name)
-		}
-	}
-	if n := customCount(attrs); n > MaxCustomAttributes {
-		return InstanceInfo{}, fmt.Errorf("%w: %d custom attributes; the limit is %d", ErrAttributeLimit, n, MaxCustomAttributes)
-	}
+	attrs := sortedAttributes(spec.Attributes)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

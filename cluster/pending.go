@@ -29,6 +29,9 @@ func (p *Pending) Reset() {
 
 // Len returns the number of placements added since the last Reset.
 func (p *Pending) Len() int {
+	if p == nil {
+		return 0
+	}
 	n := 0
 	for i := range p.entries {
 		n += p.entries[i].tasks
@@ -37,6 +40,9 @@ func (p *Pending) Len() int {
 }
 
 func (p *Pending) find(in *Instance) *pendingEntry {
+	if p == nil {
+		return nil
+	}
 	for i := range p.entries {
 		if p.entries[i].inst == in {
 			return &p.entries[i]
@@ -74,7 +80,17 @@ func (p *Pending) Add(in *Instance, spec *TaskSpec) {
 	e.groups = append(e.groups, groupCount{group: spec.Group, n: 1})
 }
 
-// TaskCount returns how many tasks are pending on in.
+// Resources returns the CPU units, MiB of memory and GPUs the pending tasks
+// on in take.
+func (p *Pending) Resources(in *Instance) (cpu, memory int64, gpus int) {
+	if e := p.find(in); e != nil {
+		return e.cpu, e.memory, e.gpus
+	}
+	return 0, 0, 0
+}
+
+// TaskCount returns how many tasks are pending on in. A nil Pending has
+// none, like an empty one.
 func (p *Pending) TaskCount(in *Instance) int {
 	if e := p.find(in); e != nil {
 		return e.tasks

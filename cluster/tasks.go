@@ -141,7 +141,7 @@ func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) 
 		now := c.clock.Now()
 		c.stop(t, reason, code, now)
 		c.flush(InstanceUpdated)
-		}
+	}
 	return c.taskInfo(t), nil
 }
 

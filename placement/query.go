@@ -64,7 +64,10 @@ import (
 //     possessive quantifiers (a*+), \G, \Z, \R, \X, \h and Java's
 //     \p{javaLowerCase}-style classes. Matching takes linear time.
 //   - Expressions are at most [MaxExpressionLength] characters and nest at
-//     most [MaxExpressionDepth] levels of parentheses and not.
+//     most [MaxExpressionDepth] levels of parentheses and not (not(...)
+//     counts once). String never nests deeper than the text it came from,
+//     but it may be longer (it adds spaces and quotes), so the canonical
+//     form of an expression close to the length limit may exceed it.
 
 // MaxExpressionLength is the longest expression, in characters (Unicode code
 // points), that [ParseExpression] accepts: the ECS limit for a memberOf
@@ -72,7 +75,8 @@ import (
 const MaxExpressionLength = 2000
 
 // MaxExpressionDepth is how deeply [ParseExpression] lets parentheses and not
-// nest, so that no input can exhaust the stack.
+// nest (not(...) counts as one level), so that no input can exhaust the
+// stack.
 const MaxExpressionDepth = 100
 
 // QueryTarget is what an [Expression] is evaluated against: one container
@@ -154,7 +158,9 @@ func (e *Expression) Match(t QueryTarget) bool {
 // !=, >, >=, <, <=, exists, !exists, in, !in, =~, !~), the words and, or and
 // not(...), only the parentheses precedence needs, and values as written,
 // single-quoted when they are not valid barewords. The zero Expression prints
-// as "".
+// as "". As the canonical form may add spaces and quotes, it can exceed
+// [MaxExpressionLength] (and so not parse) when the original text was close
+// to it.
 func (e *Expression) String() string {
 	if e == nil {
 		return ""
@@ -331,7 +337,7 @@ type node struct {
 	op     operator // the operator
 	values []string // the values as written (one, or the list)
 
-	distinct []string            // in, not_in: values sorted, duplicates removed
+	distinct []string            // ==, in, not_in: values sorted, duplicates removed
 	set      map[string]struct{} // in, not_in with more than smallSet distinct values
 	re       *regexp.Regexp      // =~, !~: anchored
 	num      decimal             // subjAttribute ordering: values[0] as a number
@@ -402,13 +408,7 @@ func (n *node) eval(t QueryTarget) bool {
 		case opNe:
 			return !t.HasTaskGroup(n.values[0])
 		}
-		found := false
-		for _, g := range n.distinct {
-			if t.HasTaskGroup(g) {
-				found = true
-				break
-			}
-		}
+		found := slices.ContainsFunc(n.distinct, t.HasTaskGroup)
 		return found == (n.op == opIn)
 	}
 	return false
@@ -444,12 +444,7 @@ func (n *node) contains(v string) bool {
 		_, ok := n.set[v]
 		return ok
 	}
-	for _, w := range n.distinct {
-		if v == w {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(n.distinct, v)
 }
 
 // attributeEquals returns n if it is attribute:NAME == v or in [...].
@@ -502,16 +497,18 @@ func (n *node) print(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			// and binds tighter than or: only an or inside an and needs
-			// parentheses (an and inside an and, or an or inside an or,
-			// is flattened by the parser, but may be built by tests).
-			paren := k.kind == kindOr || (k.kind == kindAnd && n.kind == kindAnd)
-			if paren {
+			switch {
+			case k.kind == n.kind:
+				// and and or are associative: print nested ones (which
+				// the parser flattens but tests build) flat.
+				k.print(b)
+			case k.kind == kindOr:
+				// and binds tighter than or.
 				b.WriteByte('(')
-			}
-			k.print(b)
-			if paren {
+				k.print(b)
 				b.WriteByte(')')
+			default:
+				k.print(b)
 			}
 		}
 	case kindNot:

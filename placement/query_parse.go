@@ -171,16 +171,10 @@ func (p *parser) parseUnary() (*node, error) {
 		if err := p.enter(start); err != nil {
 			return nil, err
 		}
-		p.pos++
-		n, err := p.parseOr()
+		n, err := p.parseGroup()
 		if err != nil {
 			return nil, err
 		}
-		p.skipSpace()
-		if !strings.HasPrefix(p.s[p.pos:], ")") {
-			return nil, p.errorAt(p.pos, `"and", "or" or ")"`, nil)
-		}
-		p.pos++
 		p.depth--
 		return n, nil
 	case strings.HasPrefix(p.s[p.pos:], "!"), p.peekWord() == "not":
@@ -192,7 +186,14 @@ func (p *parser) parseUnary() (*node, error) {
 		} else {
 			p.pos += len("not")
 		}
-		n, err := p.parseUnary()
+		// not(...) is one level, as String prints every not.
+		var n *node
+		var err error
+		if p.skipSpace(); strings.HasPrefix(p.s[p.pos:], "(") {
+			n, err = p.parseGroup()
+		} else {
+			n, err = p.parseUnary()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -200,6 +201,21 @@ func (p *parser) parseUnary() (*node, error) {
 		return &node{kind: kindNot, kids: []*node{n}}, nil
 	}
 	return p.parseSimple()
+}
+
+// parseGroup parses "(" expr ")".
+func (p *parser) parseGroup() (*node, error) {
+	p.pos++ // "("
+	n, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if !strings.HasPrefix(p.s[p.pos:], ")") {
+		return nil, p.errorAt(p.pos, `"and", "or" or ")"`, nil)
+	}
+	p.pos++
+	return n, nil
 }
 
 const expectedSubject = "a subject (attribute:NAME, agentConnected, agentVersion, ec2InstanceId, " +
@@ -367,7 +383,7 @@ func (p *parser) scanValue(after string) (pos int, value string, err error) {
 // and fills in what eval needs. If a value is invalid it returns its index,
 // what was expected instead (non-empty) and possibly a cause.
 func compileCond(n *node) (bad int, expected string, cause error) {
-	if n.op.takesList() {
+	if n.op.takesList() || n.op == opEq {
 		n.distinct = slices.Compact(slices.Sorted(slices.Values(n.values)))
 		if len(n.distinct) > smallSet {
 			n.set = make(map[string]struct{}, len(n.distinct))

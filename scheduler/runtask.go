@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 )
 
 // RandomSpread is RunTask's scheduler when the call names no placement
@@ -28,22 +29,23 @@ type RandomSpread struct {
 	Spec  *cluster.TaskSpec
 	Count int
 	Rand  *rand.Rand
+	// Constraints, if any, must hold on every instance chosen.
+	Constraints placement.Constraints
 }
 
 // Decide implements [Scheduler]. Cost: two passes over the instances per
 // task, O(n); it allocates nothing beyond the plan's growth.
 func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
-	d := s.Spec.Demand
 	for range s.Count {
 		feasible := 0
 		var closest *cluster.Instance
 		var closestReason cluster.Reason
-		var tally Tally
+		var tally placement.Tally
 		for in := range v.Instances() {
 			if in.Status() == cluster.InstanceInactive {
 				continue
 			}
-			r := in.Fits(d, &plan.Pending)
+			r := s.reason(in, &plan.Pending)
 			if r == cluster.ReasonNone {
 				feasible++
 				continue
@@ -71,7 +73,7 @@ func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
 		var first, second *cluster.Instance
 		k := 0
 		for in := range v.Instances() {
-			if in.Status() == cluster.InstanceInactive || in.Fits(d, &plan.Pending) != cluster.ReasonNone {
+			if in.Status() == cluster.InstanceInactive || s.reason(in, &plan.Pending) != cluster.ReasonNone {
 				continue
 			}
 			if k == a {
@@ -91,6 +93,14 @@ func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
 		}
 		plan.Place(chosen, s.Spec)
 	}
+}
+
+func (s *RandomSpread) reason(in *cluster.Instance, p *cluster.Pending) cluster.Reason {
+	r := in.Fits(s.Spec.Demand, p)
+	if r == cluster.ReasonNone {
+		r = s.Constraints.Reason(in, s.Spec.Group, p)
+	}
+	return r
 }
 
 func load(in *cluster.Instance, plan *Plan) int {
@@ -124,5 +134,33 @@ func (s *Pin) Decide(v *cluster.View, plan *Plan) {
 			continue
 		}
 		plan.Place(in, s.Spec)
+	}
+}
+
+// Placer decides one task: an indexed engine or the reference scan of
+// package placement.
+type Placer func(v *cluster.View, req *placement.Request, p *cluster.Pending) placement.Decision
+
+// Strategic is RunTask's scheduler when the call names placement
+// strategies: each of Count tasks goes where Place ranks best under the
+// request's strategy chain and constraints, one after another.
+type Strategic struct {
+	Request placement.Request
+	Count   int
+	Place   Placer
+}
+
+// Decide implements [Scheduler].
+func (s *Strategic) Decide(v *cluster.View, plan *Plan) {
+	for range s.Count {
+		d := s.Place(v, &s.Request, &plan.Pending)
+		switch {
+		case d.Instance != nil:
+			plan.Place(d.Instance, s.Request.Spec)
+		case d.Closest != nil:
+			plan.Fail(d.Closest.ARN(), d.Reason, d.Tally.String())
+		default:
+			plan.Fail("", cluster.ReasonMissing, "no container instances")
+		}
 	}
 }

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/stevedore-go/stevedore/cluster"
 )
@@ -121,43 +120,4 @@ func Execute(c *cluster.Cluster, s Scheduler, maxAttempts int) (Result, error) {
 			return res, nil
 		}
 	}
-}
-
-// Tally counts, per reason, how many instances failed the fit test. Its
-// String is the detail text of a placement failure.
-type Tally [32]int32
-
-// Add counts one instance failing with r.
-func (t *Tally) Add(r cluster.Reason) {
-	if int(r) < len(t) {
-		t[r]++
-	}
-}
-
-// Count returns how many instances failed with r.
-func (t *Tally) Count(r cluster.Reason) int {
-	if int(r) < len(t) {
-		return int(t[r])
-	}
-	return 0
-}
-
-// String lists the non-zero counts in check order, e.g.
-// "RESOURCE:CPU: 3 instances, AGENT: 1 instance".
-func (t *Tally) String() string {
-	var b strings.Builder
-	for _, r := range cluster.CheckOrder {
-		n := t.Count(r)
-		if n == 0 {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s: %d instance", r, n)
-		if n != 1 {
-			b.WriteByte('s')
-		}
-	}
-	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 )
 
@@ -163,7 +164,7 @@ func TestExecuteRetriesConflicts(t *testing.T) {
 }
 
 func TestTally(t *testing.T) {
-	var tally scheduler.Tally
+	var tally placement.Tally
 	tally.Add(cluster.ReasonAgent)
 	tally.Add(cluster.ReasonCPU)
 	tally.Add(cluster.ReasonCPU)

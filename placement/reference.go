@@ -1,0 +1,146 @@
+package placement
+
+import (
+	"cmp"
+
+	"github.com/stevedore-go/stevedore/cluster"
+)
+
+// reason runs the whole test for one instance: the fit test, then the
+// constraints. ReasonNone means the task can go there.
+func reason(in *cluster.Instance, req *Request, p *cluster.Pending, t *target) cluster.Reason {
+	r := in.Fits(req.Spec.Demand, p)
+	if r == cluster.ReasonNone {
+		r = req.Constraints.check(in, req.Spec.Group, p, t)
+	}
+	return r
+}
+
+// Reference is the placement rule written as plainly as possible: test
+// every instance, rank the feasible ones by the strategy chain, take the
+// best. It is the oracle the [Engine] is tested against and the baseline
+// its benchmarks beat; it is correct, not fast. Cost: O(n) per placement,
+// on purpose, plus O(n) per spread-on-attribute strategy. seed is the
+// tie-break seed (the same as the Engine's).
+//
+// The ranking, for each feasible instance, is the tuple of its keys, one
+// per strategy, compared lexicographically, lower first:
+//
+//   - binpack(cpu|memory): the instance's remaining CPU or memory (the
+//     least that still fits wins);
+//   - spread(instanceId|host): the number of the group's tasks on the
+//     instance;
+//   - spread(attribute:NAME): the number of the group's tasks on all
+//     instances sharing the instance's value of NAME (instances lacking
+//     NAME share one value of their own) [INF];
+//   - random, not first: a random rotation of the tie-break order, which
+//     decides everything after it.
+//
+// Tasks placed earlier in the same call (p) count as placed. Remaining
+// ties go to the fixed pseudo-random tie-break order of the seed. A leading
+// random strategy draws instances uniformly instead (see [SampleTries]).
+func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) Decision {
+	var t target
+	n := v.NumSlots()
+	feasible := func(in *cluster.Instance) bool {
+		return in != nil && reason(in, req, p, &t) == cluster.ReasonNone
+	}
+	if len(req.Strategies) > 0 && req.Strategies[0].typ == Random {
+		for range SampleTries {
+			if in := v.InstanceAt(req.Rand.IntN(max(n, 1))); feasible(in) {
+				return Decision{Instance: in}
+			}
+		}
+		offset := req.Rand.Uint64()
+		var best *cluster.Instance
+		for in := range v.Instances() {
+			if feasible(in) && (best == nil || tieKey(seed, in.Slot())-offset < tieKey(seed, best.Slot())-offset) {
+				best = in
+			}
+		}
+		if best != nil {
+			return Decision{Instance: best}
+		}
+		return explain(v, req, p)
+	}
+
+	var offset uint64
+	if slicesContainsRandom(req.Strategies) {
+		offset = req.Rand.Uint64()
+	}
+	group := req.Spec.Group
+	spreadCounts := make([]map[string]int, len(req.Strategies))
+	for i, s := range req.Strategies {
+		if s.typ == Spread && s.field == fieldAttribute {
+			m := map[string]int{}
+			for in := range v.Instances() {
+				m[attrValue(in, s.attr)] += in.GroupCount(group) + p.GroupCount(in, group)
+			}
+			spreadCounts[i] = m
+		}
+	}
+	key := func(in *cluster.Instance, i int) int64 {
+		s := req.Strategies[i]
+		switch {
+		case s.typ == Binpack && s.field == fieldCPU:
+			cpu, _, _ := p.Resources(in)
+			return in.RemainingCPU() - cpu
+		case s.typ == Binpack:
+			_, mem, _ := p.Resources(in)
+			return in.RemainingMemory() - mem
+		case s.typ == Spread && s.field == fieldInstance:
+			return int64(in.GroupCount(group) + p.GroupCount(in, group))
+		case s.typ == Spread:
+			return int64(spreadCounts[i][attrValue(in, s.attr)])
+		}
+		return 0 // random: handled by the caller
+	}
+	compare := func(a, b *cluster.Instance) int {
+		for i, s := range req.Strategies {
+			if s.typ == Random {
+				return cmp.Compare(tieKey(seed, a.Slot())-offset, tieKey(seed, b.Slot())-offset)
+			}
+			if c := cmp.Compare(key(a, i), key(b, i)); c != 0 {
+				return c
+			}
+		}
+		return cmp.Or(cmp.Compare(tieKey(seed, a.Slot()), tieKey(seed, b.Slot())), cmp.Compare(a.Slot(), b.Slot()))
+	}
+	var best *cluster.Instance
+	for in := range v.Instances() {
+		if feasible(in) && (best == nil || compare(in, best) < 0) {
+			best = in
+		}
+	}
+	if best != nil {
+		return Decision{Instance: best}
+	}
+	return explain(v, req, p)
+}
+
+func slicesContainsRandom(ss []Strategy) bool {
+	for _, s := range ss {
+		if s.typ == Random {
+			return true
+		}
+	}
+	return false
+}
+
+// explain builds the failure of a task that fits nowhere: the tally of
+// first failing checks and the closest instance. Cost: O(n).
+func explain(v *cluster.View, req *Request, p *cluster.Pending) Decision {
+	var d Decision
+	var t target
+	for in := range v.Instances() {
+		if in.Status() == cluster.InstanceInactive {
+			continue
+		}
+		r := reason(in, req, p, &t)
+		d.Tally.Add(r)
+		if d.Closest == nil || r.Closeness() > d.Reason.Closeness() {
+			d.Closest, d.Reason = in, r
+		}
+	}
+	return d
+}
