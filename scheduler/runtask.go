@@ -13,7 +13,8 @@ import (
 // instance from getting a disproportionate share.
 //
 // The rule is the power of two choices: for each task, draw two distinct
-// instances uniformly at random from those that pass the fit test, and place
+// instances uniformly at random from those that pass the fit test (and the
+// constraints), and place
 // the task on the one with fewer tasks (PENDING and RUNNING, every group,
 // this call's earlier tasks included); on a tie, the first drawn. With one
 // feasible instance it is chosen. Uniform random placement of 10,000 tasks on
@@ -33,58 +34,23 @@ type RandomSpread struct {
 	Constraints placement.Constraints
 }
 
-// Decide implements [Scheduler]. Cost: two passes over the instances per
-// task, O(n); it allocates nothing beyond the plan's growth.
+// Decide implements [Scheduler]. Each of the two choices is drawn by
+// rejection sampling — a uniformly random slot, kept if its instance can
+// take the task — which is exactly uniform over the feasible instances and
+// costs O(1) while a fair share of the cluster has room. After
+// [placement.SampleTries] misses it falls back to two passes over the
+// instances, O(n), which also explain a task that fits nowhere.
 func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
 	for range s.Count {
-		feasible := 0
-		var closest *cluster.Instance
-		var closestReason cluster.Reason
-		var tally placement.Tally
-		for in := range v.Instances() {
-			if in.Status() == cluster.InstanceInactive {
-				continue
-			}
-			r := s.reason(in, &plan.Pending)
-			if r == cluster.ReasonNone {
-				feasible++
-				continue
-			}
-			tally.Add(r)
-			if closest == nil || r.Closeness() > closestReason.Closeness() {
-				closest, closestReason = in, r
-			}
+		first := s.sample(v, &plan.Pending, nil)
+		var second *cluster.Instance
+		if first != nil {
+			second = s.sample(v, &plan.Pending, first)
 		}
-		if feasible == 0 {
-			if closest == nil {
-				plan.Fail("", cluster.ReasonMissing, "no container instances")
+		if first == nil || second == nil {
+			first, second = s.scan(v, plan)
+			if first == nil {
 				continue
-			}
-			plan.Fail(closest.ARN(), closestReason, tally.String())
-			continue
-		}
-		a, b := s.Rand.IntN(feasible), -1
-		if feasible > 1 {
-			b = s.Rand.IntN(feasible - 1)
-			if b >= a {
-				b++
-			}
-		}
-		var first, second *cluster.Instance
-		k := 0
-		for in := range v.Instances() {
-			if in.Status() == cluster.InstanceInactive || s.reason(in, &plan.Pending) != cluster.ReasonNone {
-				continue
-			}
-			if k == a {
-				first = in
-			}
-			if k == b {
-				second = in
-			}
-			k++
-			if first != nil && (second != nil || b < 0) {
-				break
 			}
 		}
 		chosen := first
@@ -93,6 +59,75 @@ func (s *RandomSpread) Decide(v *cluster.View, plan *Plan) {
 		}
 		plan.Place(chosen, s.Spec)
 	}
+}
+
+// sample draws up to placement.SampleTries random slots and returns the
+// first instance there that can take the task and is not other, or nil.
+func (s *RandomSpread) sample(v *cluster.View, p *cluster.Pending, other *cluster.Instance) *cluster.Instance {
+	n := v.NumSlots()
+	if n == 0 {
+		return nil
+	}
+	for range placement.SampleTries {
+		in := v.InstanceAt(s.Rand.IntN(n))
+		if in != other && in.Status() == cluster.InstanceActive && s.reason(in, p) == cluster.ReasonNone {
+			return in
+		}
+	}
+	return nil
+}
+
+// scan draws the two choices from a full pass: two distinct feasible
+// instances uniformly at random (the second nil when only one is
+// feasible). When none is feasible it records the failure and returns nils.
+func (s *RandomSpread) scan(v *cluster.View, plan *Plan) (first, second *cluster.Instance) {
+	feasible := 0
+	var closest *cluster.Instance
+	var closestReason cluster.Reason
+	var tally placement.Tally
+	for in := range v.Instances() {
+		if in.Status() == cluster.InstanceInactive {
+			continue
+		}
+		r := s.reason(in, &plan.Pending)
+		if r == cluster.ReasonNone {
+			feasible++
+			continue
+		}
+		tally.Add(r)
+		if closest == nil || r.Closeness() > closestReason.Closeness() {
+			closest, closestReason = in, r
+		}
+	}
+	if feasible == 0 {
+		if closest == nil {
+			plan.Fail("", cluster.ReasonMissing, "no container instances")
+		} else {
+			plan.Fail(closest.ARN(), closestReason, tally.String())
+		}
+		return nil, nil
+	}
+	a, b := s.Rand.IntN(feasible), -1
+	if feasible > 1 {
+		b = s.Rand.IntN(feasible - 1)
+		if b >= a {
+			b++
+		}
+	}
+	k := 0
+	for in := range v.Instances() {
+		if in.Status() == cluster.InstanceInactive || s.reason(in, &plan.Pending) != cluster.ReasonNone {
+			continue
+		}
+		if k == a {
+			first = in
+		}
+		if k == b {
+			second = in
+		}
+		k++
+	}
+	return first, second
 }
 
 func (s *RandomSpread) reason(in *cluster.Instance, p *cluster.Pending) cluster.Reason {
