@@ -61,7 +61,7 @@ type Client struct {
 
 type clusterEntry struct {
 	c      *cluster.Cluster
-	seed   uint64 // tie-break seed of the cluster's placement
+	engine *placement.Engine
 	active bool   // false once deleted; guarded by Client.mu
 	tags   []Tag
 }
@@ -161,10 +161,11 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 				Clock: c.clock, Rand: c.childRand(), ARNPrefix: c.arnPrefix,
 				StoppedTaskRetention: c.opts.StoppedTaskRetention,
 			}),
-			seed:   c.childRand().Uint64(),
+			engine: placement.NewEngine(c.childRand().Uint64()),
 			active: true,
 			tags:   slices.Clone(in.Tags),
 		}
+		e.c.Subscribe(e.engine)
 		c.clusters[name] = e
 	}
 	return &CreateClusterOutput{Cluster: e.describe()}, nil
@@ -331,5 +332,5 @@ func paginateFunc(items []string, cmp func(a, b string) int, maxResults int, tok
 
 // place decides one task with the placement engine.
 func (e *clusterEntry) place(v *cluster.View, req *placement.Request, p *cluster.Pending) placement.Decision {
-	return placement.Reference(v, req, p, e.seed)
+	return e.engine.Place(v, req, p)
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -328,5 +329,17 @@ func (in *Instance) addGroup(group string, delta int32) {
 	}
 	if delta > 0 {
 		in.groups = append(in.groups, groupCount{group: group, n: delta})
+	}
+}
+
+// Groups yields each task group with non-stopped tasks on the instance and
+// how many it has, in no particular order.
+func (in *Instance) Groups() iter.Seq2[string, int] {
+	return func(yield func(string, int) bool) {
+		for _, g := range in.groups {
+			if !yield(g.group, int(g.n)) {
+				return
+			}
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package cluster
 
-import "slices"
+import (
+	"iter"
+	"slices"
+)
 
 // Pending accumulates the placements a scheduler has decided but not yet
 // committed, so that the second task of a call is checked against the state
@@ -118,4 +121,19 @@ func mergeSorted(dst, add []uint16) []uint16 {
 		}
 	}
 	return dst
+}
+
+// Instances yields the instances with pending tasks, in the order they were
+// first added.
+func (p *Pending) Instances() iter.Seq[*Instance] {
+	return func(yield func(*Instance) bool) {
+		if p == nil {
+			return
+		}
+		for i := range p.entries {
+			if !yield(p.entries[i].inst) {
+				return
+			}
+		}
+	}
 }

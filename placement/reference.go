@@ -64,51 +64,23 @@ func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) D
 		return explain(v, req, p)
 	}
 
-	var offset uint64
-	if slicesContainsRandom(req.Strategies) {
-		offset = req.Rand.Uint64()
+	rk := newRanker(req, p, seed)
+	if rk.hasRandom {
+		rk.offset = req.Rand.Uint64()
 	}
 	group := req.Spec.Group
-	spreadCounts := make([]map[string]int, len(req.Strategies))
 	for i, s := range req.Strategies {
 		if s.typ == Spread && s.field == fieldAttribute {
 			m := map[string]int{}
 			for in := range v.Instances() {
 				m[attrValue(in, s.attr)] += in.GroupCount(group) + p.GroupCount(in, group)
 			}
-			spreadCounts[i] = m
+			rk.counts[i] = m
 		}
-	}
-	key := func(in *cluster.Instance, i int) int64 {
-		s := req.Strategies[i]
-		switch {
-		case s.typ == Binpack && s.field == fieldCPU:
-			cpu, _, _ := p.Resources(in)
-			return in.RemainingCPU() - cpu
-		case s.typ == Binpack:
-			_, mem, _ := p.Resources(in)
-			return in.RemainingMemory() - mem
-		case s.typ == Spread && s.field == fieldInstance:
-			return int64(in.GroupCount(group) + p.GroupCount(in, group))
-		case s.typ == Spread:
-			return int64(spreadCounts[i][attrValue(in, s.attr)])
-		}
-		return 0 // random: handled by the caller
-	}
-	compare := func(a, b *cluster.Instance) int {
-		for i, s := range req.Strategies {
-			if s.typ == Random {
-				return cmp.Compare(tieKey(seed, a.Slot())-offset, tieKey(seed, b.Slot())-offset)
-			}
-			if c := cmp.Compare(key(a, i), key(b, i)); c != 0 {
-				return c
-			}
-		}
-		return cmp.Or(cmp.Compare(tieKey(seed, a.Slot()), tieKey(seed, b.Slot())), cmp.Compare(a.Slot(), b.Slot()))
 	}
 	var best *cluster.Instance
 	for in := range v.Instances() {
-		if feasible(in) && (best == nil || compare(in, best) < 0) {
+		if feasible(in) && (best == nil || rk.compare(in, best) < 0) {
 			best = in
 		}
 	}
@@ -116,6 +88,56 @@ func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) D
 		return Decision{Instance: best}
 	}
 	return explain(v, req, p)
+}
+
+// ranker orders feasible instances by a request's strategy chain; see
+// [Reference] for the rule. counts holds, for each spread(attribute:X)
+// strategy, the group's task count per value of X.
+type ranker struct {
+	req       *Request
+	p         *cluster.Pending
+	seed      uint64
+	offset    uint64
+	hasRandom bool
+	counts    []map[string]int
+}
+
+func newRanker(req *Request, p *cluster.Pending, seed uint64) ranker {
+	return ranker{req: req, p: p, seed: seed, hasRandom: slicesContainsRandom(req.Strategies),
+		counts: make([]map[string]int, len(req.Strategies))}
+}
+
+// key is in's key under strategy i (lower ranks first).
+func (rk *ranker) key(in *cluster.Instance, i int) int64 {
+	s, group, p := rk.req.Strategies[i], rk.req.Spec.Group, rk.p
+	switch {
+	case s.typ == Binpack && s.field == fieldCPU:
+		cpu, _, _ := p.Resources(in)
+		return in.RemainingCPU() - cpu
+	case s.typ == Binpack:
+		_, mem, _ := p.Resources(in)
+		return in.RemainingMemory() - mem
+	case s.typ == Spread && s.field == fieldInstance:
+		return int64(in.GroupCount(group) + p.GroupCount(in, group))
+	case s.typ == Spread:
+		return int64(rk.counts[i][attrValue(in, s.attr)])
+	}
+	return 0 // random: see compare
+}
+
+// compare orders a and b: the strategy keys lexicographically, a random
+// strategy by a rotation of the tie-break order (which decides), then the
+// tie-break order, then the slot.
+func (rk *ranker) compare(a, b *cluster.Instance) int {
+	for i, s := range rk.req.Strategies {
+		if s.typ == Random {
+			return cmp.Compare(tieKey(rk.seed, a.Slot())-rk.offset, tieKey(rk.seed, b.Slot())-rk.offset)
+		}
+		if c := cmp.Compare(rk.key(a, i), rk.key(b, i)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Or(cmp.Compare(tieKey(rk.seed, a.Slot()), tieKey(rk.seed, b.Slot())), cmp.Compare(a.Slot(), b.Slot()))
 }
 
 func slicesContainsRandom(ss []Strategy) bool {

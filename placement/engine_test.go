@@ -1,0 +1,164 @@
+package placement_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
+)
+
+var engineStrategies = []placement.Strategy{
+	placement.MustParseStrategy("binpack", "memory"),
+	placement.MustParseStrategy("binpack", "cpu"),
+	placement.MustParseStrategy("spread", "instanceId"),
+	placement.MustParseStrategy("spread", "attribute:ecs.availability-zone"),
+	placement.MustParseStrategy("spread", "attribute:rack"),
+	placement.MustParseStrategy("random", ""),
+}
+
+var engineConstraints = []placement.Constraint{
+	placement.MustParseConstraint("distinctInstance", ""),
+	placement.MustParseConstraint("memberOf", "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]"),
+	placement.MustParseConstraint("memberOf", "not(task:group == family:db)"),
+	placement.MustParseConstraint("memberOf", "attribute:rack != r1"),
+}
+
+var groups = []string{"family:web", "family:db", "service:api"}
+
+// engineWorld is a random cluster with an engine following it.
+type engineWorld struct {
+	c      *cluster.Cluster
+	engine *placement.Engine
+	seed   uint64
+	ids    []string
+	tasks  []string
+}
+
+func newEngineWorld(t *rapid.T) *engineWorld {
+	w := &engineWorld{seed: rapid.Uint64().Draw(t, "seed")}
+	w.c = cluster.New("prop", cluster.Options{
+		Clock: cluster.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Rand:  rand.New(rand.NewPCG(w.seed, 9)),
+	})
+	w.engine = placement.NewEngine(w.seed)
+	subscribeEarly := rapid.Bool().Draw(t, "subscribeEarly")
+	if subscribeEarly {
+		w.c.Subscribe(w.engine)
+	}
+	for i := range rapid.IntRange(0, 30).Draw(t, "instances") {
+		spec := cluster.InstanceSpec{
+			CPU:    rapid.SampledFrom([]int64{512, 1024, 2048, 4096}).Draw(t, "cpu"),
+			Memory: rapid.SampledFrom([]int64{512, 1024, 2048, 8192}).Draw(t, "memory"),
+		}
+		if az := rapid.IntRange(0, 3).Draw(t, "az"); az < 3 {
+			spec.Attributes = append(spec.Attributes, cluster.Attribute{Name: "ecs.availability-zone", Value: fmt.Sprintf("us-east-1%c", 'a'+az)})
+		}
+		if rack := rapid.IntRange(0, 2).Draw(t, "rack"); rack < 2 {
+			spec.Attributes = append(spec.Attributes, cluster.Attribute{Name: "rack", Value: fmt.Sprintf("r%d", rack)})
+		}
+		for g := range rapid.IntRange(0, 2).Draw(t, "gpus") {
+			spec.GPUs = append(spec.GPUs, fmt.Sprintf("gpu%d-%d", i, g))
+		}
+		info, err := w.c.RegisterInstance(spec)
+		require.NoError(t, err)
+		w.ids = append(w.ids, info.ID)
+	}
+	if !subscribeEarly {
+		w.c.Subscribe(w.engine)
+	}
+	return w
+}
+
+func (w *engineWorld) request(t *rapid.T) *placement.Request {
+	d, err := cluster.NewDemand(
+		rapid.SampledFrom([]int64{0, 128, 256, 512, 1024}).Draw(t, "taskCPU"),
+		rapid.SampledFrom([]int64{64, 256, 512, 1024}).Draw(t, "taskMemory"),
+		rapid.SampledFrom([][]uint16{nil, nil, {80}}).Draw(t, "ports"), nil,
+		rapid.IntRange(0, 1).Draw(t, "taskGPUs"))
+	require.NoError(t, err)
+	req := &placement.Request{
+		Spec: &cluster.TaskSpec{Demand: d, Group: rapid.SampledFrom(groups).Draw(t, "group")},
+		Rand: rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "reqSeed"), 1)),
+	}
+	for range rapid.IntRange(0, 3).Draw(t, "nStrategies") {
+		req.Strategies = append(req.Strategies, rapid.SampledFrom(engineStrategies).Draw(t, "strategy"))
+	}
+	for range rapid.IntRange(0, 2).Draw(t, "nConstraints") {
+		req.Constraints = append(req.Constraints, rapid.SampledFrom(engineConstraints).Draw(t, "constraint"))
+	}
+	req.Spec.Guard = req.Constraints
+	return req
+}
+
+// TestEngineMatchesReference: on random clusters and random sequences of
+// placements, stops, drains and disconnects, the engine picks exactly what
+// the reference scan picks, for every strategy chain and constraint mix,
+// with earlier placements of a call pending.
+func TestEngineMatchesReference(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := newEngineWorld(t)
+		for range rapid.IntRange(1, 25).Draw(t, "steps") {
+			switch rapid.IntRange(0, 5).Draw(t, "action") {
+			case 0, 1, 2: // a RunTask-like call: count tasks, decided in turn
+				req := w.request(t)
+				count := rapid.IntRange(1, 4).Draw(t, "count")
+				var plan cluster.Pending
+				var proposal []cluster.Placement
+				w.c.Read(func(v *cluster.View) {
+					for range count {
+						reqSeed := req.Rand.Uint64()
+						req.Rand = rand.New(rand.NewPCG(reqSeed, 2))
+						want := placement.Reference(v, req, &plan, w.seed)
+						req.Rand = rand.New(rand.NewPCG(reqSeed, 2))
+						got := w.engine.Place(v, req, &plan)
+						require.Equal(t, instanceID(want.Instance), instanceID(got.Instance), "strategies %v constraints %d", req.Strategies, len(req.Constraints))
+						if want.Instance == nil {
+							require.Equal(t, want.Reason, got.Reason)
+							require.Equal(t, instanceID(want.Closest), instanceID(got.Closest))
+							require.Equal(t, want.Tally, got.Tally)
+							continue
+						}
+						plan.Add(got.Instance, req.Spec)
+						proposal = append(proposal, cluster.Placement{InstanceID: got.Instance.ID(), Spec: req.Spec})
+					}
+				})
+				if len(proposal) > 0 {
+					tasks, err := w.c.Commit(proposal)
+					require.NoError(t, err, "a decision made under the read lock commits")
+					for _, task := range tasks {
+						w.tasks = append(w.tasks, task.ID)
+					}
+				}
+			case 3:
+				if len(w.tasks) > 0 {
+					_, err := w.c.StopTask(rapid.SampledFrom(w.tasks).Draw(t, "stop"), "", cluster.StopUserInitiated)
+					require.NoError(t, err)
+				}
+			case 4:
+				if len(w.ids) > 0 {
+					_, err := w.c.SetInstanceStatus(rapid.SampledFrom(w.ids).Draw(t, "drain"),
+						rapid.SampledFrom([]cluster.InstanceStatus{cluster.InstanceActive, cluster.InstanceDraining}).Draw(t, "status"))
+					require.NoError(t, err)
+				}
+			case 5:
+				if len(w.ids) > 0 {
+					_, err := w.c.SetAgentConnected(rapid.SampledFrom(w.ids).Draw(t, "agent"), rapid.Bool().Draw(t, "connected"))
+					require.NoError(t, err)
+				}
+			}
+		}
+	})
+}
+
+func instanceID(in *cluster.Instance) string {
+	if in == nil {
+		return ""
+	}
+	return in.ID()
+}

@@ -1,0 +1,198 @@
+package placement
+
+// treeKind is the order an index tree keeps its instances in.
+type treeKind uint8
+
+const (
+	byTie    treeKind = iota // the tie-break order alone
+	byCPU                    // remaining CPU, then the tie-break order
+	byMemory                 // remaining memory, then the tie-break order
+)
+
+// tree is a treap over instance slots, ordered by its kind's key, each node
+// carrying the most remaining CPU, memory and free GPUs in its subtree, so
+// that a search skips every subtree in which no instance has room. Nodes
+// are slots: arrays indexed by slot, no pointers, no allocation once the
+// arrays have grown to the cluster's size. A tree holds only the instances
+// that can take tasks at all (ACTIVE, agent connected).
+type tree struct {
+	kind                   treeKind
+	root                   int32
+	left, right            []int32
+	maxCPU, maxMem, maxGPU []int64
+}
+
+// slots is the per-instance data the trees order and aggregate by, owned by
+// the Engine.
+type slots struct {
+	cpu, mem, gpu []int64
+	tie           []uint64
+	prio          []uint32
+}
+
+func (t *tree) grow(n int) {
+	for len(t.left) < n {
+		t.left = append(t.left, -1)
+		t.right = append(t.right, -1)
+		t.maxCPU = append(t.maxCPU, 0)
+		t.maxMem = append(t.maxMem, 0)
+		t.maxGPU = append(t.maxGPU, 0)
+	}
+}
+
+// less orders slots a and b by the tree's key.
+func (t *tree) less(s *slots, a, b int32) bool {
+	switch t.kind {
+	case byCPU:
+		if s.cpu[a] != s.cpu[b] {
+			return s.cpu[a] < s.cpu[b]
+		}
+	case byMemory:
+		if s.mem[a] != s.mem[b] {
+			return s.mem[a] < s.mem[b]
+		}
+	}
+	if s.tie[a] != s.tie[b] {
+		return s.tie[a] < s.tie[b]
+	}
+	return a < b
+}
+
+// key returns the primary key of slot a (0 for byTie).
+func (t *tree) key(s *slots, a int32) int64 {
+	switch t.kind {
+	case byCPU:
+		return s.cpu[a]
+	case byMemory:
+		return s.mem[a]
+	}
+	return 0
+}
+
+func (t *tree) update(s *slots, n int32) {
+	c, m, g := s.cpu[n], s.mem[n], s.gpu[n]
+	if l := t.left[n]; l >= 0 {
+		c, m, g = max(c, t.maxCPU[l]), max(m, t.maxMem[l]), max(g, t.maxGPU[l])
+	}
+	if r := t.right[n]; r >= 0 {
+		c, m, g = max(c, t.maxCPU[r]), max(m, t.maxMem[r]), max(g, t.maxGPU[r])
+	}
+	t.maxCPU[n], t.maxMem[n], t.maxGPU[n] = c, m, g
+}
+
+// split splits the subtree n into the slots ordered before x and the rest.
+func (t *tree) split(s *slots, n, x int32) (int32, int32) {
+	if n < 0 {
+		return -1, -1
+	}
+	if t.less(s, n, x) {
+		l, r := t.split(s, t.right[n], x)
+		t.right[n] = l
+		t.update(s, n)
+		return n, r
+	}
+	l, r := t.split(s, t.left[n], x)
+	t.left[n] = r
+	t.update(s, n)
+	return l, n
+}
+
+// merge joins a and b, every slot of a ordered before every slot of b.
+func (t *tree) merge(s *slots, a, b int32) int32 {
+	switch {
+	case a < 0:
+		return b
+	case b < 0:
+		return a
+	case s.prio[a] > s.prio[b]:
+		t.right[a] = t.merge(s, t.right[a], b)
+		t.update(s, a)
+		return a
+	default:
+		t.left[b] = t.merge(s, a, t.left[b])
+		t.update(s, b)
+		return b
+	}
+}
+
+// insert adds slot x. Cost: O(log n) expected.
+func (t *tree) insert(s *slots, x int32) {
+	t.left[x], t.right[x] = -1, -1
+	t.update(s, x)
+	t.root = t.insertAt(s, t.root, x)
+}
+
+func (t *tree) insertAt(s *slots, n, x int32) int32 {
+	if n < 0 {
+		return x
+	}
+	if s.prio[x] > s.prio[n] {
+		t.left[x], t.right[x] = t.split(s, n, x)
+		t.update(s, x)
+		return x
+	}
+	if t.less(s, x, n) {
+		t.left[n] = t.insertAt(s, t.left[n], x)
+	} else {
+		t.right[n] = t.insertAt(s, t.right[n], x)
+	}
+	t.update(s, n)
+	return n
+}
+
+// remove takes slot x out; x must be in the tree, keyed as when inserted.
+// Cost: O(log n) expected.
+func (t *tree) remove(s *slots, x int32) {
+	t.root = t.removeAt(s, t.root, x)
+	t.left[x], t.right[x] = -1, -1
+}
+
+func (t *tree) removeAt(s *slots, n, x int32) int32 {
+	if n < 0 {
+		return -1
+	}
+	if n == x {
+		return t.merge(s, t.left[n], t.right[n])
+	}
+	if t.less(s, x, n) {
+		t.left[n] = t.removeAt(s, t.left[n], x)
+	} else {
+		t.right[n] = t.removeAt(s, t.right[n], x)
+	}
+	t.update(s, n)
+	return n
+}
+
+// walk visits, in the tree's order, the slots whose primary key is at
+// least lo and whose own CPU, memory and GPUs reach cpu, mem and gpu,
+// until visit returns true. Subtrees whose maxima fall short are skipped
+// whole, and so is everything keyed below lo. stack is scratch space; the
+// grown stack is returned for reuse. Cost: O(log n) per visited slot, plus
+// the subtrees that cannot be skipped.
+func (t *tree) walk(s *slots, lo, cpu, mem, gpu int64, stack []int32, visit func(int32) bool) []int32 {
+	stack = stack[:0]
+	n := t.root
+	for {
+		for n >= 0 {
+			if t.maxCPU[n] < cpu || t.maxMem[n] < mem || t.maxGPU[n] < gpu {
+				n = -1
+				break
+			}
+			if t.key(s, n) < lo {
+				n = t.right[n]
+				continue
+			}
+			stack = append(stack, n)
+			n = t.left[n]
+		}
+		if len(stack) == 0 {
+			return stack
+		}
+		n = stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s.cpu[n] >= cpu && s.mem[n] >= mem && s.gpu[n] >= gpu && visit(n) {
+			return stack
+		}
+		n = t.right[n]
+	}
+}
