@@ -62,7 +62,7 @@ type Client struct {
 type clusterEntry struct {
 	c      *cluster.Cluster
 	engine *placement.Engine
-	active bool   // false once deleted; guarded by Client.mu
+	active bool // false once deleted; guarded by Client.mu
 	tags   []Tag
 }
 
