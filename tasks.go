@@ -223,6 +223,14 @@ func failures(fs []scheduler.Failure) []Failure {
 	out := make([]Failure, len(fs))
 	for i, f := range fs {
 		out[i] = Failure{Arn: f.ARN, Reason: f.Reason.String(), Detail: f.Detail}
+		for _, r := range cluster.CheckOrder {
+			if n := f.Tally.Count(r); n > 0 {
+				if out[i].Checks == nil {
+					out[i].Checks = map[string]int{}
+				}
+				out[i].Checks[r.String()] = n
+			}
+		}
 	}
 	return out
 }

@@ -101,6 +101,10 @@ type Failure struct {
 	Arn    string `json:"arn,omitempty"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
+	// Checks, for a task that could not be placed, counts the instances
+	// that failed each check, by reason ("RESOURCE:CPU": 3, ...). It is
+	// Stevedore's addition, so it is not part of the ECS JSON.
+	Checks map[string]int `json:"-"`
 }
 
 // PlacementStrategy is a task placement strategy: binpack (field cpu or

@@ -46,19 +46,26 @@ func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) D
 		return in != nil && reason(in, req, p, &t) == cluster.ReasonNone
 	}
 	if len(req.Strategies) > 0 && req.Strategies[0].typ == Random {
+		// Test every instance first, then draw as the engine draws.
+		ok := make([]bool, n)
+		any := false
+		for in := range v.Instances() {
+			ok[in.Slot()] = feasible(in)
+			any = any || ok[in.Slot()]
+		}
 		for range SampleTries {
-			if in := v.InstanceAt(req.Rand.IntN(max(n, 1))); feasible(in) {
-				return Decision{Instance: in}
+			if s := req.Rand.IntN(max(n, 1)); s < n && ok[s] {
+				return Decision{Instance: v.InstanceAt(s)}
 			}
 		}
 		offset := req.Rand.Uint64()
 		var best *cluster.Instance
 		for in := range v.Instances() {
-			if feasible(in) && (best == nil || tieKey(seed, in.Slot())-offset < tieKey(seed, best.Slot())-offset) {
+			if ok[in.Slot()] && (best == nil || tieKey(seed, in.Slot())-offset < tieKey(seed, best.Slot())-offset) {
 				best = in
 			}
 		}
-		if best != nil {
+		if any {
 			return Decision{Instance: best}
 		}
 		return explain(v, req, p)

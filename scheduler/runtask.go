@@ -103,7 +103,7 @@ func (s *RandomSpread) scan(v *cluster.View, plan *Plan) (first, second *cluster
 		if closest == nil {
 			plan.Fail("", cluster.ReasonMissing, "no container instances")
 		} else {
-			plan.Fail(closest.ARN(), closestReason, tally.String())
+			plan.FailWith(closest.ARN(), closestReason, &tally)
 		}
 		return nil, nil
 	}
@@ -193,7 +193,7 @@ func (s *Strategic) Decide(v *cluster.View, plan *Plan) {
 		case d.Instance != nil:
 			plan.Place(d.Instance, s.Request.Spec)
 		case d.Closest != nil:
-			plan.Fail(d.Closest.ARN(), d.Reason, d.Tally.String())
+			plan.FailWith(d.Closest.ARN(), d.Reason, &d.Tally)
 		default:
 			plan.Fail("", cluster.ReasonMissing, "no container instances")
 		}

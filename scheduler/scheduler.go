@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 )
 
 // Scheduler decides where tasks go. Decide reads the cluster through v — a
@@ -29,6 +30,9 @@ type Failure struct {
 	ARN    string
 	Reason cluster.Reason
 	Detail string
+	// Tally counts the instances that failed each check, when the
+	// scheduler looked at the whole cluster.
+	Tally placement.Tally
 }
 
 // Plan is what a scheduler decided in one round: placements to commit and
@@ -52,6 +56,12 @@ func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
 // Fail appends a failure.
 func (p *Plan) Fail(arn string, r cluster.Reason, detail string) {
 	p.Failures = append(p.Failures, Failure{ARN: arn, Reason: r, Detail: detail})
+}
+
+// FailWith appends a failure explained by a tally of the instances that
+// failed each check; its Detail is the tally's text.
+func (p *Plan) FailWith(arn string, r cluster.Reason, tally *placement.Tally) {
+	p.Failures = append(p.Failures, Failure{ARN: arn, Reason: r, Detail: tally.String(), Tally: *tally})
 }
 
 func (p *Plan) reset() {
