@@ -1,10 +1,17 @@
 package placement
 
 import (
+	"cmp"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stevedore-go/stevedore/cluster"
 )
+
+// MaxGroupTrees bounds how many task groups get a tree of their own for
+// spread(instanceId); past it, such placements use the reference scan.
+const MaxGroupTrees = 256
 
 // Engine is the indexed placement engine of one cluster. It picks exactly
 // what [Reference] picks with the same seed, without testing every
@@ -14,46 +21,47 @@ import (
 //
 // # Index
 //
-// Three treaps over the instances that can take tasks at all (ACTIVE,
-// agent connected), keyed by remaining memory, by remaining CPU, and by the
-// tie-break order alone; every node carries the most CPU, memory and GPUs
-// left in its subtree, so a search skips subtrees with no room. Per task
-// group, the instances hosting it and their counts, for spread.
+// Treaps over the instances that can take tasks at all (ACTIVE, agent
+// connected), ordered by (level, primary, tie-break key). Every node
+// carries the most CPU, memory and GPUs left in its subtree, so a search
+// skips subtrees with no room — whatever the correlation between CPU and
+// memory. The global trees have one level and a primary of none, remaining
+// CPU or remaining memory. An attribute tree's level is the instance's
+// value of the attribute: an ordered posting list per value, for memberOf
+// equality and spread on attributes. A group tree's level is the number of
+// the group's tasks on the instance, for spread(instanceId). Attribute and
+// group trees are built on first use and kept current from then on, as are
+// the group's task counts per attribute value (the least-loaded value is
+// read, not counted).
 //
 // # Plans
 //
-// Place recognises the chains it can answer from the index and falls back
-// to the reference scan for the rest (the answer is the same, only slower):
-//
-//   - [spread(attribute)] [spread(instanceId)] [binpack(cpu|memory)], each
-//     part optional, in that order, and the empty chain: a walk of the
-//     binpack field's tree (or the tie-break tree) for the first instance
-//     that fits, lies at the lowest spread level (no task of the group on it
-//     or on its attribute value) and satisfies the constraints. Cost:
-//     O(log n) per instance visited. When no instance at the lowest level
-//     fits, the reference scan decides.
-//   - binpack first, then anything without random: the same walk finds the
-//     least remaining amount that fits; the instances tied on it are ranked
-//     by the rest of the chain.
-//   - random first: uniform draws, as the reference makes them.
-//
-// Instances touched by the current call's undecided placements (the
-// Pending) are ranked one by one with their exact keys, so sequential
-// placement stays exact.
+// Place answers from the index the chains of the form [spread(attribute)]
+// [spread(instanceId)] [binpack(cpu|memory)] — each part optional, in that
+// order — with any constraints, and binpack first followed by anything
+// without random (the instances tied on the binpack key are ranked by the
+// rest); a leading random strategy draws as the reference draws. Other
+// chains use the reference scan (same answer, O(n)). Instances touched by
+// the current call's undecided placements (the Pending) are ranked one by
+// one with their exact keys.
 //
 // # Concurrency
 //
 // Observe runs under the cluster's write lock, Place under its read lock
-// (inside [cluster.Cluster.Read]); the engine needs no lock of its own. Any
-// number of Place calls may run at once.
+// (inside [cluster.Cluster.Read]). Trees built on first use are built under
+// the engine's own mutex and published copy-on-write, so any number of
+// Place calls may run at once.
 type Engine struct {
 	seed       uint64
 	sl         slots
-	inTree     []bool
-	trees      [3]tree
+	eligible   []bool
+	global     [3]*tree                   // by primary
 	groupSlots map[string]map[int32]int32 // group -> slot -> tasks of the group
 	slotGroups [][]groupCount             // per slot, the groups last seen
-	pool       sync.Pool
+
+	mu   sync.Mutex // serialises building of hot structures
+	hot  atomic.Pointer[hotSet]
+	pool sync.Pool
 }
 
 type groupCount struct {
@@ -61,139 +69,381 @@ type groupCount struct {
 	n     int32
 }
 
+// hotSet is the index built on demand; the maps are copied on write.
+type hotSet struct {
+	attrs  map[string]*attrIndex
+	trees  map[treeKey]*tree
+	counts map[countKey]*spreadCount
+	groups int // group trees among trees
+}
+
+type treeKey struct {
+	group bool // a group tree (name is a group) or an attribute tree
+	name  string
+	p     primary
+}
+
+type countKey struct{ group, attr string }
+
+// attrIndex numbers the values of one attribute; id 0 is "missing".
+type attrIndex struct {
+	name   string
+	ids    map[string]int32
+	values []string
+	slot   []int32 // per slot, the id of its value
+}
+
+func (ai *attrIndex) id(value string) int32 {
+	if id, ok := ai.ids[value]; ok {
+		return id
+	}
+	id := int32(len(ai.values))
+	ai.ids[value] = id
+	ai.values = append(ai.values, value)
+	return id
+}
+
+// spreadCount is one group's task count per value of one attribute.
+type spreadCount struct {
+	ai     *attrIndex
+	counts []int64 // by value id
+}
+
+func (c *spreadCount) add(id int32, n int64) {
+	for int(id) >= len(c.counts) {
+		c.counts = append(c.counts, 0)
+	}
+	c.counts[id] += n
+}
+
+func (c *spreadCount) base(id int32) int64 {
+	if int(id) < len(c.counts) {
+		return c.counts[id]
+	}
+	return 0
+}
+
+// of returns the group's tasks on in's value, the pending ones included.
+func (c *spreadCount) of(in *cluster.Instance, p *cluster.Pending, group string) int64 {
+	id := c.ai.slot[in.Slot()]
+	n := c.base(id)
+	for pi := range p.Instances() {
+		if c.ai.slot[pi.Slot()] == id {
+			n += int64(p.GroupCount(pi, group))
+		}
+	}
+	return n
+}
+
 // scratch is per-Place working memory, pooled so that a steady-state Place
 // allocates nothing.
 type scratch struct {
-	target  target
-	stack   []int32
-	counts  []map[string]int
-	ranker  ranker
-	visited int
+	target target
+	stack  []int32
+	vecs   []*spreadCount
+	levels []levelEntry
+	ranker ranker
+}
+
+type levelEntry struct {
+	count int64
+	id    int32
 }
 
 // NewEngine returns an empty engine whose tie-break order comes from seed.
 func NewEngine(seed uint64) *Engine {
 	e := &Engine{seed: seed, groupSlots: map[string]map[int32]int32{}}
-	for i := range e.trees {
-		e.trees[i] = tree{kind: treeKind(i), root: -1}
+	for p := range e.global {
+		e.global[p] = newTree(primary(p), false)
 	}
+	e.hot.Store(&hotSet{attrs: map[string]*attrIndex{}, trees: map[treeKey]*tree{}, counts: map[countKey]*spreadCount{}})
 	e.pool.New = func() any { return &scratch{} }
 	return e
 }
 
-// Observe implements [cluster.Observer]: it re-keys the changed instance in
-// every tree and updates the group counts. Cost: O(log n) plus the
-// instance's groups.
-func (e *Engine) Observe(ch cluster.Change) {
-	in := ch.Instance
-	s := int32(in.Slot())
-	for int(s) >= len(e.inTree) {
-		slot := len(e.inTree)
-		e.inTree = append(e.inTree, false)
+func (e *Engine) growTo(n int, h *hotSet) {
+	for len(e.eligible) < n {
+		slot := len(e.eligible)
+		e.eligible = append(e.eligible, false)
 		e.sl.cpu = append(e.sl.cpu, 0)
 		e.sl.mem = append(e.sl.mem, 0)
 		e.sl.gpu = append(e.sl.gpu, 0)
 		e.sl.tie = append(e.sl.tie, tieKey(e.seed, slot))
 		e.sl.prio = append(e.sl.prio, uint32(tieKey(^e.seed, slot)>>32))
 		e.slotGroups = append(e.slotGroups, nil)
-		for i := range e.trees {
-			e.trees[i].grow(len(e.inTree))
+	}
+	for _, t := range e.global {
+		t.grow(n)
+	}
+	for _, t := range h.trees {
+		t.grow(n)
+	}
+	for _, ai := range h.attrs {
+		for len(ai.slot) < n {
+			ai.slot = append(ai.slot, 0)
 		}
 	}
-	if e.inTree[s] {
-		for i := range e.trees {
-			e.trees[i].remove(&e.sl, s)
-		}
-	}
-	e.sl.cpu[s], e.sl.mem[s], e.sl.gpu[s] = in.RemainingCPU(), in.RemainingMemory(), int64(in.FreeGPUs())
-	e.inTree[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
-	if e.inTree[s] {
-		for i := range e.trees {
-			e.trees[i].insert(&e.sl, s)
-		}
-	}
-	e.updateGroups(in, s)
 }
 
-func (e *Engine) updateGroups(in *cluster.Instance, s int32) {
-	old := e.slotGroups[s]
-	for _, g := range old {
-		if in.GroupCount(g.group) == 0 {
-			if m := e.groupSlots[g.group]; m != nil {
-				delete(m, s)
-				if len(m) == 0 {
-					delete(e.groupSlots, g.group)
+func (e *Engine) eachTree(h *hotSet, f func(*tree)) {
+	for _, t := range e.global {
+		f(t)
+	}
+	for _, t := range h.trees {
+		f(t)
+	}
+}
+
+// Observe implements [cluster.Observer]: it re-keys the changed instance in
+// every tree and updates the group counts. Cost: O(log n) per tree, plus
+// the instance's groups times the indexed attributes.
+func (e *Engine) Observe(ch cluster.Change) {
+	in := ch.Instance
+	s := int32(in.Slot())
+	h := e.hot.Load()
+	e.growTo(int(s)+1, h)
+	if e.eligible[s] {
+		e.eachTree(h, func(t *tree) { t.remove(&e.sl, s) })
+	}
+	e.sl.cpu[s], e.sl.mem[s], e.sl.gpu[s] = in.RemainingCPU(), in.RemainingMemory(), int64(in.FreeGPUs())
+
+	// Attribute values: move the slot's group counts to its new value.
+	for name, ai := range h.attrs {
+		old, nw := ai.slot[s], ai.id(attrValue(in, name))
+		if old == nw {
+			continue
+		}
+		ai.slot[s] = nw
+		for k, c := range h.counts {
+			if k.attr != name {
+				continue
+			}
+			for _, g := range e.slotGroups[s] {
+				if g.group == k.group {
+					c.add(old, -int64(g.n))
+					c.add(nw, int64(g.n))
 				}
 			}
 		}
 	}
-	old = old[:0]
-	for g, n := range in.Groups() {
-		m := e.groupSlots[g]
-		if m == nil {
-			m = map[int32]int32{}
-			e.groupSlots[g] = m
+	// Group counts: apply the differences.
+	old := e.slotGroups[s]
+	for _, g := range old {
+		if in.GroupCount(g.group) == 0 {
+			e.groupDelta(h, s, g.group, -int64(g.n), 0)
 		}
-		m[s] = int32(n)
-		old = append(old, groupCount{group: g, n: int32(n)})
 	}
-	e.slotGroups[s] = old
+	fresh := old[:0:0]
+	for g, n := range in.Groups() {
+		was := int64(0)
+		for _, o := range old {
+			if o.group == g {
+				was = int64(o.n)
+			}
+		}
+		if int64(n) != was {
+			e.groupDelta(h, s, g, int64(n)-was, int64(n))
+		}
+		fresh = append(fresh, groupCount{group: g, n: int32(n)})
+	}
+	e.slotGroups[s] = fresh
+	for k, t := range h.trees {
+		if !k.group {
+			t.level[s] = int64(h.attrs[k.name].slot[s])
+		}
+	}
+
+	e.eligible[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
+	if e.eligible[s] {
+		e.eachTree(h, func(t *tree) { t.insert(&e.sl, s) })
+	}
+}
+
+// groupDelta records that slot s now has n tasks of group, delta more than
+// before.
+func (e *Engine) groupDelta(h *hotSet, s int32, group string, delta, n int64) {
+	m := e.groupSlots[group]
+	if m == nil {
+		m = map[int32]int32{}
+		e.groupSlots[group] = m
+	}
+	if n == 0 {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(e.groupSlots, group)
+		}
+	} else {
+		m[s] = int32(n)
+	}
+	for k, c := range h.counts {
+		if k.group == group {
+			c.add(c.ai.slot[s], delta)
+		}
+	}
+	for _, p := range []primary{primaryNone, primaryCPU, primaryMemory} {
+		if t := h.trees[treeKey{group: true, name: group, p: p}]; t != nil {
+			t.level[s] = n
+		}
+	}
+}
+
+// publish builds what f adds to a copy of the hot set and publishes it.
+// It runs under the cluster's read lock, so the instances do not change.
+func (e *Engine) publish(f func(h *hotSet)) *hotSet {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.hot.Load()
+	h := &hotSet{
+		attrs:  make(map[string]*attrIndex, len(old.attrs)+1),
+		trees:  make(map[treeKey]*tree, len(old.trees)+1),
+		counts: make(map[countKey]*spreadCount, len(old.counts)+1),
+		groups: old.groups,
+	}
+	for k, v := range old.attrs {
+		h.attrs[k] = v
+	}
+	for k, v := range old.trees {
+		h.trees[k] = v
+	}
+	for k, v := range old.counts {
+		h.counts[k] = v
+	}
+	f(h)
+	e.hot.Store(h)
+	return h
+}
+
+func (e *Engine) attrIndexLocked(v *cluster.View, h *hotSet, name string) *attrIndex {
+	if ai := h.attrs[name]; ai != nil {
+		return ai
+	}
+	ai := &attrIndex{name: name, ids: map[string]int32{missingValue: 0}, values: []string{missingValue}}
+	ai.slot = make([]int32, len(e.eligible))
+	for i := range ai.slot {
+		if in := v.InstanceAt(i); in != nil {
+			ai.slot[i] = ai.id(attrValue(in, name))
+		}
+	}
+	h.attrs[name] = ai
+	return ai
+}
+
+// attrTree returns the tree of attribute name ordered by p, building it.
+func (e *Engine) attrTree(v *cluster.View, name string, p primary) (*tree, *attrIndex) {
+	k := treeKey{name: name, p: p}
+	h := e.hot.Load()
+	if t := h.trees[k]; t != nil {
+		return t, h.attrs[name]
+	}
+	h = e.publish(func(h *hotSet) {
+		if h.trees[k] != nil {
+			return
+		}
+		ai := e.attrIndexLocked(v, h, name)
+		t := newTree(p, true)
+		t.grow(len(e.eligible))
+		for s := range e.eligible {
+			t.level[s] = int64(ai.slot[s])
+			if e.eligible[s] {
+				t.insert(&e.sl, int32(s))
+			}
+		}
+		h.trees[k] = t
+	})
+	return h.trees[k], h.attrs[name]
+}
+
+// groupTree returns the tree of group ordered by p, building it; nil past
+// MaxGroupTrees.
+func (e *Engine) groupTree(group string, p primary) *tree {
+	k := treeKey{group: true, name: group, p: p}
+	h := e.hot.Load()
+	if t := h.trees[k]; t != nil || h.groups >= MaxGroupTrees {
+		return t
+	}
+	h = e.publish(func(h *hotSet) {
+		if h.trees[k] != nil || h.groups >= MaxGroupTrees {
+			return
+		}
+		t := newTree(p, true)
+		t.grow(len(e.eligible))
+		for s, n := range e.groupSlots[group] {
+			t.level[s] = int64(n)
+		}
+		for s := range e.eligible {
+			if e.eligible[s] {
+				t.insert(&e.sl, int32(s))
+			}
+		}
+		h.trees[k] = t
+		h.groups++
+	})
+	return h.trees[k]
+}
+
+// spreadCounts returns group's task counts per value of attr, building them.
+func (e *Engine) spreadCounts(v *cluster.View, group, attr string) *spreadCount {
+	k := countKey{group: group, attr: attr}
+	h := e.hot.Load()
+	if c := h.counts[k]; c != nil {
+		return c
+	}
+	h = e.publish(func(h *hotSet) {
+		if h.counts[k] != nil {
+			return
+		}
+		ai := e.attrIndexLocked(v, h, attr)
+		c := &spreadCount{ai: ai}
+		for s, n := range e.groupSlots[group] {
+			c.add(ai.slot[s], int64(n))
+		}
+		h.counts[k] = c
+	})
+	return h.counts[k]
 }
 
 // Place decides where the task of req goes, with the undecided placements
 // p (may be nil) counted as placed. Call it inside [cluster.Cluster.Read]
 // of the cluster the engine follows. It picks what [Reference] picks.
 func (e *Engine) Place(v *cluster.View, req *Request, p *cluster.Pending) Decision {
+	ss := req.Strategies
+	if slicesContainsRandom(ss) && ss[0].typ != Random {
+		return Reference(v, req, p, e.seed)
+	}
 	sc := e.pool.Get().(*scratch)
 	defer e.pool.Put(sc)
-	ss := req.Strategies
 	if len(ss) > 0 && ss[0].typ == Random {
 		return e.placeRandom(v, req, p, sc)
 	}
-	sc.ranker = ranker{req: req, p: p, seed: e.seed}
-	if cap(sc.counts) < len(ss) {
-		sc.counts = make([]map[string]int, len(ss))
-	}
-	sc.counts = sc.counts[:len(ss)]
-	sc.ranker.counts = sc.counts
+	sc.vecs = slices.Grow(sc.vecs[:0], len(ss))[:len(ss)]
+	clear(sc.vecs)
 	for i, s := range ss {
-		if s.typ == Random {
-			return Reference(v, req, p, e.seed)
-		}
 		if s.typ == Spread && s.field == fieldAttribute {
-			e.spreadCounts(v, req, p, s.attr, sc, i)
+			sc.vecs[i] = e.spreadCounts(v, req.Spec.Group, s.attr)
 		}
 	}
-	if d, ok := e.placeWalk(v, req, p, sc); ok {
+	sc.ranker = ranker{req: req, p: p, seed: e.seed, vecs: sc.vecs}
+	if d, ok := e.placeIndexed(v, req, p, sc); ok {
 		return d
 	}
 	return Reference(v, req, p, e.seed)
 }
 
-// spreadCounts fills sc.counts[i] with the group's task count per value of
-// attr, from the group's instances and the pending placements. Cost:
-// O(instances hosting the group).
-func (e *Engine) spreadCounts(v *cluster.View, req *Request, p *cluster.Pending, attr string, sc *scratch, i int) {
-	m := sc.counts[i]
-	if m == nil {
-		m = map[string]int{}
-		sc.counts[i] = m
-	}
-	clear(m)
-	group := req.Spec.Group
-	for s, n := range e.groupSlots[group] {
-		m[attrValue(v.InstanceAt(int(s)), attr)] += int(n)
-	}
-	for in := range p.Instances() {
-		if n := p.GroupCount(in, group); n > 0 {
-			m[attrValue(in, attr)] += n
-		}
+// best tracks the best candidate of a placement by the request's ranking.
+type best struct {
+	rk *ranker
+	in *cluster.Instance
+}
+
+func (b *best) consider(in *cluster.Instance) {
+	if b.in == nil || b.rk.compare(in, b.in) < 0 {
+		b.in = in
 	}
 }
 
-// placeWalk answers the chains the trees can: see [Engine]. ok is false
+// placeIndexed answers the chains the index can (see [Engine]); ok is false
 // when the reference must decide.
-func (e *Engine) placeWalk(v *cluster.View, req *Request, p *cluster.Pending, sc *scratch) (Decision, bool) {
+func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending, sc *scratch) (Decision, bool) {
 	ss := req.Strategies
 	sA, sI, b := -1, -1, -1
 	i := 0
@@ -206,93 +456,192 @@ func (e *Engine) placeWalk(v *cluster.View, req *Request, p *cluster.Pending, sc
 	if i < len(ss) && ss[i].typ == Binpack {
 		b, i = i, i+1
 	}
-	tieClass := false
+	d := req.Spec.Demand
+	prim, primLo := primaryNone, int64(0)
+	if b >= 0 {
+		prim, primLo = primaryMemory, d.Memory()
+		if ss[b].field == fieldCPU {
+			prim, primLo = primaryCPU, d.CPU()
+		}
+	}
+	bst := best{rk: &sc.ranker}
 	if i < len(ss) {
-		if sA >= 0 || sI >= 0 || b != 0 {
+		if b != 0 {
 			return Decision{}, false
 		}
-		tieClass = true // binpack first, then more: rank the tied instances
-	}
-	d := req.Spec.Demand
-	rk := &sc.ranker
-	t := &e.trees[byTie]
-	lo := int64(-1 << 63)
-	if b >= 0 {
-		if ss[b].field == fieldCPU {
-			t, lo = &e.trees[byCPU], d.CPU()
-		} else {
-			t, lo = &e.trees[byMemory], d.Memory()
-		}
-	}
-	levelZero := func(in *cluster.Instance) bool {
-		return (sA < 0 || rk.key(in, sA) == 0) && (sI < 0 || rk.key(in, sI) == 0)
-	}
-	var best *cluster.Instance
-	consider := func(in *cluster.Instance) {
-		if best == nil || rk.compare(in, best) < 0 {
-			best = in
-		}
+		e.tieClass(v, req, p, sc, prim, primLo, &bst)
+		return e.decide(v, req, p, bst.in), true
 	}
 	group := req.Spec.Group
-	var tieKeyValue int64
-	found := false
-	sc.stack = t.walk(&e.sl, lo, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
+	var gt *tree
+	if sI >= 0 {
+		if gt = e.groupTree(group, prim); gt == nil {
+			return Decision{}, false
+		}
+	}
+	first := func(t *tree, sp span, filter func(*cluster.Instance) bool) {
+		sc.stack = t.walk(&e.sl, sp, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
+			in := v.InstanceAt(int(s))
+			if p.TaskCount(in) > 0 || (filter != nil && !filter(in)) || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
+				return false
+			}
+			bst.consider(in)
+			return true
+		})
+	}
+	pendingAt := func(filter func(*cluster.Instance) bool) {
+		for in := range p.Instances() {
+			if (filter == nil || filter(in)) && reason(in, req, p, &sc.target) == cluster.ReasonNone {
+				bst.consider(in)
+			}
+		}
+	}
+	if sA < 0 {
+		switch {
+		case gt != nil:
+			first(gt, allLevels, nil)
+		default:
+			name, values, _, ok := memberOfEquals(req.Constraints)
+			if !ok {
+				first(e.global[prim], span{lo: 0, hi: 0, primLo: primLo}, nil)
+				break
+			}
+			t, ai := e.attrTree(v, name, prim)
+			for _, val := range values {
+				if id, ok := ai.ids[val]; ok {
+					first(t, span{lo: int64(id), hi: int64(id), primLo: primLo}, nil)
+				}
+			}
+		}
+		pendingAt(nil)
+		return e.decide(v, req, p, bst.in), true
+	}
+
+	// Spread over an attribute first: its values in levels of equal task
+	// counts, the least loaded first.
+	vec := sc.vecs[sA]
+	ai := vec.ai
+	sc.levels = sc.levels[:0]
+	for id := range ai.values {
+		sc.levels = append(sc.levels, levelEntry{count: vec.of2(int32(id), p, group), id: int32(id)})
+	}
+	slices.SortFunc(sc.levels, func(a, b levelEntry) int { return cmp.Or(cmp.Compare(a.count, b.count), cmp.Compare(a.id, b.id)) })
+	var at *tree
+	if gt == nil {
+		at, _ = e.attrTree(v, ss[sA].attr, prim)
+	}
+	for lo := 0; lo < len(sc.levels); {
+		hi := lo
+		for hi < len(sc.levels) && sc.levels[hi].count == sc.levels[lo].count {
+			hi++
+		}
+		level := sc.levels[lo:hi]
+		inLevel := func(in *cluster.Instance) bool {
+			id := ai.slot[in.Slot()]
+			for _, l := range level {
+				if l.id == id {
+					return true
+				}
+			}
+			return false
+		}
+		if gt != nil {
+			first(gt, allLevels, inLevel)
+		} else {
+			for _, l := range level {
+				first(at, span{lo: int64(l.id), hi: int64(l.id), primLo: primLo}, nil)
+			}
+		}
+		pendingAt(inLevel)
+		if bst.in != nil {
+			return Decision{Instance: bst.in}, true
+		}
+		lo = hi
+	}
+	return e.decide(v, req, p, nil), true
+}
+
+// of2 is spreadCount.of by value id.
+func (c *spreadCount) of2(id int32, p *cluster.Pending, group string) int64 {
+	n := c.base(id)
+	for pi := range p.Instances() {
+		if c.ai.slot[pi.Slot()] == id {
+			n += int64(p.GroupCount(pi, group))
+		}
+	}
+	return n
+}
+
+// tieClass handles binpack first followed by more rules: the least amount
+// that fits, then the instances tied on it ranked by the rest.
+func (e *Engine) tieClass(v *cluster.View, req *Request, p *cluster.Pending, sc *scratch, prim primary, primLo int64, bst *best) {
+	d := req.Spec.Demand
+	t := e.global[prim]
+	found, tied := false, int64(0)
+	sc.stack = t.walk(&e.sl, span{lo: 0, hi: 0, primLo: primLo}, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
 		in := v.InstanceAt(int(s))
-		if p.TaskCount(in) > 0 {
-			return false // ranked below with its exact keys
-		}
-		if found && t.key(&e.sl, s) != tieKeyValue {
-			return true // past the tied instances
-		}
-		if sI >= 0 && in.GroupCount(group) > 0 {
-			return false
-		}
-		if sA >= 0 && rk.key(in, sA) != 0 {
-			return false
-		}
-		if reason(in, req, nil, &sc.target) != cluster.ReasonNone {
-			return false
-		}
-		consider(in)
-		if !tieClass {
+		if found && t.prim(&e.sl, s) != tied {
 			return true
 		}
-		found, tieKeyValue = true, t.key(&e.sl, s)
+		if p.TaskCount(in) > 0 || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
+			return false
+		}
+		bst.consider(in)
+		found, tied = true, t.prim(&e.sl, s)
 		return false
 	})
 	for in := range p.Instances() {
-		if reason(in, req, p, &sc.target) == cluster.ReasonNone && (tieClass || levelZero(in)) {
-			consider(in)
+		if reason(in, req, p, &sc.target) == cluster.ReasonNone {
+			bst.consider(in)
 		}
 	}
-	if best != nil {
-		return Decision{Instance: best}, true
+}
+
+func (e *Engine) decide(v *cluster.View, req *Request, p *cluster.Pending, in *cluster.Instance) Decision {
+	if in != nil {
+		return Decision{Instance: in}
 	}
-	if sA >= 0 || sI >= 0 {
-		return Decision{}, false // nothing at the lowest level: the reference ranks the rest
+	return explain(v, req, p)
+}
+
+// memberOfEquals finds a memberOf constraint that pins an attribute to a
+// few values, so the attribute tree can answer it.
+func memberOfEquals(cs Constraints) (string, []string, bool, bool) {
+	for _, c := range cs {
+		if c.typ != MemberOf {
+			continue
+		}
+		if name, values, exact, ok := c.expr.attributeEquals(); ok {
+			return name, values, exact, true
+		}
 	}
-	return explain(v, req, p), true
+	return "", nil, false, false
 }
 
 // placeRandom is a leading random strategy, drawn exactly as the reference
 // draws it.
 func (e *Engine) placeRandom(v *cluster.View, req *Request, p *cluster.Pending, sc *scratch) Decision {
+	t := &sc.target
 	n := v.NumSlots()
+	d := req.Spec.Demand
 	for range SampleTries {
-		if in := v.InstanceAt(req.Rand.IntN(max(n, 1))); in != nil && reason(in, req, p, &sc.target) == cluster.ReasonNone {
+		s := req.Rand.IntN(max(n, 1))
+		// The engine's compact arrays reject most misses without touching
+		// the instance; pending placements only ever take more away.
+		if s >= len(e.eligible) || !e.eligible[s] || e.sl.cpu[s] < d.CPU() || e.sl.mem[s] < d.Memory() {
+			continue
+		}
+		if in := v.InstanceAt(s); in != nil && reason(in, req, p, t) == cluster.ReasonNone {
 			return Decision{Instance: in}
 		}
 	}
 	offset := req.Rand.Uint64()
-	var best *cluster.Instance
+	var found *cluster.Instance
 	for in := range v.Instances() {
-		if reason(in, req, p, &sc.target) == cluster.ReasonNone &&
-			(best == nil || tieKey(e.seed, in.Slot())-offset < tieKey(e.seed, best.Slot())-offset) {
-			best = in
+		if reason(in, req, p, t) == cluster.ReasonNone &&
+			(found == nil || tieKey(e.seed, in.Slot())-offset < tieKey(e.seed, found.Slot())-offset) {
+			found = in
 		}
 	}
-	if best != nil {
-		return Decision{Instance: best}
-	}
-	return explain(v, req, p)
+	return e.decide(v, req, p, found)
 }

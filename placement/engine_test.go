@@ -52,6 +52,16 @@ func newEngineWorld(t *rapid.T) *engineWorld {
 		w.c.Subscribe(w.engine)
 	}
 	for i := range rapid.IntRange(0, 30).Draw(t, "instances") {
+		w.register(t, i)
+	}
+	if !subscribeEarly {
+		w.c.Subscribe(w.engine)
+	}
+	return w
+}
+
+func (w *engineWorld) register(t *rapid.T, i int) {
+	{
 		spec := cluster.InstanceSpec{
 			CPU:    rapid.SampledFrom([]int64{512, 1024, 2048, 4096}).Draw(t, "cpu"),
 			Memory: rapid.SampledFrom([]int64{512, 1024, 2048, 8192}).Draw(t, "memory"),
@@ -69,10 +79,6 @@ func newEngineWorld(t *rapid.T) *engineWorld {
 		require.NoError(t, err)
 		w.ids = append(w.ids, info.ID)
 	}
-	if !subscribeEarly {
-		w.c.Subscribe(w.engine)
-	}
-	return w
 }
 
 func (w *engineWorld) request(t *rapid.T) *placement.Request {
@@ -104,7 +110,7 @@ func TestEngineMatchesReference(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		w := newEngineWorld(t)
 		for range rapid.IntRange(1, 25).Draw(t, "steps") {
-			switch rapid.IntRange(0, 5).Draw(t, "action") {
+			switch rapid.IntRange(0, 7).Draw(t, "action") {
 			case 0, 1, 2: // a RunTask-like call: count tasks, decided in turn
 				req := w.request(t)
 				count := rapid.IntRange(1, 4).Draw(t, "count")
@@ -145,6 +151,20 @@ func TestEngineMatchesReference(t *testing.T) {
 					_, err := w.c.SetInstanceStatus(rapid.SampledFrom(w.ids).Draw(t, "drain"),
 						rapid.SampledFrom([]cluster.InstanceStatus{cluster.InstanceActive, cluster.InstanceDraining}).Draw(t, "status"))
 					require.NoError(t, err)
+				}
+			case 6:
+				w.register(t, len(w.ids))
+			case 7:
+				if len(w.ids) > 0 {
+					op := cluster.AttributeOp{
+						InstanceID: rapid.SampledFrom(w.ids).Draw(t, "relabel"),
+						Attribute: cluster.Attribute{
+							Name:  rapid.SampledFrom([]string{"rack", "ecs.availability-zone"}).Draw(t, "attrName"),
+							Value: rapid.SampledFrom([]string{"r0", "r1", "r2", "us-east-1a", "us-east-1d"}).Draw(t, "attrValue"),
+						},
+						Delete: rapid.IntRange(0, 3).Draw(t, "deleteAttr") == 0,
+					}
+					require.NoError(t, w.c.ApplyAttributes([]cluster.AttributeOp{op}))
 				}
 			case 5:
 				if len(w.ids) > 0 {

@@ -1,23 +1,28 @@
 package placement
 
-// treeKind is the order an index tree keeps its instances in.
-type treeKind uint8
+import "math"
+
+// primary is the resource a tree orders by after its level.
+type primary uint8
 
 const (
-	byTie    treeKind = iota // the tie-break order alone
-	byCPU                    // remaining CPU, then the tie-break order
-	byMemory                 // remaining memory, then the tie-break order
+	primaryNone   primary = iota // the tie-break order alone
+	primaryCPU                   // remaining CPU
+	primaryMemory                // remaining memory
 )
 
-// tree is a treap over instance slots, ordered by its kind's key, each node
-// carrying the most remaining CPU, memory and free GPUs in its subtree, so
-// that a search skips every subtree in which no instance has room. Nodes
-// are slots: arrays indexed by slot, no pointers, no allocation once the
-// arrays have grown to the cluster's size. A tree holds only the instances
-// that can take tasks at all (ACTIVE, agent connected).
+// tree is a treap over instance slots ordered by (level, primary, tie-break
+// key, slot), each node carrying the most remaining CPU, memory and free GPUs
+// in its subtree, so that a search skips every subtree in which no instance
+// has room. The level is the tree's own per-slot value: 0 in the global
+// trees, an attribute value's id in an attribute tree, a group's task count
+// in a group tree. Nodes are slots — arrays indexed by slot, no pointers, no
+// allocation once the arrays have grown to the cluster's size. A tree holds
+// only the instances that can take tasks at all (ACTIVE, agent connected).
 type tree struct {
-	kind                   treeKind
+	primary                primary
 	root                   int32
+	level                  []int64 // per slot; nil means all 0
 	left, right            []int32
 	maxCPU, maxMem, maxGPU []int64
 }
@@ -30,6 +35,14 @@ type slots struct {
 	prio          []uint32
 }
 
+func newTree(p primary, withLevel bool) *tree {
+	t := &tree{primary: p, root: -1}
+	if withLevel {
+		t.level = []int64{}
+	}
+	return t
+}
+
 func (t *tree) grow(n int) {
 	for len(t.left) < n {
 		t.left = append(t.left, -1)
@@ -37,36 +50,41 @@ func (t *tree) grow(n int) {
 		t.maxCPU = append(t.maxCPU, 0)
 		t.maxMem = append(t.maxMem, 0)
 		t.maxGPU = append(t.maxGPU, 0)
+		if t.level != nil {
+			t.level = append(t.level, 0)
+		}
 	}
+}
+
+func (t *tree) lvl(a int32) int64 {
+	if t.level == nil {
+		return 0
+	}
+	return t.level[a]
+}
+
+func (t *tree) prim(s *slots, a int32) int64 {
+	switch t.primary {
+	case primaryCPU:
+		return s.cpu[a]
+	case primaryMemory:
+		return s.mem[a]
+	}
+	return 0
 }
 
 // less orders slots a and b by the tree's key.
 func (t *tree) less(s *slots, a, b int32) bool {
-	switch t.kind {
-	case byCPU:
-		if s.cpu[a] != s.cpu[b] {
-			return s.cpu[a] < s.cpu[b]
-		}
-	case byMemory:
-		if s.mem[a] != s.mem[b] {
-			return s.mem[a] < s.mem[b]
-		}
+	if la, lb := t.lvl(a), t.lvl(b); la != lb {
+		return la < lb
+	}
+	if pa, pb := t.prim(s, a), t.prim(s, b); pa != pb {
+		return pa < pb
 	}
 	if s.tie[a] != s.tie[b] {
 		return s.tie[a] < s.tie[b]
 	}
 	return a < b
-}
-
-// key returns the primary key of slot a (0 for byTie).
-func (t *tree) key(s *slots, a int32) int64 {
-	switch t.kind {
-	case byCPU:
-		return s.cpu[a]
-	case byMemory:
-		return s.mem[a]
-	}
-	return 0
 }
 
 func (t *tree) update(s *slots, n int32) {
@@ -163,13 +181,21 @@ func (t *tree) removeAt(s *slots, n, x int32) int32 {
 	return n
 }
 
-// walk visits, in the tree's order, the slots whose primary key is at
-// least lo and whose own CPU, memory and GPUs reach cpu, mem and gpu,
-// until visit returns true. Subtrees whose maxima fall short are skipped
-// whole, and so is everything keyed below lo. stack is scratch space; the
-// grown stack is returned for reuse. Cost: O(log n) per visited slot, plus
-// the subtrees that cannot be skipped.
-func (t *tree) walk(s *slots, lo, cpu, mem, gpu int64, stack []int32, visit func(int32) bool) []int32 {
+// span bounds a walk: levels from lo to hi, and, when lo == hi, primary
+// keys from primLo.
+type span struct {
+	lo, hi, primLo int64
+}
+
+var allLevels = span{lo: math.MinInt64, hi: math.MaxInt64, primLo: math.MinInt64}
+
+// walk visits, in the tree's order, the slots within sp whose own CPU,
+// memory and GPUs reach cpu, mem and gpu, until visit returns true.
+// Subtrees whose maxima fall short are skipped whole, and so is everything
+// ordered below the span. stack is scratch space; the grown stack is
+// returned for reuse. Cost: O(log n) per visited slot, plus the subtrees
+// that cannot be skipped.
+func (t *tree) walk(s *slots, sp span, cpu, mem, gpu int64, stack []int32, visit func(int32) bool) []int32 {
 	stack = stack[:0]
 	n := t.root
 	for {
@@ -178,7 +204,7 @@ func (t *tree) walk(s *slots, lo, cpu, mem, gpu int64, stack []int32, visit func
 				n = -1
 				break
 			}
-			if t.key(s, n) < lo {
+			if l := t.lvl(n); l < sp.lo || (l == sp.lo && sp.lo == sp.hi && t.prim(s, n) < sp.primLo) {
 				n = t.right[n]
 				continue
 			}
@@ -190,6 +216,9 @@ func (t *tree) walk(s *slots, lo, cpu, mem, gpu int64, stack []int32, visit func
 		}
 		n = stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		if t.lvl(n) > sp.hi {
+			return stack[:0]
+		}
 		if s.cpu[n] >= cpu && s.mem[n] >= mem && s.gpu[n] >= gpu && visit(n) {
 			return stack
 		}

@@ -669,3 +669,27 @@ func compareVersion(v string, lit []string) (c int, ok bool) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// attributeEquals is [Expression.AttributeEquals] without the copy, for the
+// engine's hot path: values must not be modified.
+func (e *Expression) attributeEquals() (name string, values []string, exact, ok bool) {
+	if e == nil || e.root == nil {
+		return "", nil, false, false
+	}
+	if c := e.root.attributeEquals(); c != nil {
+		return c.attr, c.distinct, true, true
+	}
+	if e.root.kind != kindAnd {
+		return "", nil, false, false
+	}
+	var best *node
+	for _, k := range e.root.kids {
+		if c := k.attributeEquals(); c != nil && (best == nil || len(c.distinct) < len(best.distinct)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return "", nil, false, false
+	}
+	return best.attr, best.distinct, false, true
+}
