@@ -34,11 +34,17 @@ type ConflictError struct {
 	Index int
 	// InstanceID is the instance the placement targeted.
 	InstanceID string
+	// TaskID, when set, is a task the proposal would stop that is no
+	// longer running; Index is then the stop's position.
+	TaskID string
 	// Reason is the check that failed.
 	Reason Reason
 }
 
 func (e *ConflictError) Error() string {
+	if e.TaskID != "" {
+		return fmt.Sprintf("stop %d: task %s is no longer running", e.Index, e.TaskID)
+	}
 	return fmt.Sprintf("placement %d on container instance %s no longer fits: %s", e.Index, e.InstanceID, e.Reason)
 }
 

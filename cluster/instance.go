@@ -243,23 +243,44 @@ func (in *Instance) Fits(d *Demand, p *Pending) Reason {
 }
 
 func (in *Instance) portsFit(d *Demand, e *pendingEntry) Reason {
-	if in.ports.Intersects(d.ports) {
-		return ReasonPorts
-	}
-	if e != nil && intersects(e.ports, d.ports.p) {
+	if e == nil || (len(e.freed) == 0 && len(e.freedUDP) == 0) {
+		if in.ports.Intersects(d.ports) || (e != nil && intersects(e.ports, d.ports.p)) {
+			return ReasonPorts
+		}
+	} else if holds(in.ports.p, e.ports, e.freed, d.ports.p) {
 		return ReasonPorts
 	}
 	n := in.ports.Len() + in.portsUDP.Len() + d.ports.Len() + d.portsUDP.Len()
 	if e != nil {
-		n += len(e.ports) + len(e.portsUDP)
+		n += len(e.ports) + len(e.portsUDP) - len(e.freed) - len(e.freedUDP)
 	}
 	if n > MaxReservedPorts && (d.ports.Len() > 0 || d.portsUDP.Len() > 0) {
 		return ReasonPorts
 	}
-	if in.portsUDP.Intersects(d.portsUDP) || (e != nil && intersects(e.portsUDP, d.portsUDP.p)) {
+	if e == nil || len(e.freedUDP) == 0 {
+		if in.portsUDP.Intersects(d.portsUDP) || (e != nil && intersects(e.portsUDP, d.portsUDP.p)) {
+			return ReasonPortsUDP
+		}
+	} else if holds(in.portsUDP.p, e.portsUDP, e.freedUDP, d.portsUDP.p) {
 		return ReasonPortsUDP
 	}
 	return ReasonNone
+}
+
+// holds reports whether any of want is held: by the instance and not freed
+// by the decision, or taken by the decision.
+func holds(instance, taken, freed, want []uint16) bool {
+	for _, x := range want {
+		if _, ok := slices.BinarySearch(taken, x); ok {
+			return true
+		}
+		if _, ok := slices.BinarySearch(instance, x); ok {
+			if _, ok := slices.BinarySearch(freed, x); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // InstanceInfo is a copy of a container instance's state, safe to keep.

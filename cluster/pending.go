@@ -23,6 +23,8 @@ type pendingEntry struct {
 	ports       []uint16 // sorted
 	portsUDP    []uint16 // sorted
 	groups      []groupCount
+	// freed and freedUDP are host ports of tasks the decision stops.
+	freed, freedUDP []uint16 // sorted
 }
 
 // Reset forgets every entry and keeps the memory.
@@ -56,17 +58,7 @@ func (p *Pending) find(in *Instance) *pendingEntry {
 
 // Add records a task of spec as placed on in.
 func (p *Pending) Add(in *Instance, spec *TaskSpec) {
-	e := p.find(in)
-	if e == nil {
-		if len(p.entries) < cap(p.entries) {
-			p.entries = p.entries[:len(p.entries)+1]
-			e = &p.entries[len(p.entries)-1]
-			*e = pendingEntry{inst: in, ports: e.ports[:0], portsUDP: e.portsUDP[:0], groups: e.groups[:0]}
-		} else {
-			p.entries = append(p.entries, pendingEntry{inst: in})
-			e = &p.entries[len(p.entries)-1]
-		}
-	}
+	e := p.entry(in)
 	d := spec.Demand
 	e.cpu += d.cpu
 	e.memory += d.memory
@@ -74,17 +66,53 @@ func (p *Pending) Add(in *Instance, spec *TaskSpec) {
 	e.tasks++
 	e.ports = mergeSorted(e.ports, d.ports.p)
 	e.portsUDP = mergeSorted(e.portsUDP, d.portsUDP.p)
+	e.addGroup(spec.Group, 1)
+}
+
+// Release records the non-stopped task t as stopped by the decision: its
+// resources count as free on its instance, and it no longer counts in its
+// group.
+func (p *Pending) Release(t *Task) {
+	e := p.entry(t.inst)
+	d := t.spec.Demand
+	e.cpu -= d.cpu
+	e.memory -= d.memory
+	e.gpus -= d.gpus
+	e.tasks--
+	e.freed = mergeSorted(e.freed, d.ports.p)
+	e.freedUDP = mergeSorted(e.freedUDP, d.portsUDP.p)
+	e.addGroup(t.spec.Group, -1)
+}
+
+func (e *pendingEntry) addGroup(group string, delta int32) {
 	for i := range e.groups {
-		if e.groups[i].group == spec.Group {
-			e.groups[i].n++
+		if e.groups[i].group == group {
+			e.groups[i].n += delta
 			return
 		}
 	}
-	e.groups = append(e.groups, groupCount{group: spec.Group, n: 1})
+	e.groups = append(e.groups, groupCount{group: group, n: delta})
+}
+
+// entry returns in's entry, adding it.
+func (p *Pending) entry(in *Instance) *pendingEntry {
+	e := p.find(in)
+	if e == nil {
+		if len(p.entries) < cap(p.entries) {
+			p.entries = p.entries[:len(p.entries)+1]
+			e = &p.entries[len(p.entries)-1]
+			*e = pendingEntry{inst: in, ports: e.ports[:0], portsUDP: e.portsUDP[:0], groups: e.groups[:0],
+				freed: e.freed[:0], freedUDP: e.freedUDP[:0]}
+		} else {
+			p.entries = append(p.entries, pendingEntry{inst: in})
+			e = &p.entries[len(p.entries)-1]
+		}
+	}
+	return e
 }
 
 // Resources returns the CPU units, MiB of memory and GPUs the pending tasks
-// on in take.
+// on in take, less what released tasks free (possibly negative).
 func (p *Pending) Resources(in *Instance) (cpu, memory int64, gpus int) {
 	if e := p.find(in); e != nil {
 		return e.cpu, e.memory, e.gpus
@@ -92,8 +120,9 @@ func (p *Pending) Resources(in *Instance) (cpu, memory int64, gpus int) {
 	return 0, 0, 0
 }
 
-// TaskCount returns how many tasks are pending on in. A nil Pending has
-// none, like an empty one.
+// TaskCount returns how many tasks are pending on in, less the released
+// ones. A nil Pending has none, like an empty one. An instance with an
+// entry — touched by the decision — may have a count of 0; see [Pending.Touched].
 func (p *Pending) TaskCount(in *Instance) int {
 	if e := p.find(in); e != nil {
 		return e.tasks
@@ -101,7 +130,11 @@ func (p *Pending) TaskCount(in *Instance) int {
 	return 0
 }
 
-// GroupCount returns how many pending tasks of group are on in.
+// Touched reports whether the decision placed or released a task on in.
+func (p *Pending) Touched(in *Instance) bool { return p.find(in) != nil }
+
+// GroupCount returns how many pending tasks of group are on in, less the
+// released ones (possibly negative).
 func (p *Pending) GroupCount(in *Instance, group string) int {
 	if e := p.find(in); e != nil {
 		for _, g := range e.groups {

@@ -12,25 +12,74 @@ type Placement struct {
 	Spec       *TaskSpec
 }
 
-// Commit applies a proposal all or nothing. Each placement is re-checked, in
-// order, against the current state with the placements before it applied:
-// the instance must still exist and be ACTIVE, the task must still fit
-// ([Instance.Fits]) and the spec's Guard, if any, must still hold. On the
-// first failure everything already applied is undone and a
-// [*ConflictError] is returned; otherwise the new tasks, PENDING with
-// desired status RUNNING, are returned in proposal order. Observers hear of
-// each touched instance once, after the whole proposal applied.
-func (c *Cluster) Commit(proposal []Placement) ([]TaskInfo, error) {
-	for i, p := range proposal {
+// Stop proposes stopping a task: its stoppedReason and stopCode.
+type Stop struct {
+	TaskID string
+	Reason string
+	Code   StopCode
+}
+
+// Proposal is what a scheduler decided in one round: tasks to stop, then
+// tasks to start. The placements may use the room the stops free.
+type Proposal struct {
+	Stops      []Stop
+	Placements []Placement
+}
+
+// Applied is what a committed [Proposal] did.
+type Applied struct {
+	Stopped []TaskInfo
+	Started []TaskInfo
+}
+
+// Commit applies placements all or nothing; it is Apply with no stops.
+func (c *Cluster) Commit(placements []Placement) ([]TaskInfo, error) {
+	a, err := c.Apply(Proposal{Placements: placements})
+	return a.Started, err
+}
+
+// Apply applies a proposal all or nothing. The stops go first: each task
+// must still be PENDING or RUNNING, else the proposal conflicts (its
+// decision was made on a state that moved). Then each placement is
+// re-checked, in order, against the current state with everything before
+// it applied: the instance must still exist and be ACTIVE, the task must
+// still fit ([Instance.Fits]) and the spec's Guard, if any, must still
+// hold. On the first failure everything already applied is undone and a
+// [*ConflictError] is returned; otherwise the stopped tasks and the new
+// tasks (PENDING, desired status RUNNING) are returned in proposal order.
+// Observers hear of each touched instance once, after the whole proposal
+// applied.
+func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
+	for i, p := range proposal.Placements {
 		if p.Spec == nil || p.Spec.Demand == nil {
-			return nil, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
+			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	applied := make([]*Task, 0, len(proposal))
-	for i, p := range proposal {
+	undo := make([]stopUndo, 0, len(proposal.Stops))
+	applied := make([]*Task, 0, len(proposal.Placements))
+	rollback := func() {
+		for j := len(applied) - 1; j >= 0; j-- {
+			c.unplace(applied[j])
+		}
+		for j := len(undo) - 1; j >= 0; j-- {
+			c.unstop(undo[j])
+		}
+		clear(c.notify)
+		c.notify = c.notify[:0]
+	}
+	for i, st := range proposal.Stops {
+		t, ok := c.task(st.TaskID)
+		if !ok || t.last == TaskStopped {
+			rollback()
+			return Applied{}, &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
+		}
+		undo = append(undo, stopUndo{t: t, last: t.last, desired: t.desired, version: t.version, instVersion: t.inst.version})
+		c.stop(t, st.Reason, st.Code, now)
+	}
+	for i, p := range proposal.Placements {
 		in, ok := c.instance(p.InstanceID)
 		r := ReasonMissing
 		if ok {
@@ -40,21 +89,54 @@ func (c *Cluster) Commit(proposal []Placement) ([]TaskInfo, error) {
 			}
 		}
 		if r != ReasonNone {
-			for j := len(applied) - 1; j >= 0; j-- {
-				c.unplace(applied[j])
-			}
-			clear(c.notify)
-			c.notify = c.notify[:0]
-			return nil, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
+			rollback()
+			return Applied{}, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
 		applied = append(applied, c.place(in, p.Spec, now))
 	}
 	c.flush(InstanceUpdated)
-	out := make([]TaskInfo, len(applied))
-	for i, t := range applied {
-		out[i] = c.taskInfo(t)
+	var out Applied
+	for _, u := range undo {
+		out.Stopped = append(out.Stopped, c.taskInfo(u.t))
+	}
+	for _, t := range applied {
+		out.Started = append(out.Started, c.taskInfo(t))
 	}
 	return out, nil
+}
+
+// stopUndo is what unstop needs to take a stop of the same proposal back.
+type stopUndo struct {
+	t                    *Task
+	last, desired        TaskStatus
+	version, instVersion int64
+}
+
+// unstop undoes stop within the same proposal: the task gets its resources
+// back (they are free: nothing else ran since) and its former state.
+func (c *Cluster) unstop(u stopUndo) {
+	t, in, d := u.t, u.t.inst, u.t.spec.Demand
+	c.stopped = c.stopped[:len(c.stopped)-1]
+	t.last, t.desired, t.version = u.last, u.desired, u.version
+	t.stoppingAt, t.stoppedAt = time.Time{}, time.Time{}
+	t.stoppedReason, t.stopCode = "", ""
+	in.gpuFree &^= t.gpus
+	in.cpu -= d.cpu
+	in.memory -= d.memory
+	in.ports = in.ports.Union(d.ports)
+	in.portsUDP = in.portsUDP.Union(d.portsUDP)
+	t.instPos = int32(len(in.tasks))
+	in.tasks = append(in.tasks, t)
+	switch t.last {
+	case TaskPending:
+		in.pending++
+		c.pending++
+	case TaskRunning:
+		in.running++
+		c.running++
+	}
+	in.addGroup(t.spec.Group, 1)
+	in.version = u.instVersion
 }
 
 // place starts a PENDING task of spec on in, which must fit it.

@@ -199,15 +199,18 @@ func (c Constraint) Expression() *Expression { return c.expr }
 type Constraints []Constraint
 
 // check returns the first constraint that in (with the tasks in p counted)
-// does not satisfy for a task of group, or ReasonNone.
+// does not satisfy for a task of group, or ReasonNone. Constraints are
+// checked in [cluster.CheckOrder] — distinctInstance before memberOf —
+// whatever their order in the request, so the reported reason does not
+// depend on how the call listed them.
 func (cs Constraints) check(in *cluster.Instance, group string, p *cluster.Pending, t *target) cluster.Reason {
 	for i := range cs {
-		switch cs[i].typ {
-		case DistinctInstance:
-			if in.GroupCount(group)+p.GroupCount(in, group) > 0 {
-				return cluster.ReasonDistinctInstance
-			}
-		case MemberOf:
+		if cs[i].typ == DistinctInstance && in.GroupCount(group)+p.GroupCount(in, group) > 0 {
+			return cluster.ReasonDistinctInstance
+		}
+	}
+	for i := range cs {
+		if cs[i].typ == MemberOf {
 			t.in, t.p = in, p
 			if !cs[i].expr.Match(t) {
 				return cluster.ReasonMemberOf
