@@ -48,10 +48,10 @@ func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) D
 	if len(req.Strategies) > 0 && req.Strategies[0].typ == Random {
 		// Test every instance first, then draw as the engine draws.
 		ok := make([]bool, n)
-		any := false
+		feasibleAny := false
 		for in := range v.Instances() {
 			ok[in.Slot()] = feasible(in)
-			any = any || ok[in.Slot()]
+			feasibleAny = feasibleAny || ok[in.Slot()]
 		}
 		for range SampleTries {
 			if s := req.Rand.IntN(max(n, 1)); s < n && ok[s] {
@@ -65,7 +65,7 @@ func Reference(v *cluster.View, req *Request, p *cluster.Pending, seed uint64) D
 				best = in
 			}
 		}
-		if any {
+		if feasibleAny {
 			return Decision{Instance: best}
 		}
 		return explain(v, req, p)

@@ -120,7 +120,7 @@ func (s Strategy) Type() StrategyType { return s.typ }
 // "attribute:ecs.availability-zone", or "").
 func (s Strategy) Field() string { return s.text }
 
-// String returns "type" or "type:field".
+// String returns "type" or "type(field)", e.g. "binpack(memory)".
 func (s Strategy) String() string {
 	if s.text == "" {
 		return s.typ.String()

@@ -35,10 +35,12 @@ type Failure struct {
 	Tally placement.Tally
 }
 
-// Plan is what a scheduler decided in one round: placements to commit and
-// tasks it could not place.
+// Plan is what a scheduler decided in one round: tasks to stop, placements
+// to commit and tasks it could not place.
 type Plan struct {
-	// Placements are committed together, all or nothing.
+	// Stops are applied first; Placements may use the room they free.
+	// Stops and placements are committed together, all or nothing.
+	Stops      []cluster.Stop
 	Placements []cluster.Placement
 	// Failures are reported to the caller as they are.
 	Failures []Failure
@@ -53,6 +55,13 @@ func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
 	p.Pending.Add(in, spec)
 }
 
+// Stop appends a stop of t and counts its resources as free in Pending.
+// t must be PENDING or RUNNING and not already in the plan.
+func (p *Plan) Stop(t *cluster.Task, reason string, code cluster.StopCode) {
+	p.Stops = append(p.Stops, cluster.Stop{TaskID: t.ID(), Reason: reason, Code: code})
+	p.Pending.Release(t)
+}
+
 // Fail appends a failure.
 func (p *Plan) Fail(arn string, r cluster.Reason, detail string) {
 	p.Failures = append(p.Failures, Failure{ARN: arn, Reason: r, Detail: detail})
@@ -65,6 +74,7 @@ func (p *Plan) FailWith(arn string, r cluster.Reason, tally *placement.Tally) {
 }
 
 func (p *Plan) reset() {
+	p.Stops = p.Stops[:0]
 	p.Placements = p.Placements[:0]
 	p.Failures = p.Failures[:0]
 	p.Pending.Reset()
@@ -78,6 +88,8 @@ const DefaultMaxAttempts = 5
 type Result struct {
 	// Tasks are the tasks started, in plan order.
 	Tasks []cluster.TaskInfo
+	// Stopped are the tasks stopped, in plan order.
+	Stopped []cluster.TaskInfo
 	// Failures are the tasks not placed.
 	Failures []Failure
 	// Conflicts counts the commits rejected because the state changed
@@ -104,13 +116,13 @@ func Execute(c *cluster.Cluster, s Scheduler, maxAttempts int) (Result, error) {
 			s.Decide(v, &plan)
 			arnOf = v.InstanceARN
 		})
-		if len(plan.Placements) == 0 {
+		if len(plan.Placements) == 0 && len(plan.Stops) == 0 {
 			res.Failures = append(res.Failures, plan.Failures...)
 			return res, nil
 		}
-		tasks, err := c.Commit(plan.Placements)
+		applied, err := c.Apply(cluster.Proposal{Stops: plan.Stops, Placements: plan.Placements})
 		if err == nil {
-			res.Tasks = tasks
+			res.Tasks, res.Stopped = applied.Started, applied.Stopped
 			res.Failures = append(res.Failures, plan.Failures...)
 			return res, nil
 		}

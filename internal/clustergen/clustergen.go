@@ -4,16 +4,20 @@
 //
 // # Generators
 //
-//   - [Cluster]: a [cluster.Cluster] of 0–40 heterogeneous container
-//     instances with attributes, reserved ports, GPUs, mixed statuses and
-//     tasks of several groups, some running, some stopped.
+//   - [Cluster]: a [World], a [cluster.Cluster] of 0–40 heterogeneous
+//     container instances with attributes, reserved ports, GPUs, mixed
+//     statuses and tasks of several groups, some running, some stopped,
+//     with its clock and the transcript of the ECS operations that built it.
 //   - [Request]: a [placement.Request] of a [Demand] and a [Group], 0–5
 //     strategies drawn by [Strategy] and 0–3 constraints drawn by
-//     [Constraint], over the attributes [Cluster] sets.
+//     [Constraint], over the attributes [Cluster] sets. [Describe] prints
+//     one in a line.
 //
 // All randomness comes from rapid: the cluster's id source and the
 // request's Rand are seeded from draws, and the cluster's clock is a
-// [cluster.ManualClock], so a shrunk failure replays exactly.
+// [cluster.ManualClock], so a shrunk failure replays exactly; rapid prints a
+// drawn World as its transcript, so the failure reads as the ECS calls that
+// led to it.
 //
 // # Attributes
 //
@@ -26,6 +30,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"pgregory.net/rapid"
@@ -148,6 +153,26 @@ var (
 		return d
 	})
 
+	// runningDemandGen draws the demands of the tasks a generated cluster
+	// already runs: smaller than a request's, so that many fit.
+	runningDemandGen = rapid.Custom(func(t *rapid.T) *cluster.Demand {
+		cpu := rapid.SampledFrom([]int64{0, 128, 256, 512, 1024}).Draw(t, "cpu")
+		mem := rapid.SampledFrom([]int64{64, 128, 256, 512, 1024, 2048}).Draw(t, "memory")
+		var ports []uint16
+		if rapid.IntRange(0, 5).Draw(t, "withPorts") == 0 {
+			ports = rapid.SampledFrom([][]uint16{{80}, {443}}).Draw(t, "ports")
+		}
+		gpus := 0
+		if rapid.IntRange(0, 5).Draw(t, "withGPUs") == 0 {
+			gpus = 1
+		}
+		d, err := cluster.NewDemand(cpu, mem, ports, nil, gpus)
+		if err != nil {
+			t.Fatalf("NewDemand(%d, %d, %v, nil, %d): %v", cpu, mem, ports, gpus, err)
+		}
+		return d
+	})
+
 	requestGen = rapid.Custom(func(t *rapid.T) *placement.Request {
 		spec := &cluster.TaskSpec{Demand: demandGen.Draw(t, "demand"), Group: groupGen.Draw(t, "group")}
 		req := &placement.Request{
@@ -233,82 +258,201 @@ func Request() *rapid.Generator[*placement.Request] { return requestGen }
 // 443, 53/udp), 0–4 GPUs, and the attributes described in the package doc.
 func InstanceSpec() *rapid.Generator[cluster.InstanceSpec] { return instanceSpecGen }
 
-// Cluster generates a cluster: 0–40 instances from [InstanceSpec], registered
-// a few seconds apart; 0–60 tasks of [Groups] committed with
+// World is a generated cluster with its clock and the transcript of the
+// operations that built it. It embeds the *cluster.Cluster, so a World is
+// used like one.
+type World struct {
+	*cluster.Cluster
+	// Clock is the cluster's clock; only the test's actions should advance
+	// it.
+	Clock *cluster.ManualClock
+	// InstanceIDs are the container instance ids in registration order
+	// (the instance with EC2 instance id [EC2InstanceID](i) is the i-th).
+	InstanceIDs []string
+	// TaskIDs are the ids of the tasks committed, in commit order.
+	TaskIDs    []string
+	transcript []string
+}
+
+// GoString returns the transcript, one ECS operation a line, so that rapid
+// prints a drawn World as the calls that built it.
+func (w *World) GoString() string {
+	if len(w.transcript) == 0 {
+		return "World{} // an empty cluster"
+	}
+	return "World{\n\t" + strings.Join(w.transcript, "\n\t") + "\n}"
+}
+
+// Transcript returns the ECS operations that built the world, one a line.
+func (w *World) Transcript() []string { return slices.Clone(w.transcript) }
+
+func (w *World) logf(format string, args ...any) {
+	w.transcript = append(w.transcript, fmt.Sprintf(format, args...))
+}
+
+// EC2InstanceID is the EC2 instance id of the i-th instance a [World]
+// registers: i-00000000000000000, i-00000000000000001, ...
+func EC2InstanceID(i int) string { return fmt.Sprintf("i-%017d", i) }
+
+// Describe prints a request in one line: its group and demand, its
+// strategies and its constraints.
+func Describe(req *placement.Request) string {
+	var b strings.Builder
+	d := req.Spec.Demand
+	fmt.Fprintf(&b, "%s %s", req.Spec.Group, describeDemand(d))
+	b.WriteString(" strategies [")
+	for i, s := range req.Strategies {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.String())
+	}
+	b.WriteString("] constraints [")
+	for i, c := range req.Constraints {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.Type().String())
+		if e := c.Expression(); e != nil {
+			b.WriteString(" " + e.String())
+		}
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+func describeDemand(d *cluster.Demand) string {
+	s := fmt.Sprintf("cpu=%d memory=%d", d.CPU(), d.Memory())
+	if d.Ports().Len() > 0 {
+		s += fmt.Sprintf(" ports=%v", d.Ports().Slice())
+	}
+	if d.PortsUDP().Len() > 0 {
+		s += fmt.Sprintf(" udp=%v", d.PortsUDP().Slice())
+	}
+	if d.GPUs() > 0 {
+		s += fmt.Sprintf(" gpus=%d", d.GPUs())
+	}
+	if a := d.RequiredAttributes(); len(a) > 0 {
+		s += fmt.Sprintf(" requires=%v", a)
+	}
+	return s
+}
+
+func describeInstance(spec cluster.InstanceSpec) string {
+	s := fmt.Sprintf("%s cpu=%d memory=%d", spec.EC2InstanceID, spec.CPU, spec.Memory)
+	for _, a := range spec.Attributes {
+		s += " " + a.Name
+		if a.Value != "" {
+			s += "=" + a.Value
+		}
+	}
+	switch {
+	case spec.Ports == nil:
+	case len(spec.Ports) == 0:
+		s += " ports=[]"
+	default:
+		s += fmt.Sprintf(" ports=%v", spec.Ports)
+	}
+	if len(spec.PortsUDP) > 0 {
+		s += fmt.Sprintf(" udp=%v", spec.PortsUDP)
+	}
+	if len(spec.GPUs) > 0 {
+		s += fmt.Sprintf(" gpus=%d", len(spec.GPUs))
+	}
+	if v := spec.Version.AgentVersion; v != "" {
+		s += " agent=" + v
+	}
+	return s
+}
+
+// Cluster generates a [World]: 0–40 instances from [InstanceSpec], registered
+// a few minutes apart at most; 0–80 tasks of [Groups] (0–1024 CPU units,
+// 64–2048 MiB, sometimes port 80 or 443 and a GPU) committed with
 // [cluster.Cluster.Commit] where they fit, some then started, some stopped;
 // then some instances set DRAINING, some with the agent disconnected, and
 // some deregistered (INACTIVE, forced, or the EC2 instance lost). Its clock
 // is a [cluster.ManualClock] that stays where the last registration left
 // it, and its id source is seeded from a draw.
-func Cluster() *rapid.Generator[*cluster.Cluster] { return clusterGen }
+func Cluster() *rapid.Generator[*World] { return clusterGen }
 
-func drawCluster(t *rapid.T) *cluster.Cluster {
-	clock := cluster.NewManualClock(start)
-	c := cluster.New("gen", cluster.Options{
-		Clock: clock,
+func drawCluster(t *rapid.T) *World {
+	w := &World{Clock: cluster.NewManualClock(start)}
+	w.Cluster = cluster.New("gen", cluster.Options{
+		Clock: w.Clock,
 		Rand:  rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "clusterSeed"), 0)),
 	})
-	var ids []string
-	for range rapid.IntRange(0, 40).Draw(t, "instances") {
-		clock.Advance(time.Duration(rapid.IntRange(0, 600).Draw(t, "registerAfterSeconds")) * time.Second)
-		info, err := c.RegisterInstance(instanceSpecGen.Draw(t, "instance"))
+	c := w.Cluster
+	var names []string // EC2 instance ids, by registration
+	for i := range rapid.IntRange(0, 40).Draw(t, "instances") {
+		w.Clock.Advance(time.Duration(rapid.IntRange(0, 600).Draw(t, "registerAfterSeconds")) * time.Second)
+		spec := instanceSpecGen.Draw(t, "instance")
+		spec.EC2InstanceID = EC2InstanceID(i)
+		info, err := c.RegisterInstance(spec)
 		if err != nil {
-			t.Fatalf("RegisterInstance: %v", err)
+			t.Fatalf("RegisterInstance(%s): %v", describeInstance(spec), err)
 		}
-		ids = append(ids, info.ID)
+		w.logf("RegisterInstance %s // at %s", describeInstance(spec), w.Clock.Now().Format(time.TimeOnly))
+		w.InstanceIDs = append(w.InstanceIDs, info.ID)
+		names = append(names, spec.EC2InstanceID)
 	}
-	if len(ids) == 0 {
-		return c
+	if len(w.InstanceIDs) == 0 {
+		return w
 	}
 
-	var tasks []string
-	for range rapid.IntRange(0, 60).Draw(t, "tasks") {
-		id := rapid.SampledFrom(ids).Draw(t, "taskInstance")
-		spec := &cluster.TaskSpec{Demand: demandGen.Draw(t, "taskDemand"), Group: groupGen.Draw(t, "taskGroup")}
+	var taskNames []string
+	for range rapid.IntRange(0, 80).Draw(t, "tasks") {
+		i := rapid.IntRange(0, len(w.InstanceIDs)-1).Draw(t, "taskInstance")
+		spec := &cluster.TaskSpec{Demand: runningDemandGen.Draw(t, "taskDemand"), Group: groupGen.Draw(t, "taskGroup")}
 		var r cluster.Reason
 		c.Read(func(v *cluster.View) {
-			in, _ := v.Instance(id)
+			in, _ := v.Instance(w.InstanceIDs[i])
 			r = in.Fits(spec.Demand, nil)
 		})
 		if r != cluster.ReasonNone {
 			continue // it does not fit there: no task
 		}
-		infos, err := c.Commit([]cluster.Placement{{InstanceID: id, Spec: spec}})
+		infos, err := c.Commit([]cluster.Placement{{InstanceID: w.InstanceIDs[i], Spec: spec}})
 		if err != nil {
 			t.Fatalf("Commit of a task that fits: %v", err)
 		}
-		tasks = append(tasks, infos[0].ID)
+		name := fmt.Sprintf("t%d", len(w.TaskIDs))
+		w.logf("Commit %s %s on %s // task %s", spec.Group, describeDemand(spec.Demand), names[i], name)
+		w.TaskIDs = append(w.TaskIDs, infos[0].ID)
+		taskNames = append(taskNames, name)
 	}
-	for _, id := range tasks {
+	for k, id := range w.TaskIDs {
+		name := taskNames[k]
 		switch rapid.IntRange(0, 5).Draw(t, "taskFate") {
 		case 0, 1, 2: // RUNNING
-			mustDo(t, "TaskStarted", func() error { _, err := c.TaskStarted(id); return err })
+			w.do(t, "TaskStarted "+name, func() error { _, err := c.TaskStarted(id); return err })
 		case 3: // STOPPED while PENDING
-			mustDo(t, "StopTask", func() error { _, err := c.StopTask(id, "stopped by clustergen", cluster.StopUserInitiated); return err })
+			w.do(t, "StopTask "+name, func() error { _, err := c.StopTask(id, "stopped by clustergen", cluster.StopUserInitiated); return err })
 		case 4: // STOPPED after RUNNING
-			mustDo(t, "TaskStarted", func() error { _, err := c.TaskStarted(id); return err })
-			mustDo(t, "TaskExited", func() error { _, err := c.TaskExited(id, ""); return err })
+			w.do(t, "TaskStarted "+name, func() error { _, err := c.TaskStarted(id); return err })
+			w.do(t, "TaskExited "+name, func() error { _, err := c.TaskExited(id, ""); return err })
 		default: // stays PENDING
 		}
 	}
-	for _, id := range ids {
+	for i, id := range w.InstanceIDs {
 		switch rapid.IntRange(0, 9).Draw(t, "instanceFate") {
 		case 0:
-			mustDo(t, "SetInstanceStatus", func() error { _, err := c.SetInstanceStatus(id, cluster.InstanceDraining); return err })
+			w.do(t, "SetInstanceStatus "+names[i]+" DRAINING", func() error { _, err := c.SetInstanceStatus(id, cluster.InstanceDraining); return err })
 		case 1:
-			mustDo(t, "SetAgentConnected", func() error { _, err := c.SetAgentConnected(id, false); return err })
+			w.do(t, "SetAgentConnected "+names[i]+" false", func() error { _, err := c.SetAgentConnected(id, false); return err })
 		case 2:
-			mustDo(t, "DeregisterInstance", func() error { _, err := c.DeregisterInstance(id, true); return err })
+			w.do(t, "DeregisterInstance "+names[i]+" force", func() error { _, err := c.DeregisterInstance(id, true); return err })
 		case 3:
-			mustDo(t, "InstanceLost", func() error { _, err := c.InstanceLost(id); return err })
+			w.do(t, "InstanceLost "+names[i], func() error { _, err := c.InstanceLost(id); return err })
 		default: // ACTIVE, agent connected
 		}
 	}
-	return c
+	return w
 }
 
-func mustDo(t *rapid.T, op string, f func() error) {
+// do runs one ECS operation, which cannot fail on a valid world, and logs it.
+func (w *World) do(t *rapid.T, op string, f func() error) {
 	if err := f(); err != nil {
 		t.Fatalf("%s: %v", op, err)
 	}
+	w.logf("%s", op)
 }

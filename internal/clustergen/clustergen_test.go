@@ -1,6 +1,7 @@
 package clustergen_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/internal/clustergen"
+	"github.com/stevedore-go/stevedore/placement"
 )
 
 // TestClusterIsConsistent: every generated cluster keeps the accounting
@@ -85,4 +87,53 @@ func TestClusterCoversTheCases(t *testing.T) {
 	} {
 		assert.True(t, seen[want], "no generated cluster had %s", want)
 	}
+}
+
+// TestWorldTranscript: a World's transcript registers its instances in
+// order, under the EC2 instance ids EC2InstanceID gives, and commits its
+// tasks; rapid prints it as the World's GoString.
+func TestWorldTranscript(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := clustergen.Cluster().Draw(t, "cluster")
+		var registered, committed int
+		for _, line := range w.Transcript() {
+			switch {
+			case strings.HasPrefix(line, "RegisterInstance "+clustergen.EC2InstanceID(registered)+" "):
+				registered++
+			case strings.HasPrefix(line, "Commit "):
+				committed++
+			}
+		}
+		require.Len(t, w.InstanceIDs, registered)
+		require.Len(t, w.TaskIDs, committed)
+		w.Read(func(v *cluster.View) {
+			require.Equal(t, len(w.InstanceIDs), v.NumSlots())
+			for i, id := range w.InstanceIDs {
+				require.Equal(t, clustergen.EC2InstanceID(i), v.InstanceAt(i).EC2InstanceID())
+				require.Equal(t, id, v.InstanceAt(i).ID())
+			}
+		})
+		for _, line := range w.Transcript() {
+			require.Contains(t, w.GoString(), line)
+		}
+	})
+}
+
+func TestDescribe(t *testing.T) {
+	d, err := cluster.NewDemand(256, 512, []uint16{80}, []uint16{53}, 1, clustergen.AttrTaskENI)
+	require.NoError(t, err)
+	req := &placement.Request{
+		Spec: &cluster.TaskSpec{Demand: d, Group: "service:api"},
+		Strategies: []placement.Strategy{
+			placement.MustParseStrategy("spread", "attribute:"+clustergen.AttrAZ),
+			placement.MustParseStrategy("binpack", "memory"),
+		},
+		Constraints: placement.Constraints{
+			placement.MustParseConstraint("distinctInstance", ""),
+			placement.MustParseConstraint("memberOf", "attribute:rack != r1"),
+		},
+	}
+	assert.Equal(t, "service:api cpu=256 memory=512 ports=[80] udp=[53] gpus=1 requires=[ecs.capability.task-eni]"+
+		" strategies [spread(attribute:ecs.availability-zone), binpack(memory)]"+
+		" constraints [distinctInstance, memberOf attribute:rack != r1]", clustergen.Describe(req))
 }

@@ -1,0 +1,528 @@
+package scheduler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
+)
+
+// ReconcileResult is what one [Services.Reconcile] step did.
+type ReconcileResult struct {
+	Started []cluster.TaskInfo
+	Stopped []cluster.TaskInfo
+	// Failures are the placements that found no instance.
+	Failures []Failure
+	// Conflicts counts commits rejected because the cluster changed
+	// under the decision.
+	Conflicts int
+}
+
+// Reconcile runs one deterministic step of every service of the cluster:
+// DAEMON services first, then REPLICA services, each by name. For each it
+// notes what happened to its tasks since the last step (stopped, failed to
+// start, reached RUNNING), then decides which tasks to stop and which to
+// start within its deployment configuration, and commits the whole step
+// all or nothing (deciding again if the cluster moved meanwhile). Time is
+// the injected clock's.
+//
+// A REPLICA service's step, with D its desired count, maxTotal =
+// floor(D × maximumPercent / 100) and minHealthy = ceil(D ×
+// minimumHealthyPercent / 100); a task is "new" when it belongs to the
+// PRIMARY deployment and its instance is ACTIVE, "old" otherwise (an older
+// deployment, or a DRAINING instance); healthy means RUNNING [INF: no
+// health checks are modelled]:
+//
+//  1. stop every old task that is still PENDING;
+//  2. stop new tasks beyond D (scale in, §4.5 order);
+//  3. stop old RUNNING tasks while healthy − 1 ≥ minHealthy (§4.5 order);
+//  4. start new tasks, up to D new and maxTotal in all, through the
+//     placement engine with the service's strategies and constraints,
+//     using the room the stops free;
+//  5. if old tasks remain and the bounds allowed neither a stop nor a
+//     start, report "unable to stop or start tasks".
+//
+// This reproduces ECS's documented sequences (§4.3): 6 tasks with room for
+// 8 and the defaults start 2, stop 2, start 2, ...; with
+// minimumHealthyPercent 50: stop 3, start 5, stop 3, start 1.
+func (ss *Services) Reconcile() (ReconcileResult, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	now := ss.clock.Now()
+	order := ss.order()
+	ss.c.Read(func(v *cluster.View) {
+		for _, s := range order {
+			ss.refresh(v, s, now)
+		}
+	})
+	r := &reconciler{ss: ss, now: now, services: order}
+	res, err := Execute(ss.c, r, 0)
+	if err != nil {
+		return ReconcileResult{}, err
+	}
+	out := ReconcileResult{Started: res.Tasks, Stopped: res.Stopped, Conflicts: res.Conflicts}
+	for i, s := range order {
+		n := r.notes[i]
+		ss.record(s, n, res, now)
+		out.Failures = append(out.Failures, n.failures...)
+	}
+	ss.c.Read(func(v *cluster.View) {
+		for _, s := range order {
+			ss.settle(v, s, now)
+		}
+	})
+	return out, nil
+}
+
+// order returns the live services, DAEMON first, each kind by name.
+func (ss *Services) order() []*service {
+	var out []*service
+	for _, s := range ss.byName {
+		if s.Status != ServiceInactive {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *service) int {
+		if a.Config.Daemon != b.Config.Daemon {
+			if a.Config.Daemon {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// refresh notes what happened to the service's tasks since the last step:
+// stopped tasks leave its list, tasks that stopped before RUNNING count
+// toward the start throttle and the circuit breaker.
+func (ss *Services) refresh(v *cluster.View, s *service, now time.Time) {
+	newFailures := 0
+	live := s.tasks[:0]
+	for _, id := range s.tasks {
+		t, ok := v.Task(id)
+		if !ok {
+			continue
+		}
+		dep := s.deployment(t.StartedBy())
+		if t.LastStatus() != cluster.TaskStopped {
+			live = append(live, id)
+			if t.LastStatus() == cluster.TaskRunning && dep != nil && !dep.everRunning {
+				dep.everRunning = true
+				dep.FailedTasks = 0 // the breaker stops counting once a task runs
+			}
+			if t.LastStatus() == cluster.TaskRunning && dep == &s.Deployments[0] {
+				s.failedStarts, s.throttled = 0, false
+			}
+			continue
+		}
+		if v.TaskInfo(t).StopCode == cluster.StopTaskFailedToStart {
+			newFailures++
+			if dep != nil && !dep.everRunning && s.Config.CircuitBreaker.Enable {
+				dep.FailedTasks++
+			}
+		}
+	}
+	clear(s.tasks[len(live):])
+	s.tasks = live
+	if newFailures > 0 {
+		s.failedStarts += newFailures
+		if s.failedStarts >= BackoffAfter {
+			delay := min(MaxBackoff, BackoffBase<<min(s.failedStarts-BackoffAfter, 10))
+			s.retryAt = now.Add(delay)
+			if !s.throttled {
+				s.throttled = true
+				s.event(ss, now, "(service %s) is unable to consistently start tasks successfully.", s.Name)
+			}
+		}
+	}
+	ss.checkBreaker(s, now)
+}
+
+// breakerThreshold is clamp(ceil(0.5 × D), 10, 200) (§4.6).
+func breakerThreshold(d int) int {
+	return min(max((d+1)/2, 10), 200)
+}
+
+func (ss *Services) checkBreaker(s *service, now time.Time) {
+	p := &s.Deployments[0]
+	if !s.Config.CircuitBreaker.Enable || p.RolloutState != RolloutInProgress || p.FailedTasks < breakerThreshold(s.Config.DesiredCount) {
+		return
+	}
+	p.RolloutState = RolloutFailed
+	p.RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start."
+	p.UpdatedAt = now
+	s.event(ss, now, "(service %s) (deployment %s) deployment failed: tasks failed to start.", s.Name, p.ID)
+	if !s.Config.CircuitBreaker.Rollback {
+		return
+	}
+	for _, d := range s.Deployments[1:] {
+		if d.RolloutState != RolloutCompleted {
+			continue
+		}
+		cfg := s.Config
+		cfg.TaskDef = d.TaskDef
+		s.Config = cfg
+		for i := range s.Deployments {
+			s.Deployments[i].Status = DeploymentActive
+		}
+		nd := ss.newDeployment(cfg, now)
+		s.Deployments = slices.Insert(s.Deployments, 0, nd)
+		s.failedStarts, s.retryAt, s.throttled = 0, time.Time{}, false
+		s.event(ss, now, "(service %s) (deployment %s) rolling back to deployment %s.", s.Name, nd.ID, d.ID)
+		return
+	}
+}
+
+func (s *service) deployment(id string) *Deployment {
+	for i := range s.Deployments {
+		if s.Deployments[i].ID == id {
+			return &s.Deployments[i]
+		}
+	}
+	return nil
+}
+
+// note is what the reconciler decided for one service in the current
+// round, as positions in the plan.
+type note struct {
+	firstStop, stops   int
+	firstStart, starts int
+	failures           []Failure
+	stuck              bool
+}
+
+// reconciler is the [Scheduler] of one Reconcile step.
+type reconciler struct {
+	ss       *Services
+	now      time.Time
+	services []*service
+	notes    []note
+}
+
+// Decide implements [Scheduler]: every service's stops and starts.
+func (r *reconciler) Decide(v *cluster.View, plan *Plan) {
+	r.notes = make([]note, len(r.services))
+	for i, s := range r.services {
+		n := &r.notes[i]
+		n.firstStop, n.firstStart = len(plan.Stops), len(plan.Placements)
+		if s.Config.Daemon {
+			r.daemon(v, plan, s, n)
+		} else {
+			r.replica(v, plan, s, n)
+		}
+		n.stops = len(plan.Stops) - n.firstStop
+		n.starts = len(plan.Placements) - n.firstStart
+	}
+}
+
+func (r *reconciler) spec(s *service, d *Deployment) *cluster.TaskSpec {
+	cs := slices.Concat(s.Config.Constraints, d.TaskDef.Constraints)
+	spec := &cluster.TaskSpec{
+		TaskDefinitionARN: d.TaskDef.ARN, Family: d.TaskDef.Family, Demand: d.TaskDef.Demand,
+		Group: s.group(), StartedBy: d.ID,
+	}
+	if len(cs) > 0 {
+		spec.Guard = placement.Constraints(cs)
+	}
+	return spec
+}
+
+func (r *reconciler) stopReason(s *service) string {
+	return "Scaling activity initiated by (deployment " + s.Deployments[0].ID + ")"
+}
+
+func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
+	p := &s.Deployments[0]
+	d := s.Config.DesiredCount
+	if s.Status != ServiceActive {
+		d = 0
+	}
+	maxTotal := d * s.Config.MaximumPercent / 100
+	minHealthy := (d*s.Config.MinimumHealthyPercent + 99) / 100
+	var fresh, old []*cluster.Task
+	healthy := 0
+	for _, id := range s.tasks {
+		t, ok := v.Task(id)
+		if !ok || t.LastStatus() == cluster.TaskStopped {
+			continue
+		}
+		if t.LastStatus() == cluster.TaskRunning {
+			healthy++
+		}
+		if t.StartedBy() == p.ID && t.Instance().Status() == cluster.InstanceActive {
+			fresh = append(fresh, t)
+		} else {
+			old = append(old, t)
+		}
+	}
+	total := len(fresh) + len(old)
+	reason := r.stopReason(s)
+	stop := func(t *cluster.Task) {
+		plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
+		total--
+		if t.LastStatus() == cluster.TaskRunning {
+			healthy--
+		}
+	}
+	// 1. Old tasks that never started are not worth keeping.
+	oldRunning := old[:0:0]
+	for _, t := range old {
+		if t.LastStatus() == cluster.TaskPending {
+			stop(t)
+		} else {
+			oldRunning = append(oldRunning, t)
+		}
+	}
+	// 2. Scale in: new tasks beyond the desired count, PENDING first.
+	if excess := len(fresh) - d; excess > 0 {
+		for _, t := range r.scaleIn(v, s, fresh, excess, plan) {
+			stop(t)
+		}
+		fresh = fresh[:d]
+	}
+	// 3. Old RUNNING tasks, as far as minimumHealthyPercent allows.
+	if k := min(len(oldRunning), healthy-minHealthy); k > 0 {
+		for _, t := range r.scaleIn(v, s, oldRunning, k, plan) {
+			stop(t)
+		}
+		oldRunning = oldRunning[k:]
+	}
+	// 4. Start new tasks within maximumPercent.
+	want := min(d-len(fresh), maxTotal-total)
+	throttled := s.throttled && r.now.Before(s.retryAt)
+	if want > 0 && p.RolloutState != RolloutFailed && !throttled {
+		r.start(v, plan, s, p, want, n)
+	}
+	// 5. Neither bound lets the deployment move.
+	if len(oldRunning) > 0 && len(plan.Stops) == n.firstStop && want <= 0 {
+		n.stuck = true
+	}
+}
+
+// start places up to want tasks of deployment dep.
+func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deployment, want int, n *note) {
+	spec := r.spec(s, dep)
+	strategies := s.Config.Strategies
+	if len(strategies) == 0 {
+		strategies = defaultServiceStrategies
+	}
+	var cs placement.Constraints
+	if spec.Guard != nil {
+		cs = spec.Guard.(placement.Constraints)
+	}
+	req := placement.Request{Spec: spec, Strategies: strategies, Constraints: cs, Rand: r.ss.rnd}
+	for range want {
+		dec := r.ss.place(v, &req, &plan.Pending)
+		if dec.Instance == nil {
+			f := Failure{Reason: dec.Reason, Detail: dec.Tally.String(), Tally: dec.Tally}
+			if dec.Closest != nil {
+				f.ARN = dec.Closest.ARN()
+			} else {
+				f.Reason = cluster.ReasonMissing
+			}
+			n.failures = append(n.failures, f)
+			return // the same task fits nowhere else this step
+		}
+		plan.Place(dec.Instance, spec)
+	}
+}
+
+// scaleIn picks k of tasks to stop, in ECS's scale-in order (§4.5), and
+// moves them to the front of tasks. PENDING tasks go first. Then, with a
+// leading binpack strategy, the task whose instance has the most of the
+// field left after removal; otherwise the Availability Zone with the most of
+// the service's tasks, then the instance with the most; ties by task id.
+func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task, k int, plan *Plan) []*cluster.Task {
+	binpack := ""
+	if len(s.Config.Strategies) > 0 && s.Config.Strategies[0].Type() == placement.Binpack {
+		binpack = strings.ToLower(s.Config.Strategies[0].Field())
+	}
+	perAZ := map[string]int{}
+	perInstance := map[*cluster.Instance]int{}
+	for _, id := range s.tasks {
+		if t, ok := v.Task(id); ok && t.LastStatus() != cluster.TaskStopped {
+			az, _ := t.Instance().Attribute("ecs.availability-zone")
+			perAZ[az]++
+			perInstance[t.Instance()]++
+		}
+	}
+	left := func(t *cluster.Task) int64 {
+		in := t.Instance()
+		cpu, mem, _ := plan.Pending.Resources(in)
+		if binpack == "cpu" {
+			return in.RemainingCPU() - cpu + t.Demand().CPU()
+		}
+		return in.RemainingMemory() - mem + t.Demand().Memory()
+	}
+	for i := range k {
+		best := i
+		for j := i + 1; j < len(tasks); j++ {
+			a, b := tasks[j], tasks[best]
+			c := cmp.Compare(pendingRank(b), pendingRank(a))
+			if c == 0 && binpack != "" {
+				c = cmp.Compare(left(a), left(b))
+			}
+			if c == 0 && binpack == "" {
+				azA, _ := a.Instance().Attribute("ecs.availability-zone")
+				azB, _ := b.Instance().Attribute("ecs.availability-zone")
+				c = cmp.Or(cmp.Compare(perAZ[azA], perAZ[azB]), cmp.Compare(perInstance[a.Instance()], perInstance[b.Instance()]))
+			}
+			if c > 0 || (c == 0 && a.ID() < b.ID()) {
+				best = j
+			}
+		}
+		tasks[i], tasks[best] = tasks[best], tasks[i]
+		az, _ := tasks[i].Instance().Attribute("ecs.availability-zone")
+		perAZ[az]--
+		perInstance[tasks[i].Instance()]--
+	}
+	return tasks[:k]
+}
+
+func pendingRank(t *cluster.Task) int {
+	if t.LastStatus() == cluster.TaskPending {
+		return 0
+	}
+	return 1
+}
+
+// daemon keeps exactly one task of the PRIMARY deployment on every ACTIVE
+// instance that satisfies the constraints, and none elsewhere.
+func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
+	p := &s.Deployments[0]
+	spec := r.spec(s, p)
+	var cs placement.Constraints
+	if spec.Guard != nil {
+		cs = spec.Guard.(placement.Constraints)
+	}
+	byInstance := map[*cluster.Instance][]*cluster.Task{}
+	for _, id := range s.tasks {
+		if t, ok := v.Task(id); ok && t.LastStatus() != cluster.TaskStopped {
+			byInstance[t.Instance()] = append(byInstance[t.Instance()], t)
+		}
+	}
+	reason := r.stopReason(s)
+	qualifying := 0
+	for in := range v.Instances() {
+		tasks := byInstance[in]
+		qualifies := s.Status == ServiceActive && in.Status() == cluster.InstanceActive && cs.Reason(in, "", nil) == cluster.ReasonNone
+		keep := -1
+		if qualifies {
+			qualifying++
+			for i, t := range tasks {
+				if t.StartedBy() == p.ID && (keep < 0 || t.LastStatus() == cluster.TaskRunning && tasks[keep].LastStatus() != cluster.TaskRunning) {
+					keep = i
+				}
+			}
+		}
+		for i, t := range tasks {
+			if i != keep {
+				plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
+			}
+		}
+		if !qualifies || keep >= 0 || p.RolloutState == RolloutFailed || (s.throttled && r.now.Before(s.retryAt)) {
+			continue
+		}
+		if fr := in.Fits(spec.Demand, &plan.Pending); fr != cluster.ReasonNone {
+			n.failures = append(n.failures, Failure{ARN: in.ARN(), Reason: fr})
+			continue
+		}
+		plan.Place(in, spec)
+	}
+	s.Config.DesiredCount = qualifying
+	p.DesiredCount = qualifying
+}
+
+// record turns what the committed step did into the service's task list
+// and events.
+func (ss *Services) record(s *service, n note, res Result, now time.Time) {
+	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
+		started := res.Tasks[n.firstStart : n.firstStart+n.starts]
+		ids := make([]string, len(started))
+		for i, t := range started {
+			s.tasks = append(s.tasks, t.ID)
+			ids[i] = "(task " + t.ID + ")"
+		}
+		s.event(ss, now, "(service %s) has started %d tasks: %s.", s.Name, len(started), strings.Join(ids, " "))
+		s.lastPlaceMsg = ""
+	}
+	if n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops {
+		stopped := res.Stopped[n.firstStop : n.firstStop+n.stops]
+		ids := make([]string, len(stopped))
+		for i, t := range stopped {
+			ids[i] = "(task " + t.ID + ")"
+			s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return id == t.ID })
+		}
+		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(stopped), strings.Join(ids, " "))
+	}
+	if len(n.failures) > 0 {
+		msg := placementMessage(s.Name, n.failures[0])
+		if msg != s.lastPlaceMsg {
+			s.event(ss, now, "%s", msg)
+			s.lastPlaceMsg = msg
+		}
+	}
+	if n.stuck {
+		s.event(ss, now, "(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", s.Name)
+	}
+}
+
+// settle updates the deployments' counts and states after a step.
+func (ss *Services) settle(v *cluster.View, s *service, now time.Time) {
+	for i := range s.Deployments {
+		s.Deployments[i].RunningCount, s.Deployments[i].PendingCount = 0, 0
+	}
+	s.RunningCount, s.PendingCount = 0, 0
+	draining := 0
+	for _, id := range s.tasks {
+		t, ok := v.Task(id)
+		if !ok || t.LastStatus() == cluster.TaskStopped {
+			continue
+		}
+		if t.Instance().Status() != cluster.InstanceActive {
+			draining++
+		}
+		dep := s.deployment(t.StartedBy())
+		if t.LastStatus() == cluster.TaskRunning {
+			s.RunningCount++
+			if dep != nil {
+				dep.RunningCount++
+			}
+		} else {
+			s.PendingCount++
+			if dep != nil {
+				dep.PendingCount++
+			}
+		}
+	}
+	// Older deployments with no task left are INACTIVE and leave the list.
+	kept := s.Deployments[:1]
+	for _, d := range s.Deployments[1:] {
+		if d.RunningCount+d.PendingCount > 0 {
+			kept = append(kept, d)
+		}
+	}
+	s.Deployments = kept
+	p := &s.Deployments[0]
+	p.DesiredCount = s.Config.DesiredCount
+	if s.Status == ServiceDraining && len(s.tasks) == 0 {
+		s.Status = ServiceInactive
+		return
+	}
+	steady := len(s.Deployments) == 1 && draining == 0 && p.PendingCount == 0 && p.RunningCount == s.Config.DesiredCount
+	if steady && p.RolloutState == RolloutInProgress {
+		p.RolloutState = RolloutCompleted
+		p.RolloutStateReason = fmt.Sprintf("ECS deployment %s completed.", p.ID)
+		p.UpdatedAt = now
+	}
+	if steady && !s.steady {
+		s.event(ss, now, "(service %s) has reached a steady state.", s.Name)
+	}
+	s.steady = steady
+}

@@ -1,0 +1,367 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
+)
+
+// ServiceStatus is ACTIVE, DRAINING (deleted, tasks still stopping) or
+// INACTIVE.
+type ServiceStatus string
+
+// The service statuses.
+const (
+	ServiceActive   ServiceStatus = "ACTIVE"
+	ServiceDraining ServiceStatus = "DRAINING"
+	ServiceInactive ServiceStatus = "INACTIVE"
+)
+
+// Deployment statuses and rollout states, in ECS's words.
+const (
+	DeploymentPrimary  = "PRIMARY"
+	DeploymentActive   = "ACTIVE"
+	DeploymentInactive = "INACTIVE"
+
+	RolloutInProgress = "IN_PROGRESS"
+	RolloutCompleted  = "COMPLETED"
+	RolloutFailed     = "FAILED"
+)
+
+// MaxEvents is how many events a service keeps, newest first.
+const MaxEvents = 100
+
+// MaxBackoff is the longest the scheduler waits between attempts to start
+// tasks of a service whose tasks keep failing to start (ECS: "up to a
+// maximum of 15 minutes").
+const MaxBackoff = 15 * time.Minute
+
+// Backoff tuning [INF]: ECS documents only the 15-minute ceiling. After
+// BackoffAfter consecutive tasks that stopped before reaching RUNNING, the
+// scheduler waits BackoffBase, doubling with each further failure.
+const (
+	BackoffAfter = 3
+	BackoffBase  = 30 * time.Second
+)
+
+// TaskDef is a task definition revision as the service scheduler needs it.
+type TaskDef struct {
+	ARN    string
+	Family string
+	Demand *cluster.Demand
+	// Constraints are the revision's memberOf constraints.
+	Constraints placement.Constraints
+}
+
+// CircuitBreaker is the deployment circuit breaker setting.
+type CircuitBreaker struct {
+	Enable   bool
+	Rollback bool
+}
+
+// ServiceConfig is what CreateService sets and UpdateService changes.
+type ServiceConfig struct {
+	TaskDef      TaskDef
+	DesiredCount int
+	// Daemon selects the DAEMON scheduling strategy: one task on every
+	// ACTIVE instance that satisfies the constraints.
+	Daemon                bool
+	MaximumPercent        int
+	MinimumHealthyPercent int
+	CircuitBreaker        CircuitBreaker
+	// Strategies and Constraints shape placement; empty Strategies means
+	// ECS's service default, spread over attribute:ecs.availability-zone
+	// then instanceId.
+	Strategies  []placement.Strategy
+	Constraints placement.Constraints
+}
+
+// DefaultServiceStrategies is the service scheduler's placement when none
+// is given: spread across Availability Zones, then across instances.
+var defaultServiceStrategies = []placement.Strategy{
+	placement.MustParseStrategy("spread", "attribute:ecs.availability-zone"),
+	placement.MustParseStrategy("spread", "instanceId"),
+}
+
+// Deployment is one deployment of a service.
+type Deployment struct {
+	ID                 string
+	Status             string
+	TaskDef            TaskDef
+	DesiredCount       int
+	PendingCount       int
+	RunningCount       int
+	FailedTasks        int
+	RolloutState       string
+	RolloutStateReason string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	everRunning        bool
+}
+
+// Event is a service event.
+type Event struct {
+	ID        string
+	CreatedAt time.Time
+	Message   string
+}
+
+// Service is a copy of a service's state.
+type Service struct {
+	Name         string
+	ARN          string
+	Status       ServiceStatus
+	Config       ServiceConfig
+	RunningCount int
+	PendingCount int
+	Deployments  []Deployment // PRIMARY first
+	Events       []Event      // newest first
+	CreatedAt    time.Time
+}
+
+// service is the live record.
+type service struct {
+	Service
+	tasks        []string // ids of the service's tasks not known to be stopped
+	failedStarts int      // consecutive tasks that stopped before RUNNING
+	retryAt      time.Time
+	throttled    bool
+	steady       bool
+	lastPlaceMsg string
+}
+
+// Errors of the service registry; the API maps them to ECS exceptions.
+var (
+	ErrServiceExists    = errors.New("Creation of service was not idempotent.")
+	ErrServiceNotFound  = errors.New("Service not found.")
+	ErrServiceNotActive = errors.New("Service was not ACTIVE.")
+	ErrServiceScaled    = errors.New("The service cannot be stopped while it is scaled above 0.")
+)
+
+// Services holds the services of one cluster and reconciles them. It is
+// safe for concurrent use; one Reconcile runs at a time.
+type Services struct {
+	c         *cluster.Cluster
+	place     Placer
+	arnPrefix string
+	clock     cluster.Clock
+
+	mu     sync.Mutex // guards everything below; held through Reconcile
+	rnd    *rand.Rand
+	byName map[string]*service
+}
+
+// NewServices returns the service registry of c. place decides where
+// service tasks go (the cluster's placement engine); arnPrefix is
+// "arn:aws:ecs:<region>:<account>:".
+func NewServices(c *cluster.Cluster, place Placer, arnPrefix string, clock cluster.Clock, rnd *rand.Rand) *Services {
+	return &Services{c: c, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
+}
+
+func (ss *Services) deploymentID() string {
+	return fmt.Sprintf("ecs-svc/%019d", ss.rnd.Uint64()%1e19)
+}
+
+func (ss *Services) newDeployment(cfg ServiceConfig, now time.Time) Deployment {
+	return Deployment{
+		ID: ss.deploymentID(), Status: DeploymentPrimary, TaskDef: cfg.TaskDef,
+		DesiredCount: cfg.DesiredCount, RolloutState: RolloutInProgress,
+		CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func (s *service) event(ss *Services, now time.Time, format string, args ...any) {
+	e := Event{
+		ID:        fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", ss.rnd.Uint32(), ss.rnd.Uint32()&0xffff, ss.rnd.Uint32()&0xffff, ss.rnd.Uint32()&0xffff, ss.rnd.Uint64()&(1<<48-1)),
+		CreatedAt: now,
+		Message:   fmt.Sprintf(format, args...),
+	}
+	s.Events = slices.Insert(s.Events, 0, e)
+	if len(s.Events) > MaxEvents {
+		s.Events = s.Events[:MaxEvents]
+	}
+}
+
+// Create adds a service. A live (ACTIVE or DRAINING) service of the same
+// name is [ErrServiceExists]; an INACTIVE one is replaced.
+func (ss *Services) Create(name string, cfg ServiceConfig) (Service, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if old, ok := ss.byName[name]; ok && old.Status != ServiceInactive {
+		return Service{}, ErrServiceExists
+	}
+	now := ss.clock.Now()
+	s := &service{Service: Service{
+		Name: name, ARN: ss.arnPrefix + "service/" + ss.c.Name() + "/" + name,
+		Status: ServiceActive, Config: cfg, CreatedAt: now,
+	}}
+	s.Deployments = []Deployment{ss.newDeployment(cfg, now)}
+	ss.byName[name] = s
+	return s.copy(), nil
+}
+
+// Update is what UpdateService changes; nil fields stay as they are.
+type Update struct {
+	TaskDef               *TaskDef
+	DesiredCount          *int
+	MaximumPercent        *int
+	MinimumHealthyPercent *int
+	CircuitBreaker        *CircuitBreaker
+	Strategies            *[]placement.Strategy
+	Constraints           *placement.Constraints
+	ForceNewDeployment    bool
+}
+
+// Update changes an ACTIVE service. A new task definition or
+// ForceNewDeployment starts a new deployment; the other fields do not.
+func (ss *Services) Update(name string, u Update) (Service, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byName[name]
+	if !ok {
+		return Service{}, ErrServiceNotFound
+	}
+	if s.Status != ServiceActive {
+		return Service{}, ErrServiceNotActive
+	}
+	cfg := s.Config
+	if u.DesiredCount != nil {
+		cfg.DesiredCount = *u.DesiredCount
+	}
+	if u.MaximumPercent != nil {
+		cfg.MaximumPercent = *u.MaximumPercent
+	}
+	if u.MinimumHealthyPercent != nil {
+		cfg.MinimumHealthyPercent = *u.MinimumHealthyPercent
+	}
+	if u.CircuitBreaker != nil {
+		cfg.CircuitBreaker = *u.CircuitBreaker
+	}
+	if u.Strategies != nil {
+		cfg.Strategies = slices.Clone(*u.Strategies)
+	}
+	if u.Constraints != nil {
+		cfg.Constraints = slices.Clone(*u.Constraints)
+	}
+	redeploy := u.ForceNewDeployment
+	if u.TaskDef != nil && u.TaskDef.ARN != cfg.TaskDef.ARN {
+		cfg.TaskDef = *u.TaskDef
+		redeploy = true
+	}
+	s.Config = cfg
+	now := ss.clock.Now()
+	if redeploy {
+		for i := range s.Deployments {
+			s.Deployments[i].Status = DeploymentActive
+		}
+		s.Deployments = slices.Insert(s.Deployments, 0, ss.newDeployment(cfg, now))
+		// A new task definition resets the start throttle (§4.4).
+		s.failedStarts, s.retryAt, s.throttled, s.steady = 0, time.Time{}, false, false
+	}
+	s.Deployments[0].DesiredCount = cfg.DesiredCount
+	s.Deployments[0].UpdatedAt = now
+	return s.copy(), nil
+}
+
+// Delete marks a service DRAINING: its desired count becomes 0 and the
+// reconciler stops its tasks; it turns INACTIVE when none is left. A
+// REPLICA service scaled above 0 needs force.
+func (ss *Services) Delete(name string, force bool) (Service, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byName[name]
+	if !ok || s.Status == ServiceInactive {
+		return Service{}, ErrServiceNotFound
+	}
+	if s.Status == ServiceActive && !s.Config.Daemon && s.Config.DesiredCount > 0 && !force {
+		return Service{}, ErrServiceScaled
+	}
+	s.Status = ServiceDraining
+	s.Config.DesiredCount = 0
+	if len(s.tasks) == 0 {
+		s.Status = ServiceInactive
+	}
+	return s.copy(), nil
+}
+
+// Get returns a copy of the named service (INACTIVE ones included).
+func (ss *Services) Get(name string) (Service, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byName[name]
+	if !ok {
+		return Service{}, false
+	}
+	return s.copy(), true
+}
+
+// Names returns the names of the services with a status other than
+// INACTIVE and DRAINING, sorted, or of all services with all set.
+func (ss *Services) Names(all bool) []string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var out []string
+	for name, s := range ss.byName {
+		if all || s.Status == ServiceActive {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Live reports how many services are ACTIVE or DRAINING.
+func (ss *Services) Live() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	n := 0
+	for _, s := range ss.byName {
+		if s.Status != ServiceInactive {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *service) copy() Service {
+	c := s.Service
+	c.Deployments = slices.Clone(s.Deployments)
+	c.Events = slices.Clone(s.Events)
+	c.Config.Strategies = slices.Clone(s.Config.Strategies)
+	c.Config.Constraints = slices.Clone(s.Config.Constraints)
+	return c
+}
+
+func (s *service) group() string { return "service:" + s.Name }
+
+// placementMessage is the service event text for a task that fits nowhere.
+func placementMessage(name string, f Failure) string {
+	prefix := "service " + name + " was unable to place a task because no container instance met all of its requirements."
+	if f.ARN == "" {
+		return prefix + " Reason: No Container Instances were found in your cluster."
+	}
+	id := f.ARN[strings.LastIndexByte(f.ARN, '/')+1:]
+	var what string
+	switch f.Reason {
+	case cluster.ReasonCPU:
+		what = "has insufficient CPU units available."
+	case cluster.ReasonMemory:
+		what = "has insufficient memory available."
+	case cluster.ReasonPorts, cluster.ReasonPortsUDP:
+		what = "is already using a port required by your task."
+	case cluster.ReasonGPU:
+		what = "has insufficient GPU available." // [INF]
+	case cluster.ReasonAttribute:
+		what = "is missing an attribute required by your task."
+	default:
+		what = `encountered error "` + f.Reason.String() + `".`
+	}
+	return prefix + " The closest matching container-instance " + id + " " + what
+}
