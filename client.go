@@ -13,6 +13,7 @@ import (
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/placement"
+	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
 
@@ -60,10 +61,14 @@ type Client struct {
 }
 
 type clusterEntry struct {
-	c      *cluster.Cluster
-	engine *placement.Engine
-	active bool // false once deleted; guarded by Client.mu
-	tags   []Tag
+	c        *cluster.Cluster
+	engine   *placement.Engine
+	services *scheduler.Services
+
+	mu            sync.Mutex // guards serviceExtras
+	serviceExtras map[string]serviceExtras
+	active        bool // false once deleted; guarded by Client.mu
+	tags          []Tag
 }
 
 // New returns a Client with no clusters and no task definitions.
@@ -166,6 +171,7 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 			tags:   slices.Clone(in.Tags),
 		}
 		e.c.Subscribe(e.engine)
+		e.services = scheduler.NewServices(e.c, e.place, c.arnPrefix, c.clock, c.childRand())
 		c.clusters[name] = e
 	}
 	return &CreateClusterOutput{Cluster: e.describe()}, nil
@@ -179,6 +185,7 @@ func (e *clusterEntry) describe() Cluster {
 	e.c.Read(func(v *cluster.View) {
 		out.RegisteredContainerInstancesCount, out.RunningTasksCount, out.PendingTasksCount = v.Counts()
 	})
+	out.ActiveServicesCount = len(e.services.Names(false))
 	return out
 }
 
@@ -281,6 +288,9 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 	e.c.Read(func(v *cluster.View) { instances, running, pending = v.Counts() })
 	if instances > 0 {
 		return nil, &ClusterContainsContainerInstancesException{apiError{Message: "The Cluster cannot be deleted while Container Instances are active or draining."}}
+	}
+	if e.services.Live() > 0 {
+		return nil, &ClusterContainsServicesException{apiError{Message: "The Cluster cannot be deleted while Services are active."}}
 	}
 	if running+pending > 0 {
 		return nil, &ClusterContainsTasksException{apiError{Message: "The Cluster cannot be deleted while Tasks are active."}}

@@ -177,3 +177,52 @@ func invalidParameter(err error, format string, args ...any) error {
 func clientException(err error, format string, args ...any) error {
 	return &ClientException{apiError{Message: fmt.Sprintf(format, args...), Err: err}}
 }
+
+// ServiceNotFoundException: the named service does not exist in the cluster.
+type ServiceNotFoundException struct{ apiError }
+
+// Error implements error.
+func (e *ServiceNotFoundException) Error() string { return e.format(e.ErrorCode()) }
+
+// ErrorCode returns "ServiceNotFoundException".
+func (e *ServiceNotFoundException) ErrorCode() string { return "ServiceNotFoundException" }
+
+// Is reports whether target is a *ServiceNotFoundException.
+func (e *ServiceNotFoundException) Is(target error) bool {
+	_, ok := target.(*ServiceNotFoundException)
+	return ok
+}
+
+// ServiceNotActiveException: UpdateService on a service that is DRAINING or
+// INACTIVE.
+type ServiceNotActiveException struct{ apiError }
+
+// Error implements error.
+func (e *ServiceNotActiveException) Error() string { return e.format(e.ErrorCode()) }
+
+// ErrorCode returns "ServiceNotActiveException".
+func (e *ServiceNotActiveException) ErrorCode() string { return "ServiceNotActiveException" }
+
+// Is reports whether target is a *ServiceNotActiveException.
+func (e *ServiceNotActiveException) Is(target error) bool {
+	_, ok := target.(*ServiceNotActiveException)
+	return ok
+}
+
+// ClusterContainsServicesException: DeleteCluster on a cluster with services
+// that are ACTIVE or DRAINING.
+type ClusterContainsServicesException struct{ apiError }
+
+// Error implements error.
+func (e *ClusterContainsServicesException) Error() string { return e.format(e.ErrorCode()) }
+
+// ErrorCode returns "ClusterContainsServicesException".
+func (e *ClusterContainsServicesException) ErrorCode() string {
+	return "ClusterContainsServicesException"
+}
+
+// Is reports whether target is a *ClusterContainsServicesException.
+func (e *ClusterContainsServicesException) Is(target error) bool {
+	_, ok := target.(*ClusterContainsServicesException)
+	return ok
+}

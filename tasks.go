@@ -377,6 +377,11 @@ func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksO
 	}
 	var arns []string
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		if in.ServiceName != "" {
+			if s, ok := e.services.Get(serviceName(in.ServiceName)); !ok || s.Status == scheduler.ServiceInactive {
+				return serviceError(scheduler.ErrServiceNotFound, in.ServiceName)
+			}
+		}
 		var err error
 		e.c.Read(func(v *cluster.View) {
 			var only *cluster.Instance

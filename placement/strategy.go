@@ -153,6 +153,7 @@ func (t ConstraintType) String() string {
 type Constraint struct {
 	typ  ConstraintType
 	expr *Expression
+	text string // the expression as given
 }
 
 // ParseConstraint parses an ECS placement constraint: distinctInstance
@@ -173,7 +174,7 @@ func ParseConstraint(typ, expression string) (Constraint, error) {
 		if err != nil {
 			return Constraint{}, fmt.Errorf("%w: memberOf expression: %w", ErrInvalid, err)
 		}
-		return Constraint{typ: MemberOf, expr: e}, nil
+		return Constraint{typ: MemberOf, expr: e, text: expression}, nil
 	}
 	return Constraint{}, fmt.Errorf("%w: constraint type must be distinctInstance or memberOf, not %q", ErrInvalid, typ)
 }
@@ -190,6 +191,9 @@ func MustParseConstraint(typ, expression string) Constraint {
 
 // Type returns the constraint type.
 func (c Constraint) Type() ConstraintType { return c.typ }
+
+// Text returns the memberOf expression as it was given, or "".
+func (c Constraint) Text() string { return c.text }
 
 // Expression returns the memberOf expression, or nil.
 func (c Constraint) Expression() *Expression { return c.expr }

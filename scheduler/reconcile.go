@@ -246,7 +246,7 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	maxTotal := d * s.Config.MaximumPercent / 100
 	minHealthy := (d*s.Config.MinimumHealthyPercent + 99) / 100
 	var fresh, old []*cluster.Task
-	healthy := 0
+	healthy, pending := 0, 0
 	for _, id := range s.tasks {
 		t, ok := v.Task(id)
 		if !ok || t.LastStatus() == cluster.TaskStopped {
@@ -254,6 +254,8 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 		}
 		if t.LastStatus() == cluster.TaskRunning {
 			healthy++
+		} else {
+			pending++
 		}
 		if t.StartedBy() == p.ID && t.Instance().Status() == cluster.InstanceActive {
 			fresh = append(fresh, t)
@@ -299,8 +301,9 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	if want > 0 && p.RolloutState != RolloutFailed && !throttled {
 		r.start(v, plan, s, p, want, n)
 	}
-	// 5. Neither bound lets the deployment move.
-	if len(oldRunning) > 0 && len(plan.Stops) == n.firstStop && want <= 0 {
+	// 5. Neither bound lets the deployment move: nothing is starting, the
+	// maximum allows no start and the minimum no stop.
+	if len(oldRunning) > 0 && pending == 0 && len(plan.Stops) == n.firstStop && want <= 0 && healthy <= minHealthy {
 		n.stuck = true
 	}
 }
@@ -468,7 +471,8 @@ func (ss *Services) record(s *service, n note, res Result, now time.Time) {
 			s.lastPlaceMsg = msg
 		}
 	}
-	if n.stuck {
+	if n.stuck && !s.stuck {
+		s.stuck = true
 		s.event(ss, now, "(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", s.Name)
 	}
 }
@@ -525,4 +529,7 @@ func (ss *Services) settle(v *cluster.View, s *service, now time.Time) {
 		s.event(ss, now, "(service %s) has reached a steady state.", s.Name)
 	}
 	s.steady = steady
+	if len(s.Deployments) == 1 {
+		s.stuck = false
+	}
 }

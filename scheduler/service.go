@@ -134,6 +134,7 @@ type service struct {
 	retryAt      time.Time
 	throttled    bool
 	steady       bool
+	stuck        bool // the "unable to stop or start" event was given
 	lastPlaceMsg string
 }
 

@@ -1,0 +1,136 @@
+// Command rolling-deploy replays the rolling deployment of an ECS
+// getting-started article: five instances, a service of four tasks that each
+// bind host port 80, updated to revision 2. With one spare instance the
+// tasks are replaced one at a time (start new, stop old, four times); with
+// ten instances the same update takes fewer reconcile steps.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/stevedore-go/stevedore"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "rolling-deploy:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer) error {
+	five, err := deploy(w, 5)
+	if err != nil {
+		return err
+	}
+	ten, err := deploy(w, 10)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "\nreconcile steps to roll 4 tasks to revision 2: %d with 5 instances, %d with 10\n", five, ten)
+	return err
+}
+
+const webTask = `{"family": "web", "containerDefinitions": [
+  {"name": "web", "image": "nginx:%d", "cpu": 256, "memory": 256, "essential": true,
+   "portMappings": [{"containerPort": 80, "hostPort": 80}]}]}`
+
+// deploy runs the story on n instances and returns how many reconcile
+// steps the update to revision 2 took.
+func deploy(w io.Writer, n int) (int, error) {
+	ctx := context.Background()
+	clock := stevedore.NewManualClock(time.Date(2015, 10, 1, 9, 0, 0, 0, time.UTC))
+	ecs := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, uint64(n))})
+	fmt.Fprintf(w, "== %d instances, service web: 4 tasks on host port 80\n", n)
+	if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "demo"}); err != nil {
+		return 0, err
+	}
+	for i := range n {
+		_, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
+			Cluster:                  "demo",
+			InstanceIdentityDocument: fmt.Sprintf(`{"instanceId": "i-%08d", "availabilityZone": "us-east-1%c", "instanceType": "t2.medium"}`, i, 'a'+i%2),
+			TotalResources: []stevedore.Resource{
+				{Name: "CPU", Type: "INTEGER", IntegerValue: 2048},
+				{Name: "MEMORY", Type: "INTEGER", IntegerValue: 3955},
+			},
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	for rev := 1; rev <= 2; rev++ {
+		in, err := stevedore.DecodeRegisterTaskDefinitionInput(fmt.Appendf(nil, webTask, rev))
+		if err != nil {
+			return 0, err
+		}
+		if _, err := ecs.RegisterTaskDefinition(ctx, in); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := ecs.CreateService(ctx, &stevedore.CreateServiceInput{
+		Cluster: "demo", ServiceName: "web", TaskDefinition: "web:1", DesiredCount: new(4),
+	}); err != nil {
+		return 0, err
+	}
+	seen := 0
+	step := func() error {
+		clock.Advance(15 * time.Second)
+		if _, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "demo"}); err != nil {
+			return err
+		}
+		if _, err := ecs.StartPendingTasks(ctx, &stevedore.StartPendingTasksInput{Cluster: "demo"}); err != nil {
+			return err
+		}
+		// A second pass lets the scheduler see the tasks the agents started.
+		_, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "demo"})
+		if err != nil {
+			return err
+		}
+		seen, err = printEvents(ctx, w, ecs, seen)
+		return err
+	}
+	for range 2 {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	fmt.Fprintln(w, "-- update-service --task-definition web:2")
+	if _, err := ecs.UpdateService(ctx, &stevedore.UpdateServiceInput{Cluster: "demo", Service: "web", TaskDefinition: "web:2"}); err != nil {
+		return 0, err
+	}
+	for steps := 1; steps <= 20; steps++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+		out, err := ecs.DescribeServices(ctx, &stevedore.DescribeServicesInput{Cluster: "demo", Services: []string{"web"}})
+		if err != nil {
+			return 0, err
+		}
+		s := out.Services[0]
+		if len(s.Deployments) == 1 && s.Deployments[0].RolloutState == "COMPLETED" && s.Deployments[0].TaskDefinition == s.TaskDefinition {
+			fmt.Fprintf(w, "-- deployment %s completed after %d steps\n\n", s.Deployments[0].Id, steps)
+			return steps, nil
+		}
+	}
+	return 0, fmt.Errorf("the deployment did not complete in 20 steps")
+}
+
+// printEvents prints the service events not printed yet, oldest first.
+func printEvents(ctx context.Context, w io.Writer, ecs *stevedore.Client, seen int) (int, error) {
+	out, err := ecs.DescribeServices(ctx, &stevedore.DescribeServicesInput{Cluster: "demo", Services: []string{"web"}})
+	if err != nil {
+		return seen, err
+	}
+	events := slices.Clone(out.Services[0].Events)
+	slices.Reverse(events)
+	for _, e := range events[min(seen, len(events)):] {
+		fmt.Fprintf(w, "%s  %s\n", e.CreatedAt.Format("15:04:05"), e.Message)
+	}
+	return len(events), nil
+}

@@ -1,0 +1,654 @@
+package stevedore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
+	"github.com/stevedore-go/stevedore/scheduler"
+)
+
+// DeploymentConfiguration bounds the tasks of a service during a
+// deployment or while instances drain. Nil fields mean the defaults:
+// maximumPercent 200 and minimumHealthyPercent 100 for REPLICA services,
+// 100 and 0 for DAEMON services.
+type DeploymentConfiguration struct {
+	MaximumPercent           *int                      `json:"maximumPercent,omitempty"`
+	MinimumHealthyPercent    *int                      `json:"minimumHealthyPercent,omitempty"`
+	DeploymentCircuitBreaker *DeploymentCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+}
+
+// DeploymentCircuitBreaker stops a deployment whose tasks keep failing to
+// start, and rolls it back if asked.
+type DeploymentCircuitBreaker struct {
+	Enable   bool `json:"enable"`
+	Rollback bool `json:"rollback"`
+}
+
+// LoadBalancer is a load balancer of a service. The model records it; it
+// does not route traffic or run health checks.
+type LoadBalancer struct {
+	TargetGroupArn   string `json:"targetGroupArn,omitempty"`
+	LoadBalancerName string `json:"loadBalancerName,omitempty"`
+	ContainerName    string `json:"containerName,omitempty"`
+	ContainerPort    int    `json:"containerPort,omitempty"`
+}
+
+// Deployment is one deployment of a service.
+type Deployment struct {
+	Id                 string    `json:"id"`
+	Status             string    `json:"status"`
+	TaskDefinition     string    `json:"taskDefinition"`
+	DesiredCount       int       `json:"desiredCount"`
+	PendingCount       int       `json:"pendingCount"`
+	RunningCount       int       `json:"runningCount"`
+	FailedTasks        int       `json:"failedTasks"`
+	CreatedAt          time.Time `json:"createdAt"`
+	UpdatedAt          time.Time `json:"updatedAt"`
+	LaunchType         string    `json:"launchType"`
+	RolloutState       string    `json:"rolloutState"`
+	RolloutStateReason string    `json:"rolloutStateReason,omitempty"`
+}
+
+// ServiceEvent is an entry of a service's event log.
+type ServiceEvent struct {
+	Id        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	Message   string    `json:"message"`
+}
+
+// Service is a service as DescribeServices reports it.
+type Service struct {
+	ServiceArn              string                  `json:"serviceArn"`
+	ServiceName             string                  `json:"serviceName"`
+	ClusterArn              string                  `json:"clusterArn"`
+	LoadBalancers           []LoadBalancer          `json:"loadBalancers"`
+	Status                  string                  `json:"status"`
+	DesiredCount            int                     `json:"desiredCount"`
+	RunningCount            int                     `json:"runningCount"`
+	PendingCount            int                     `json:"pendingCount"`
+	LaunchType              string                  `json:"launchType"`
+	TaskDefinition          string                  `json:"taskDefinition"`
+	DeploymentConfiguration DeploymentConfiguration `json:"deploymentConfiguration"`
+	Deployments             []Deployment            `json:"deployments"`
+	RoleArn                 string                  `json:"roleArn,omitempty"`
+	Events                  []ServiceEvent          `json:"events"`
+	CreatedAt               time.Time               `json:"createdAt"`
+	PlacementConstraints    []PlacementConstraint   `json:"placementConstraints"`
+	PlacementStrategy       []PlacementStrategy     `json:"placementStrategy"`
+	SchedulingStrategy      string                  `json:"schedulingStrategy"`
+}
+
+// CreateServiceInput is the input of [Client.CreateService], in the shape
+// `aws ecs create-service --cli-input-json` takes (decode one with
+// [DecodeCreateServiceInput]).
+type CreateServiceInput struct {
+	Cluster        string `json:"cluster,omitempty"`
+	ServiceName    string `json:"serviceName"`
+	TaskDefinition string `json:"taskDefinition"`
+	// DesiredCount is required for REPLICA and refused for DAEMON.
+	DesiredCount            *int                     `json:"desiredCount,omitempty"`
+	LoadBalancers           []LoadBalancer           `json:"loadBalancers,omitempty"`
+	ClientToken             string                   `json:"clientToken,omitempty"`
+	Role                    string                   `json:"role,omitempty"`
+	DeploymentConfiguration *DeploymentConfiguration `json:"deploymentConfiguration,omitempty"`
+	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
+	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
+	// SchedulingStrategy is REPLICA (the default) or DAEMON.
+	SchedulingStrategy            string                `json:"schedulingStrategy,omitempty"`
+	LaunchType                    string                `json:"launchType,omitempty"`
+	NetworkConfiguration          *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	HealthCheckGracePeriodSeconds int                   `json:"healthCheckGracePeriodSeconds,omitempty"`
+	Tags                          []Tag                 `json:"tags,omitempty"`
+}
+
+// DecodeCreateServiceInput decodes the JSON that `aws ecs create-service
+// --cli-input-json` takes, refusing fields it does not know.
+func DecodeCreateServiceInput(data []byte) (*CreateServiceInput, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var in CreateServiceInput
+	if err := dec.Decode(&in); err != nil {
+		return nil, clientException(err, "create-service input: %v", err)
+	}
+	if dec.More() {
+		return nil, clientException(nil, "create-service input: data after the JSON object")
+	}
+	return &in, nil
+}
+
+// CreateServiceOutput is the output of [Client.CreateService].
+type CreateServiceOutput struct {
+	Service Service `json:"service"`
+}
+
+const (
+	daemonDesiredCount = "The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again"
+	daemonStrategy     = "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
+)
+
+// CreateService creates a service: a task definition kept at its desired
+// count (REPLICA) or on every qualifying instance (DAEMON) by the service
+// scheduler, which runs at each [Client.Reconcile].
+func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*CreateServiceOutput, error) {
+	if !clusterNameRE.MatchString(in.ServiceName) {
+		return nil, invalidParameter(nil, "serviceName %q: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.", in.ServiceName)
+	}
+	daemon := false
+	switch in.SchedulingStrategy {
+	case "", "REPLICA":
+	case "DAEMON":
+		daemon = true
+	default:
+		return nil, invalidParameter(nil, "schedulingStrategy must be REPLICA or DAEMON, not %q.", in.SchedulingStrategy)
+	}
+	if err := checkLaunchType(in.LaunchType); err != nil {
+		return nil, err
+	}
+	desired := 0
+	switch {
+	case daemon && in.DesiredCount != nil:
+		return nil, invalidParameter(nil, daemonDesiredCount)
+	case daemon && len(in.PlacementStrategy) > 0:
+		return nil, invalidParameter(nil, daemonStrategy)
+	case !daemon && in.DesiredCount == nil:
+		return nil, invalidParameter(nil, "desiredCount is required for services with the REPLICA scheduling strategy.")
+	case !daemon:
+		desired = *in.DesiredCount
+	}
+	if desired < 0 {
+		return nil, invalidParameter(nil, "desiredCount must not be negative, got %d.", desired)
+	}
+	maxPct, minPct, cb, err := deploymentConfig(in.DeploymentConfiguration, daemon, 200, 100)
+	if err != nil {
+		return nil, err
+	}
+	td, err := c.serviceTaskDef(in.TaskDefinition, in.NetworkConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, len(td.Constraints))
+	if err != nil {
+		return nil, err
+	}
+	cfg := scheduler.ServiceConfig{
+		TaskDef: td, DesiredCount: desired, Daemon: daemon,
+		MaximumPercent: maxPct, MinimumHealthyPercent: minPct, CircuitBreaker: cb,
+		Strategies: strategies, Constraints: constraints,
+	}
+	var out *CreateServiceOutput
+	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		s, err := e.services.Create(in.ServiceName, cfg)
+		if err != nil {
+			return serviceError(err, in.ServiceName)
+		}
+		e.extras(in.ServiceName, serviceExtras{loadBalancers: in.LoadBalancers, role: in.Role})
+		out = &CreateServiceOutput{Service: e.describeService(s)}
+		return nil
+	})
+	return out, err
+}
+
+func checkLaunchType(lt string) error {
+	switch lt {
+	case "", "EC2", "EXTERNAL":
+		return nil
+	case "FARGATE", "MANAGED_INSTANCES":
+		return invalidParameter(nil, "launchType %s is not supported: Stevedore models the EC2 launch type.", lt)
+	}
+	return invalidParameter(nil, "launch type should be one of [EC2,FARGATE,EXTERNAL]")
+}
+
+// deploymentConfig applies the defaults and ECS's rules to a deployment
+// configuration.
+func deploymentConfig(dc *DeploymentConfiguration, daemon bool, maxDefault, minDefault int) (int, int, scheduler.CircuitBreaker, error) {
+	maxPct, minPct := maxDefault, minDefault
+	if daemon {
+		maxPct, minPct = 100, 0
+	}
+	var cb scheduler.CircuitBreaker
+	if dc != nil {
+		if dc.MaximumPercent != nil {
+			maxPct = *dc.MaximumPercent
+		}
+		if dc.MinimumHealthyPercent != nil {
+			minPct = *dc.MinimumHealthyPercent
+		}
+		if b := dc.DeploymentCircuitBreaker; b != nil {
+			cb = scheduler.CircuitBreaker{Enable: b.Enable, Rollback: b.Rollback}
+		}
+	}
+	switch {
+	case daemon && maxPct != 100:
+		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
+	case minPct < 0 || minPct > 100:
+		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", minPct)
+	case maxPct < 100:
+		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be at least 100, got %d.", maxPct)
+	}
+	return maxPct, minPct, cb, nil
+}
+
+// serviceTaskDef resolves the task definition of a service.
+func (c *Client) serviceTaskDef(ref string, net *NetworkConfiguration) (scheduler.TaskDef, error) {
+	spec, e, err := c.taskSpec(ref, "", "", net)
+	if err != nil {
+		return scheduler.TaskDef{}, err
+	}
+	var cs placement.Constraints
+	for i, pc := range e.PlacementConstraints() {
+		con, err := placement.ParseConstraint(pc.Type, pc.Expression)
+		if err != nil {
+			return scheduler.TaskDef{}, invalidParameter(err, "task definition placementConstraints[%d]: %v", i, err)
+		}
+		cs = append(cs, con)
+	}
+	return scheduler.TaskDef{ARN: e.ARN(), Family: e.Family(), Demand: spec.Demand, Constraints: cs}, nil
+}
+
+// parsePlacement parses a call's strategies and constraints; fromDef is how
+// many constraints the task definition adds (at most 10 together).
+func parsePlacement(strategies []PlacementStrategy, constraints []PlacementConstraint, fromDef int) ([]placement.Strategy, placement.Constraints, error) {
+	if len(strategies) > MaxPlacementStrategies {
+		return nil, nil, invalidParameter(nil, "placementStrategy can have at most %d items.", MaxPlacementStrategies)
+	}
+	if n := len(constraints) + fromDef; n > MaxPlacementConstraints {
+		return nil, nil, invalidParameter(nil, "placementConstraints can have at most %d items, the task definition's included; got %d.", MaxPlacementConstraints, n)
+	}
+	var ss []placement.Strategy
+	for i, s := range strategies {
+		st, err := placement.ParseStrategy(s.Type, s.Field)
+		if err != nil {
+			return nil, nil, invalidParameter(err, "placementStrategy[%d]: %v", i, err)
+		}
+		ss = append(ss, st)
+	}
+	var cs placement.Constraints
+	for i, pc := range constraints {
+		con, err := placement.ParseConstraint(pc.Type, pc.Expression)
+		if err != nil {
+			return nil, nil, invalidParameter(err, "placementConstraints[%d]: %v", i, err)
+		}
+		cs = append(cs, con)
+	}
+	return ss, cs, nil
+}
+
+func serviceError(err error, name string) error {
+	switch {
+	case errors.Is(err, scheduler.ErrServiceExists):
+		return invalidParameter(err, "Creation of service was not idempotent.")
+	case errors.Is(err, scheduler.ErrServiceNotFound):
+		return &ServiceNotFoundException{apiError{Message: "Service not found: " + name, Err: err}}
+	case errors.Is(err, scheduler.ErrServiceNotActive):
+		return &ServiceNotActiveException{apiError{Message: "Service was not ACTIVE: " + name, Err: err}}
+	case errors.Is(err, scheduler.ErrServiceScaled):
+		return invalidParameter(err, "The service cannot be stopped while it is scaled above 0.")
+	}
+	return err
+}
+
+// serviceExtras are what a service records without scheduling on them.
+type serviceExtras struct {
+	loadBalancers []LoadBalancer
+	role          string
+}
+
+func (e *clusterEntry) extras(name string, x serviceExtras) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.serviceExtras == nil {
+		e.serviceExtras = map[string]serviceExtras{}
+	}
+	e.serviceExtras[name] = x
+}
+
+func (e *clusterEntry) describeService(s scheduler.Service) Service {
+	e.mu.Lock()
+	x := e.serviceExtras[s.Name]
+	e.mu.Unlock()
+	out := Service{
+		ServiceArn: s.ARN, ServiceName: s.Name, ClusterArn: e.c.ARN(),
+		LoadBalancers: append([]LoadBalancer{}, x.loadBalancers...), RoleArn: x.role,
+		Status: string(s.Status), DesiredCount: s.Config.DesiredCount,
+		RunningCount: s.RunningCount, PendingCount: s.PendingCount,
+		LaunchType: "EC2", TaskDefinition: s.Config.TaskDef.ARN,
+		DeploymentConfiguration: DeploymentConfiguration{
+			MaximumPercent:        new(s.Config.MaximumPercent),
+			MinimumHealthyPercent: new(s.Config.MinimumHealthyPercent),
+			DeploymentCircuitBreaker: &DeploymentCircuitBreaker{
+				Enable: s.Config.CircuitBreaker.Enable, Rollback: s.Config.CircuitBreaker.Rollback,
+			},
+		},
+		Deployments:          []Deployment{},
+		Events:               []ServiceEvent{},
+		CreatedAt:            s.CreatedAt,
+		PlacementConstraints: []PlacementConstraint{},
+		PlacementStrategy:    []PlacementStrategy{},
+		SchedulingStrategy:   "REPLICA",
+	}
+	if s.Config.Daemon {
+		out.SchedulingStrategy = "DAEMON"
+	}
+	for _, d := range s.Deployments {
+		out.Deployments = append(out.Deployments, Deployment{
+			Id: d.ID, Status: d.Status, TaskDefinition: d.TaskDef.ARN,
+			DesiredCount: d.DesiredCount, PendingCount: d.PendingCount, RunningCount: d.RunningCount,
+			FailedTasks: d.FailedTasks, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+			LaunchType: "EC2", RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
+		})
+	}
+	for _, ev := range s.Events {
+		out.Events = append(out.Events, ServiceEvent{Id: ev.ID, CreatedAt: ev.CreatedAt, Message: ev.Message})
+	}
+	for _, st := range s.Config.Strategies {
+		out.PlacementStrategy = append(out.PlacementStrategy, PlacementStrategy{Type: st.Type().String(), Field: st.Field()})
+	}
+	for _, con := range s.Config.Constraints {
+		out.PlacementConstraints = append(out.PlacementConstraints, PlacementConstraint{Type: con.Type().String(), Expression: con.Text()})
+	}
+	return out
+}
+
+// UpdateServiceInput is the input of [Client.UpdateService]. Fields left
+// nil (or empty, for TaskDefinition) keep their value; a non-nil empty
+// PlacementStrategy or PlacementConstraints removes them.
+type UpdateServiceInput struct {
+	Cluster                 string                   `json:"cluster,omitempty"`
+	Service                 string                   `json:"service"`
+	DesiredCount            *int                     `json:"desiredCount,omitempty"`
+	TaskDefinition          string                   `json:"taskDefinition,omitempty"`
+	DeploymentConfiguration *DeploymentConfiguration `json:"deploymentConfiguration,omitempty"`
+	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
+	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
+	ForceNewDeployment      bool                     `json:"forceNewDeployment,omitempty"`
+	NetworkConfiguration    *NetworkConfiguration    `json:"networkConfiguration,omitempty"`
+}
+
+// UpdateServiceOutput is the output of [Client.UpdateService].
+type UpdateServiceOutput struct {
+	Service Service `json:"service"`
+}
+
+// UpdateService changes a service. A new task definition or
+// ForceNewDeployment starts a new deployment, rolled out by the reconciler
+// within the deployment configuration; the other changes do not.
+func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*UpdateServiceOutput, error) {
+	if in.Service == "" {
+		return nil, invalidParameter(nil, "service is required.")
+	}
+	var out *UpdateServiceOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		name := serviceName(in.Service)
+		cur, ok := e.services.Get(name)
+		if !ok || cur.Status == scheduler.ServiceInactive {
+			return serviceError(scheduler.ErrServiceNotFound, name)
+		}
+		if cur.Status != scheduler.ServiceActive {
+			return serviceError(scheduler.ErrServiceNotActive, name)
+		}
+		var u scheduler.Update
+		u.ForceNewDeployment = in.ForceNewDeployment
+		if in.DesiredCount != nil {
+			if cur.Config.Daemon {
+				return invalidParameter(nil, daemonDesiredCount)
+			}
+			if *in.DesiredCount < 0 {
+				return invalidParameter(nil, "desiredCount must not be negative, got %d.", *in.DesiredCount)
+			}
+			u.DesiredCount = in.DesiredCount
+		}
+		if cur.Config.Daemon && len(in.PlacementStrategy) > 0 {
+			return invalidParameter(nil, daemonStrategy)
+		}
+		if in.DeploymentConfiguration != nil {
+			merged := *in.DeploymentConfiguration
+			if merged.MaximumPercent == nil {
+				merged.MaximumPercent = new(cur.Config.MaximumPercent)
+			}
+			if merged.MinimumHealthyPercent == nil {
+				merged.MinimumHealthyPercent = new(cur.Config.MinimumHealthyPercent)
+			}
+			maxPct, minPct, cb, err := deploymentConfig(&merged, cur.Config.Daemon, 200, 100)
+			if err != nil {
+				return err
+			}
+			u.MaximumPercent, u.MinimumHealthyPercent = &maxPct, &minPct
+			if merged.DeploymentCircuitBreaker != nil {
+				u.CircuitBreaker = &cb
+			}
+		}
+		tdConstraints := len(cur.Config.TaskDef.Constraints)
+		if in.TaskDefinition != "" {
+			td, err := c.serviceTaskDef(in.TaskDefinition, in.NetworkConfiguration)
+			if err != nil {
+				return err
+			}
+			u.TaskDef = &td
+			tdConstraints = len(td.Constraints)
+		}
+		strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, tdConstraints)
+		if err != nil {
+			return err
+		}
+		if in.PlacementStrategy != nil {
+			u.Strategies = &strategies
+		}
+		if in.PlacementConstraints != nil {
+			u.Constraints = &constraints
+		}
+		s, err := e.services.Update(name, u)
+		if err != nil {
+			return serviceError(err, name)
+		}
+		out = &UpdateServiceOutput{Service: e.describeService(s)}
+		return nil
+	})
+	return out, err
+}
+
+// serviceName takes the name out of a service name or ARN.
+func serviceName(ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		return ref[strings.LastIndexByte(ref, '/')+1:]
+	}
+	return ref
+}
+
+// DeleteServiceInput is the input of [Client.DeleteService].
+type DeleteServiceInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	Service string `json:"service"`
+	// Force deletes a REPLICA service that is scaled above 0.
+	Force bool `json:"force,omitempty"`
+}
+
+// DeleteServiceOutput is the output of [Client.DeleteService].
+type DeleteServiceOutput struct {
+	Service Service `json:"service"`
+}
+
+// DeleteService deletes a service: it becomes DRAINING, the reconciler
+// stops its tasks, and it becomes INACTIVE when none is left (at once if it
+// has none). Its name can then be used again.
+func (c *Client) DeleteService(ctx context.Context, in *DeleteServiceInput) (*DeleteServiceOutput, error) {
+	var out *DeleteServiceOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		name := serviceName(in.Service)
+		s, err := e.services.Delete(name, in.Force)
+		if err != nil {
+			return serviceError(err, name)
+		}
+		out = &DeleteServiceOutput{Service: e.describeService(s)}
+		return nil
+	})
+	return out, err
+}
+
+// DescribeServicesInput is the input of [Client.DescribeServices].
+type DescribeServicesInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// Services are 1 to 10 names or ARNs.
+	Services []string `json:"services"`
+}
+
+// DescribeServicesOutput is the output of [Client.DescribeServices].
+type DescribeServicesOutput struct {
+	Services []Service `json:"services"`
+	Failures []Failure `json:"failures"`
+}
+
+// DescribeServices describes services, DRAINING and INACTIVE ones included;
+// unknown names are MISSING failures.
+func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput) (*DescribeServicesOutput, error) {
+	if len(in.Services) == 0 {
+		return nil, invalidParameter(nil, "Services cannot be empty.")
+	}
+	if len(in.Services) > 10 {
+		return nil, invalidParameter(nil, "services can have at most 10 items.")
+	}
+	out := &DescribeServicesOutput{Services: []Service{}, Failures: []Failure{}}
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		for _, ref := range in.Services {
+			name := serviceName(ref)
+			s, ok := e.services.Get(name)
+			if !ok {
+				out.Failures = append(out.Failures, Failure{Arn: c.arnPrefix + "service/" + e.c.Name() + "/" + name, Reason: "MISSING"})
+				continue
+			}
+			out.Services = append(out.Services, e.describeService(s))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListServicesInput is the input of [Client.ListServices].
+type ListServicesInput struct {
+	Cluster            string `json:"cluster,omitempty"`
+	LaunchType         string `json:"launchType,omitempty"`
+	SchedulingStrategy string `json:"schedulingStrategy,omitempty"`
+	// MaxResults is 1 to 100; 0 means 10, ECS's default for ListServices.
+	MaxResults int    `json:"maxResults,omitempty"`
+	NextToken  string `json:"nextToken,omitempty"`
+}
+
+// ListServicesOutput is the output of [Client.ListServices].
+type ListServicesOutput struct {
+	ServiceArns []string `json:"serviceArns"`
+	NextToken   string   `json:"nextToken,omitempty"`
+}
+
+// ListServices lists the ARNs of the ACTIVE services, sorted, in pages.
+func (c *Client) ListServices(ctx context.Context, in *ListServicesInput) (*ListServicesOutput, error) {
+	if in.SchedulingStrategy != "" && in.SchedulingStrategy != "REPLICA" && in.SchedulingStrategy != "DAEMON" {
+		return nil, invalidParameter(nil, "schedulingStrategy must be REPLICA or DAEMON, not %q.", in.SchedulingStrategy)
+	}
+	if in.LaunchType != "" && in.LaunchType != "EC2" {
+		return nil, invalidParameter(nil, "launchType must be EC2 or empty, not %q.", in.LaunchType)
+	}
+	var arns []string
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		for _, name := range e.services.Names(false) {
+			s, _ := e.services.Get(name)
+			if in.SchedulingStrategy == "DAEMON" && !s.Config.Daemon || in.SchedulingStrategy == "REPLICA" && s.Config.Daemon {
+				continue
+			}
+			arns = append(arns, s.ARN)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	maxResults := in.MaxResults
+	if maxResults == 0 {
+		maxResults = 10
+	}
+	page, next, err := paginate(arns, maxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return &ListServicesOutput{ServiceArns: page, NextToken: next}, nil
+}
+
+// ReconcileInput is the input of [Client.Reconcile].
+type ReconcileInput struct {
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// ReconcileOutput is what one reconcile step did.
+type ReconcileOutput struct {
+	Started  []Task    `json:"started"`
+	Stopped  []Task    `json:"stopped"`
+	Failures []Failure `json:"failures"`
+}
+
+// Reconcile runs one deterministic step of the service scheduler over every
+// service of the cluster (see scheduler.Services.Reconcile for the rules).
+// It is not an ECS operation: ECS runs its scheduler continuously; here a
+// program or test decides when a step happens, with the clock it injected.
+func (c *Client) Reconcile(ctx context.Context, in *ReconcileInput) (*ReconcileOutput, error) {
+	var out *ReconcileOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		res, err := e.services.Reconcile()
+		if err != nil {
+			return err
+		}
+		out = &ReconcileOutput{Started: tasks(res.Started), Stopped: tasks(res.Stopped), Failures: failures(res.Failures)}
+		return nil
+	})
+	return out, err
+}
+
+// StartPendingTasksInput is the input of [Client.StartPendingTasks].
+type StartPendingTasksInput struct {
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// StartPendingTasksOutput is the output of [Client.StartPendingTasks].
+type StartPendingTasksOutput struct {
+	TaskArns []string `json:"taskArns"`
+}
+
+// StartPendingTasks has the agents of the cluster report every PENDING task
+// RUNNING, as SubmitTaskStateChange would one by one (not an ECS
+// operation: a simulation's shortcut for healthy agents).
+func (c *Client) StartPendingTasks(ctx context.Context, in *StartPendingTasksInput) (*StartPendingTasksOutput, error) {
+	out := &StartPendingTasksOutput{TaskArns: []string{}}
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		var ids []string
+		e.c.Read(func(v *cluster.View) {
+			for in := range v.Instances() {
+				for t := range v.InstanceTasks(in) {
+					if t.LastStatus() == cluster.TaskPending {
+						ids = append(ids, t.ID())
+					}
+				}
+			}
+		})
+		for _, id := range ids {
+			info, err := e.c.TaskStarted(id)
+			if errors.Is(err, cluster.ErrInvalidTransition) || errors.Is(err, cluster.ErrTaskNotFound) {
+				continue // another caller moved it meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			out.TaskArns = append(out.TaskArns, info.ARN)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
