@@ -13,7 +13,11 @@ import (
 // nothing. A Pending belongs to one goroutine.
 type Pending struct {
 	entries []pendingEntry
+	index   map[*Instance]int32 // over entries, once there are many
 }
+
+// indexFrom is how many entries a Pending scans before it keeps an index.
+const indexFrom = 16
 
 type pendingEntry struct {
 	inst        *Instance
@@ -30,6 +34,7 @@ type pendingEntry struct {
 // Reset forgets every entry and keeps the memory.
 func (p *Pending) Reset() {
 	p.entries = p.entries[:0]
+	clear(p.index)
 }
 
 // Len returns the number of placements added since the last Reset.
@@ -46,6 +51,12 @@ func (p *Pending) Len() int {
 
 func (p *Pending) find(in *Instance) *pendingEntry {
 	if p == nil {
+		return nil
+	}
+	if len(p.entries) > indexFrom {
+		if i, ok := p.index[in]; ok {
+			return &p.entries[i]
+		}
 		return nil
 	}
 	for i := range p.entries {
@@ -96,17 +107,30 @@ func (e *pendingEntry) addGroup(group string, delta int32) {
 
 // entry returns in's entry, adding it.
 func (p *Pending) entry(in *Instance) *pendingEntry {
-	e := p.find(in)
-	if e == nil {
-		if len(p.entries) < cap(p.entries) {
-			p.entries = p.entries[:len(p.entries)+1]
-			e = &p.entries[len(p.entries)-1]
-			*e = pendingEntry{inst: in, ports: e.ports[:0], portsUDP: e.portsUDP[:0], groups: e.groups[:0],
-				freed: e.freed[:0], freedUDP: e.freedUDP[:0]}
-		} else {
-			p.entries = append(p.entries, pendingEntry{inst: in})
-			e = &p.entries[len(p.entries)-1]
+	if e := p.find(in); e != nil {
+		return e
+	}
+	var e *pendingEntry
+	if len(p.entries) < cap(p.entries) {
+		p.entries = p.entries[:len(p.entries)+1]
+		e = &p.entries[len(p.entries)-1]
+		*e = pendingEntry{inst: in, ports: e.ports[:0], portsUDP: e.portsUDP[:0], groups: e.groups[:0],
+			freed: e.freed[:0], freedUDP: e.freedUDP[:0]}
+	} else {
+		p.entries = append(p.entries, pendingEntry{inst: in})
+		e = &p.entries[len(p.entries)-1]
+	}
+	if len(p.entries) > indexFrom {
+		if p.index == nil {
+			p.index = make(map[*Instance]int32)
 		}
+		if len(p.index) != len(p.entries)-1 { // the index starts now
+			clear(p.index)
+			for i := range p.entries[:len(p.entries)-1] {
+				p.index[p.entries[i].inst] = int32(i)
+			}
+		}
+		p.index[in] = int32(len(p.entries) - 1)
 	}
 	return e
 }

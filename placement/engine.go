@@ -109,6 +109,35 @@ type spreadCount struct {
 	counts []int64 // by value id
 }
 
+// spreadView is a spreadCount as one Place sees it: with the pending
+// placements and releases of the call added, per value id.
+type spreadView struct {
+	c   *spreadCount
+	adj map[int32]int64
+}
+
+func (sv *spreadView) reset(c *spreadCount, p *cluster.Pending, group string) {
+	sv.c = c
+	if sv.adj == nil {
+		sv.adj = map[int32]int64{}
+	}
+	clear(sv.adj)
+	for pi := range p.Instances() {
+		if n := p.GroupCount(pi, group); n != 0 {
+			sv.adj[c.ai.slot[pi.Slot()]] += int64(n)
+		}
+	}
+}
+
+// of returns the group's tasks on in's value, the pending ones included.
+func (sv *spreadView) of(in *cluster.Instance) int64 {
+	return sv.byID(sv.c.ai.slot[in.Slot()])
+}
+
+func (sv *spreadView) byID(id int32) int64 {
+	return sv.c.base(id) + sv.adj[id]
+}
+
 func (c *spreadCount) add(id int32, n int64) {
 	for int(id) >= len(c.counts) {
 		c.counts = append(c.counts, 0)
@@ -123,24 +152,14 @@ func (c *spreadCount) base(id int32) int64 {
 	return 0
 }
 
-// of returns the group's tasks on in's value, the pending ones included.
-func (c *spreadCount) of(in *cluster.Instance, p *cluster.Pending, group string) int64 {
-	id := c.ai.slot[in.Slot()]
-	n := c.base(id)
-	for pi := range p.Instances() {
-		if c.ai.slot[pi.Slot()] == id {
-			n += int64(p.GroupCount(pi, group))
-		}
-	}
-	return n
-}
 
 // scratch is per-Place working memory, pooled so that a steady-state Place
 // allocates nothing.
 type scratch struct {
 	target target
 	stack  []int32
-	vecs   []*spreadCount
+	views  []spreadView
+	vecs   []*spreadView
 	levels []levelEntry
 	ranker ranker
 }
@@ -415,11 +434,15 @@ func (e *Engine) Place(v *cluster.View, req *Request, p *cluster.Pending) Decisi
 	if len(ss) > 0 && ss[0].typ == Random {
 		return e.placeRandom(v, req, p, sc)
 	}
+	if len(sc.views) < len(ss) {
+		sc.views = make([]spreadView, len(ss))
+	}
 	sc.vecs = slices.Grow(sc.vecs[:0], len(ss))[:len(ss)]
 	clear(sc.vecs)
 	for i, s := range ss {
 		if s.typ == Spread && s.field == fieldAttribute {
-			sc.vecs[i] = e.spreadCounts(v, req.Spec.Group, s.attr)
+			sc.views[i].reset(e.spreadCounts(v, req.Spec.Group, s.attr), p, req.Spec.Group)
+			sc.vecs[i] = &sc.views[i]
 		}
 	}
 	sc.ranker = ranker{req: req, p: p, seed: e.seed, vecs: sc.vecs}
@@ -482,7 +505,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	first := func(t *tree, sp span, filter func(*cluster.Instance) bool) {
 		sc.stack = t.walk(&e.sl, sp, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
 			in := v.InstanceAt(int(s))
-			if p.TaskCount(in) > 0 || (filter != nil && !filter(in)) || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
+			if p.Touched(in) || (filter != nil && !filter(in)) || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
 				return false
 			}
 			bst.consider(in)
@@ -491,6 +514,9 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	}
 	pendingAt := func(filter func(*cluster.Instance) bool) {
 		for in := range p.Instances() {
+			if bst.in != nil && sc.ranker.compare(in, bst.in) >= 0 {
+				continue // cannot win: skip the fit test
+			}
 			if (filter == nil || filter(in)) && reason(in, req, p, &sc.target) == cluster.ReasonNone {
 				bst.consider(in)
 			}
@@ -520,10 +546,10 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	// Spread over an attribute first: its values in levels of equal task
 	// counts, the least loaded first.
 	vec := sc.vecs[sA]
-	ai := vec.ai
+	ai := vec.c.ai
 	sc.levels = sc.levels[:0]
 	for id := range ai.values {
-		sc.levels = append(sc.levels, levelEntry{count: vec.of2(int32(id), p, group), id: int32(id)})
+		sc.levels = append(sc.levels, levelEntry{count: vec.byID(int32(id)), id: int32(id)})
 	}
 	slices.SortFunc(sc.levels, func(a, b levelEntry) int { return cmp.Or(cmp.Compare(a.count, b.count), cmp.Compare(a.id, b.id)) })
 	var at *tree
@@ -561,16 +587,6 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	return e.decide(v, req, p, nil), true
 }
 
-// of2 is spreadCount.of by value id.
-func (c *spreadCount) of2(id int32, p *cluster.Pending, group string) int64 {
-	n := c.base(id)
-	for pi := range p.Instances() {
-		if c.ai.slot[pi.Slot()] == id {
-			n += int64(p.GroupCount(pi, group))
-		}
-	}
-	return n
-}
 
 // tieClass handles binpack first followed by more rules: the least amount
 // that fits, then the instances tied on it ranked by the rest.
@@ -583,7 +599,7 @@ func (e *Engine) tieClass(v *cluster.View, req *Request, p *cluster.Pending, sc 
 		if found && t.prim(&e.sl, s) != tied {
 			return true
 		}
-		if p.TaskCount(in) > 0 || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
+		if p.Touched(in) || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
 			return false
 		}
 		bst.consider(in)
@@ -591,7 +607,7 @@ func (e *Engine) tieClass(v *cluster.View, req *Request, p *cluster.Pending, sc 
 		return false
 	})
 	for in := range p.Instances() {
-		if reason(in, req, p, &sc.target) == cluster.ReasonNone {
+		if (bst.in == nil || sc.ranker.compare(in, bst.in) < 0) && reason(in, req, p, &sc.target) == cluster.ReasonNone {
 			bst.consider(in)
 		}
 	}
@@ -626,12 +642,17 @@ func (e *Engine) placeRandom(v *cluster.View, req *Request, p *cluster.Pending, 
 	d := req.Spec.Demand
 	for range SampleTries {
 		s := req.Rand.IntN(max(n, 1))
-		// The engine's compact arrays reject most misses without touching
-		// the instance; pending placements only ever take more away.
-		if s >= len(e.eligible) || !e.eligible[s] || e.sl.cpu[s] < d.CPU() || e.sl.mem[s] < d.Memory() {
+		in := v.InstanceAt(s)
+		if in == nil {
 			continue
 		}
-		if in := v.InstanceAt(s); in != nil && reason(in, req, p, t) == cluster.ReasonNone {
+		// The engine's compact arrays reject most misses without touching
+		// the instance record; an instance the call touched (a release
+		// frees room) gets the full test.
+		if !p.Touched(in) && (s >= len(e.eligible) || !e.eligible[s] || e.sl.cpu[s] < d.CPU() || e.sl.mem[s] < d.Memory()) {
+			continue
+		}
+		if reason(in, req, p, t) == cluster.ReasonNone {
 			return Decision{Instance: in}
 		}
 	}

@@ -2,6 +2,7 @@ package placement_test
 
 import (
 	"fmt"
+	"slices"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -116,7 +117,22 @@ func TestEngineMatchesReference(t *testing.T) {
 				count := rapid.IntRange(1, 4).Draw(t, "count")
 				var plan cluster.Pending
 				var proposal []cluster.Placement
+				var stops []cluster.Stop
 				w.c.Read(func(v *cluster.View) {
+					// Some calls stop tasks first (as the service
+					// scheduler does); their room counts as free.
+					for range rapid.IntRange(0, 2).Draw(t, "releases") {
+						if len(w.tasks) == 0 {
+							break
+						}
+						id := rapid.SampledFrom(w.tasks).Draw(t, "release")
+						task, ok := v.Task(id)
+						if !ok || task.LastStatus() == cluster.TaskStopped || slices.ContainsFunc(stops, func(s cluster.Stop) bool { return s.TaskID == id }) {
+							continue
+						}
+						plan.Release(task)
+						stops = append(stops, cluster.Stop{TaskID: id, Code: cluster.StopServiceSchedulerInitiated})
+					}
 					for range count {
 						reqSeed := req.Rand.Uint64()
 						req.Rand = rand.New(rand.NewPCG(reqSeed, 2))
@@ -134,10 +150,10 @@ func TestEngineMatchesReference(t *testing.T) {
 						proposal = append(proposal, cluster.Placement{InstanceID: got.Instance.ID(), Spec: req.Spec})
 					}
 				})
-				if len(proposal) > 0 {
-					tasks, err := w.c.Commit(proposal)
+				if len(proposal)+len(stops) > 0 {
+					applied, err := w.c.Apply(cluster.Proposal{Stops: stops, Placements: proposal})
 					require.NoError(t, err, "a decision made under the read lock commits")
-					for _, task := range tasks {
+					for _, task := range applied.Started {
 						w.tasks = append(w.tasks, task.ID)
 					}
 				}

@@ -107,7 +107,7 @@ type ranker struct {
 	offset    uint64
 	hasRandom bool
 	counts    []map[string]int // the reference's spread counts, by strategy
-	vecs      []*spreadCount   // the engine's, by strategy
+	vecs      []*spreadView    // the engine's, by strategy
 }
 
 func newRanker(req *Request, p *cluster.Pending, seed uint64) ranker {
@@ -128,7 +128,7 @@ func (rk *ranker) key(in *cluster.Instance, i int) int64 {
 	case s.typ == Spread && s.field == fieldInstance:
 		return int64(in.GroupCount(group) + p.GroupCount(in, group))
 	case s.typ == Spread && rk.vecs != nil && rk.vecs[i] != nil:
-		return rk.vecs[i].of(in, p, group)
+		return rk.vecs[i].of(in)
 	case s.typ == Spread:
 		return int64(rk.counts[i][attrValue(in, s.attr)])
 	}
