@@ -521,7 +521,6 @@ func TestListTasks(t *testing.T) {
 		{"STOPPED family", stevedore.ListTasksInput{DesiredStatus: "STOPPED", Family: "api"}, nil},
 		{"PENDING", stevedore.ListTasksInput{DesiredStatus: "PENDING"}, sorted(webA, webB, apiA)},
 		{"EC2", stevedore.ListTasksInput{LaunchType: "EC2", Family: "api"}, sorted(apiA, apiB)},
-		{"service", stevedore.ListTasksInput{ServiceName: "web"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.Cluster = "app01"

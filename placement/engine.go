@@ -152,7 +152,6 @@ func (c *spreadCount) base(id int32) int64 {
 	return 0
 }
 
-
 // scratch is per-Place working memory, pooled so that a steady-state Place
 // allocates nothing.
 type scratch struct {
@@ -586,7 +585,6 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	}
 	return e.decide(v, req, p, nil), true
 }
-
 
 // tieClass handles binpack first followed by more rules: the least amount
 // that fits, then the instances tied on it ranked by the rest.
