@@ -59,16 +59,43 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 			ss.refresh(v, s, now)
 		}
 	})
-	r := &reconciler{ss: ss, now: now, services: order}
+	var out ReconcileResult
+	outcomes := make([]outcome, len(order))
+	take := func(notes []note, res Result) {
+		out.Started = append(out.Started, res.Tasks...)
+		out.Stopped = append(out.Stopped, res.Stopped...)
+		out.Conflicts += res.Conflicts
+		for i, n := range notes {
+			o := &outcomes[i]
+			o.take(order[i], n, res)
+			out.Failures = append(out.Failures, n.failures...)
+		}
+	}
+	// The first round decides every service's stops and starts; the
+	// starts of a large service continue in rounds of RoundSize, so a
+	// decision never carries more undecided placements than that.
+	r := &reconciler{ss: ss, now: now, services: order, limit: RoundSize}
 	res, err := Execute(ss.c, r, 0)
 	if err != nil {
 		return ReconcileResult{}, err
 	}
-	out := ReconcileResult{Started: res.Tasks, Stopped: res.Stopped, Conflicts: res.Conflicts}
+	take(r.notes, res)
+	for {
+		more := &reconciler{ss: ss, now: now, services: order, limit: RoundSize, startsOnly: outcomes}
+		if !more.anyLeft() {
+			break
+		}
+		res, err := Execute(ss.c, more, 0)
+		if err != nil {
+			return ReconcileResult{}, err
+		}
+		take(more.notes, res)
+		if len(res.Tasks) == 0 {
+			break
+		}
+	}
 	for i, s := range order {
-		n := r.notes[i]
-		ss.record(s, n, res, now)
-		out.Failures = append(out.Failures, n.failures...)
+		ss.record(s, outcomes[i], now)
 	}
 	ss.c.Read(func(v *cluster.View) {
 		for _, s := range order {
@@ -76,6 +103,41 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 		}
 	})
 	return out, nil
+}
+
+// RoundSize is the most tasks of one service a reconcile round starts;
+// a step runs as many rounds as its services need.
+const RoundSize = 64
+
+// outcome is what a whole step did to one service.
+type outcome struct {
+	started, stopped []cluster.TaskInfo
+	failures         []Failure
+	left             int // starts still wanted
+	stuck            bool
+}
+
+func (o *outcome) take(s *service, n note, res Result) {
+	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
+		for _, t := range res.Tasks[n.firstStart : n.firstStart+n.starts] {
+			o.started = append(o.started, t)
+			s.tasks = append(s.tasks, t.ID)
+		}
+	}
+	if n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops {
+		gone := map[string]bool{}
+		for _, t := range res.Stopped[n.firstStop : n.firstStop+n.stops] {
+			o.stopped = append(o.stopped, t)
+			gone[t.ID] = true
+		}
+		s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return gone[id] })
+	}
+	o.failures = append(o.failures, n.failures...)
+	o.stuck = o.stuck || n.stuck
+	o.left = n.want - n.starts
+	if len(n.failures) > 0 {
+		o.left = 0
+	}
 }
 
 // order returns the live services, DAEMON first, each kind by name.
@@ -193,6 +255,7 @@ func (s *service) deployment(id string) *Deployment {
 type note struct {
 	firstStop, stops   int
 	firstStart, starts int
+	want               int // starts the service wanted this round
 	failures           []Failure
 	stuck              bool
 }
@@ -203,6 +266,19 @@ type reconciler struct {
 	now      time.Time
 	services []*service
 	notes    []note
+	limit    int // starts per service per round
+	// startsOnly, when set, makes a continuation round: each service
+	// starts up to its outcome's remaining wanted tasks, nothing else.
+	startsOnly []outcome
+}
+
+func (r *reconciler) anyLeft() bool {
+	for i, o := range r.startsOnly {
+		if o.left > 0 && !r.services[i].Config.Daemon {
+			return true
+		}
+	}
+	return false
 }
 
 // Decide implements [Scheduler]: every service's stops and starts.
@@ -211,9 +287,15 @@ func (r *reconciler) Decide(v *cluster.View, plan *Plan) {
 	for i, s := range r.services {
 		n := &r.notes[i]
 		n.firstStop, n.firstStart = len(plan.Stops), len(plan.Placements)
-		if s.Config.Daemon {
+		switch {
+		case r.startsOnly != nil:
+			if left := r.startsOnly[i].left; left > 0 && !s.Config.Daemon {
+				n.want = left
+				r.start(v, plan, s, &s.Deployments[0], min(left, r.limit), n)
+			}
+		case s.Config.Daemon:
 			r.daemon(v, plan, s, n)
-		} else {
+		default:
 			r.replica(v, plan, s, n)
 		}
 		n.stops = len(plan.Stops) - n.firstStop
@@ -299,7 +381,8 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	want := min(d-len(fresh), maxTotal-total)
 	throttled := s.throttled && r.now.Before(s.retryAt)
 	if want > 0 && p.RolloutState != RolloutFailed && !throttled {
-		r.start(v, plan, s, p, want, n)
+		n.want = want
+		r.start(v, plan, s, p, min(want, r.limit), n)
 	}
 	// 5. Neither bound lets the deployment move: nothing is starting, the
 	// maximum allows no start and the minimum no stop.
@@ -442,39 +525,36 @@ func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
 	p.DesiredCount = qualifying
 }
 
-// record turns what the committed step did into the service's task list
-// and events.
-func (ss *Services) record(s *service, n note, res Result, now time.Time) {
-	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
-		started := res.Tasks[n.firstStart : n.firstStart+n.starts]
-		ids := make([]string, len(started))
-		for i, t := range started {
-			s.tasks = append(s.tasks, t.ID)
-			ids[i] = "(task " + t.ID + ")"
-		}
-		s.event(ss, now, "(service %s) has started %d tasks: %s.", s.Name, len(started), strings.Join(ids, " "))
+// record turns what a step did into the service's events. Started and
+// stopped tasks are reported ten to an event [INF: ECS does not document
+// its batching].
+func (ss *Services) record(s *service, o outcome, now time.Time) {
+	for chunk := range slices.Chunk(o.started, 10) {
+		s.event(ss, now, "(service %s) has started %d tasks: %s.", s.Name, len(chunk), taskList(chunk))
 		s.lastPlaceMsg = ""
 	}
-	if n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops {
-		stopped := res.Stopped[n.firstStop : n.firstStop+n.stops]
-		ids := make([]string, len(stopped))
-		for i, t := range stopped {
-			ids[i] = "(task " + t.ID + ")"
-			s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return id == t.ID })
-		}
-		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(stopped), strings.Join(ids, " "))
+	for chunk := range slices.Chunk(o.stopped, 10) {
+		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(chunk), taskList(chunk))
 	}
-	if len(n.failures) > 0 {
-		msg := placementMessage(s.Name, n.failures[0])
+	if len(o.failures) > 0 {
+		msg := placementMessage(s.Name, o.failures[0])
 		if msg != s.lastPlaceMsg {
 			s.event(ss, now, "%s", msg)
 			s.lastPlaceMsg = msg
 		}
 	}
-	if n.stuck && !s.stuck {
+	if o.stuck && !s.stuck {
 		s.stuck = true
 		s.event(ss, now, "(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", s.Name)
 	}
+}
+
+func taskList(ts []cluster.TaskInfo) string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = "(task " + t.ID + ")"
+	}
+	return strings.Join(ids, " ")
 }
 
 // settle updates the deployments' counts and states after a step.
