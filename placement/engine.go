@@ -77,10 +77,32 @@ type hotSet struct {
 	groups int // group trees among trees
 }
 
+// treeKey names a tree built on demand. Its level is, for an attribute
+// tree (attr only), the id of the instance's value of attr; for a group
+// tree (group only), the group's task count on the instance; for a
+// group-attribute tree (both), value id << 32 | count, so that the
+// instances of one value come together, least loaded first.
 type treeKey struct {
-	group bool // a group tree (name is a group) or an attribute tree
-	name  string
-	p     primary
+	group, attr string
+	p           primary
+}
+
+// levelOf computes slot s's level in the tree k.
+func (e *Engine) levelOf(h *hotSet, k treeKey, s int32) int64 {
+	var count, id int64
+	if k.group != "" {
+		count = int64(e.groupSlots[k.group][s])
+	}
+	if k.attr != "" {
+		id = int64(h.attrs[k.attr].slot[s])
+	}
+	switch {
+	case k.group == "":
+		return id
+	case k.attr == "":
+		return count
+	}
+	return id<<32 | count
 }
 
 type countKey struct{ group, attr string }
@@ -266,9 +288,7 @@ func (e *Engine) Observe(ch cluster.Change) {
 	}
 	e.slotGroups[s] = fresh
 	for k, t := range h.trees {
-		if !k.group {
-			t.level[s] = int64(h.attrs[k.name].slot[s])
-		}
+		t.level[s] = e.levelOf(h, k, s)
 	}
 
 	e.eligible[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
@@ -296,11 +316,6 @@ func (e *Engine) groupDelta(h *hotSet, s int32, group string, delta, n int64) {
 	for k, c := range h.counts {
 		if k.group == group {
 			c.add(c.ai.slot[s], delta)
-		}
-	}
-	for _, p := range []primary{primaryNone, primaryCPU, primaryMemory} {
-		if t := h.trees[treeKey{group: true, name: group, p: p}]; t != nil {
-			t.level[s] = n
 		}
 	}
 }
@@ -346,55 +361,32 @@ func (e *Engine) attrIndexLocked(v *cluster.View, h *hotSet, name string) *attrI
 	return ai
 }
 
-// attrTree returns the tree of attribute name ordered by p, building it.
-func (e *Engine) attrTree(v *cluster.View, name string, p primary) (*tree, *attrIndex) {
-	k := treeKey{name: name, p: p}
+// tree returns the tree k, building it; nil when k needs a group and
+// MaxGroupTrees such trees exist.
+func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 	h := e.hot.Load()
-	if t := h.trees[k]; t != nil {
-		return t, h.attrs[name]
-	}
-	h = e.publish(func(h *hotSet) {
-		if h.trees[k] != nil {
-			return
-		}
-		ai := e.attrIndexLocked(v, h, name)
-		t := newTree(p, true)
-		t.grow(len(e.eligible))
-		for s := range e.eligible {
-			t.level[s] = int64(ai.slot[s])
-			if e.eligible[s] {
-				t.insert(&e.sl, int32(s))
-			}
-		}
-		h.trees[k] = t
-	})
-	return h.trees[k], h.attrs[name]
-}
-
-// groupTree returns the tree of group ordered by p, building it; nil past
-// MaxGroupTrees.
-func (e *Engine) groupTree(group string, p primary) *tree {
-	k := treeKey{group: true, name: group, p: p}
-	h := e.hot.Load()
-	if t := h.trees[k]; t != nil || h.groups >= MaxGroupTrees {
+	if t := h.trees[k]; t != nil || (k.group != "" && h.groups >= MaxGroupTrees) {
 		return t
 	}
 	h = e.publish(func(h *hotSet) {
-		if h.trees[k] != nil || h.groups >= MaxGroupTrees {
+		if h.trees[k] != nil || (k.group != "" && h.groups >= MaxGroupTrees) {
 			return
 		}
-		t := newTree(p, true)
-		t.grow(len(e.eligible))
-		for s, n := range e.groupSlots[group] {
-			t.level[s] = int64(n)
+		if k.attr != "" {
+			e.attrIndexLocked(v, h, k.attr)
 		}
+		t := newTree(k.p, true)
+		t.grow(len(e.eligible))
 		for s := range e.eligible {
+			t.level[s] = e.levelOf(h, k, int32(s))
 			if e.eligible[s] {
 				t.insert(&e.sl, int32(s))
 			}
 		}
 		h.trees[k] = t
-		h.groups++
+		if k.group != "" {
+			h.groups++
+		}
 	})
 	return h.trees[k]
 }
@@ -495,12 +487,6 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 		return e.decide(v, req, p, bst.in), true
 	}
 	group := req.Spec.Group
-	var gt *tree
-	if sI >= 0 {
-		if gt = e.groupTree(group, prim); gt == nil {
-			return Decision{}, false
-		}
-	}
 	first := func(t *tree, sp span, filter func(*cluster.Instance) bool) {
 		sc.stack = t.walk(&e.sl, sp, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
 			in := v.InstanceAt(int(s))
@@ -521,22 +507,29 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 			}
 		}
 	}
+	// memberOf pinning an attribute to a few values: walk only those.
+	mName, mValues, _, mOK := memberOfEquals(req.Constraints)
+	byMember := func(filter func(*cluster.Instance) bool) {
+		t := e.tree(v, treeKey{attr: mName, p: prim})
+		ai := e.hot.Load().attrs[mName]
+		for _, val := range mValues {
+			if id, ok := ai.ids[val]; ok {
+				first(t, span{lo: int64(id), hi: int64(id), primLo: primLo}, filter)
+			}
+		}
+	}
 	if sA < 0 {
 		switch {
-		case gt != nil:
+		case sI >= 0:
+			gt := e.tree(v, treeKey{group: group, p: prim})
+			if gt == nil {
+				return Decision{}, false
+			}
 			first(gt, allLevels, nil)
+		case mOK:
+			byMember(nil)
 		default:
-			name, values, _, ok := memberOfEquals(req.Constraints)
-			if !ok {
-				first(e.global[prim], span{lo: 0, hi: 0, primLo: primLo}, nil)
-				break
-			}
-			t, ai := e.attrTree(v, name, prim)
-			for _, val := range values {
-				if id, ok := ai.ids[val]; ok {
-					first(t, span{lo: int64(id), hi: int64(id), primLo: primLo}, nil)
-				}
-			}
+			first(e.global[prim], span{lo: 0, hi: 0, primLo: primLo}, nil)
 		}
 		pendingAt(nil)
 		return e.decide(v, req, p, bst.in), true
@@ -546,15 +539,20 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	// counts, the least loaded first.
 	vec := sc.vecs[sA]
 	ai := vec.c.ai
+	attr := ss[sA].attr
+	var gat, at *tree
+	if sI >= 0 {
+		if gat = e.tree(v, treeKey{group: group, attr: attr, p: prim}); gat == nil {
+			return Decision{}, false
+		}
+	} else if !mOK || mName == attr {
+		at = e.tree(v, treeKey{attr: attr, p: prim})
+	}
 	sc.levels = sc.levels[:0]
 	for id := range ai.values {
 		sc.levels = append(sc.levels, levelEntry{count: vec.byID(int32(id)), id: int32(id)})
 	}
 	slices.SortFunc(sc.levels, func(a, b levelEntry) int { return cmp.Or(cmp.Compare(a.count, b.count), cmp.Compare(a.id, b.id)) })
-	var at *tree
-	if gt == nil {
-		at, _ = e.attrTree(v, ss[sA].attr, prim)
-	}
 	for lo := 0; lo < len(sc.levels); {
 		hi := lo
 		for hi < len(sc.levels) && sc.levels[hi].count == sc.levels[lo].count {
@@ -570,12 +568,18 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 			}
 			return false
 		}
-		if gt != nil {
-			first(gt, allLevels, inLevel)
-		} else {
+		switch {
+		case gat != nil:
+			for _, l := range level {
+				base := int64(l.id) << 32
+				first(gat, span{lo: base, hi: base | 0xffffffff, primLo: primLo}, nil)
+			}
+		case at != nil:
 			for _, l := range level {
 				first(at, span{lo: int64(l.id), hi: int64(l.id), primLo: primLo}, nil)
 			}
+		default:
+			byMember(inLevel)
 		}
 		pendingAt(inLevel)
 		if bst.in != nil {

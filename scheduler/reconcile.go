@@ -368,7 +368,7 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 		for _, t := range r.scaleIn(v, s, fresh, excess, plan) {
 			stop(t)
 		}
-		fresh = fresh[:d]
+		fresh = fresh[excess:] // scaleIn moved the stopped ones to the front
 	}
 	// 3. Old RUNNING tasks, as far as minimumHealthyPercent allows.
 	if k := min(len(oldRunning), healthy-minHealthy); k > 0 {
@@ -421,53 +421,123 @@ func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deploym
 
 // scaleIn picks k of tasks to stop, in ECS's scale-in order (§4.5), and
 // moves them to the front of tasks. PENDING tasks go first. Then, with a
-// leading binpack strategy, the task whose instance has the most of the
-// field left after removal; otherwise the Availability Zone with the most of
-// the service's tasks, then the instance with the most; ties by task id.
+// leading binpack strategy, the tasks whose instances have the most of the
+// field left after removal [INF: ranked once, before any removal];
+// otherwise, one at a time, a task in the Availability Zone with the most
+// of the service's tasks, on the instance there with the most. Remaining
+// ties go by task id. Cost: O(t log t) for t tasks.
 func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task, k int, plan *Plan) []*cluster.Task {
-	binpack := ""
-	if len(s.Config.Strategies) > 0 && s.Config.Strategies[0].Type() == placement.Binpack {
-		binpack = strings.ToLower(s.Config.Strategies[0].Field())
+	if k >= len(tasks) {
+		return tasks
 	}
+	slices.SortFunc(tasks, func(a, b *cluster.Task) int {
+		return cmp.Or(cmp.Compare(pendingRank(a), pendingRank(b)), strings.Compare(a.ID(), b.ID()))
+	})
+	pending := 0
+	for pending < len(tasks) && tasks[pending].LastStatus() == cluster.TaskPending {
+		pending++
+	}
+	if k <= pending {
+		return tasks[:k]
+	}
+	running := tasks[pending:]
+	need := k - pending
+	if len(s.Config.Strategies) > 0 && s.Config.Strategies[0].Type() == placement.Binpack {
+		cpu := strings.EqualFold(s.Config.Strategies[0].Field(), "cpu")
+		left := func(t *cluster.Task) int64 {
+			in := t.Instance()
+			c, m, _ := plan.Pending.Resources(in)
+			if cpu {
+				return in.RemainingCPU() - c + t.Demand().CPU()
+			}
+			return in.RemainingMemory() - m + t.Demand().Memory()
+		}
+		slices.SortStableFunc(running, func(a, b *cluster.Task) int { return cmp.Compare(left(b), left(a)) })
+		return tasks[:k]
+	}
+	// Spread: per Availability Zone, the instances bucketed by how many of
+	// the service's tasks they hold.
+	type instance struct {
+		count int
+		tasks []*cluster.Task // candidates, by id
+	}
+	type zone struct {
+		name     string
+		count    int
+		byCount  [][]*instance
+		maxCount int
+	}
+	zoneOf := func(in *cluster.Instance) string { az, _ := in.Attribute("ecs.availability-zone"); return az }
 	perAZ := map[string]int{}
 	perInstance := map[*cluster.Instance]int{}
 	for _, id := range s.tasks {
 		if t, ok := v.Task(id); ok && t.LastStatus() != cluster.TaskStopped {
-			az, _ := t.Instance().Attribute("ecs.availability-zone")
-			perAZ[az]++
+			perAZ[zoneOf(t.Instance())]++
 			perInstance[t.Instance()]++
 		}
 	}
-	left := func(t *cluster.Task) int64 {
-		in := t.Instance()
-		cpu, mem, _ := plan.Pending.Resources(in)
-		if binpack == "cpu" {
-			return in.RemainingCPU() - cpu + t.Demand().CPU()
+	instances := map[*cluster.Instance]*instance{}
+	zones := map[string]*zone{}
+	for _, t := range running {
+		ig := instances[t.Instance()]
+		if ig == nil {
+			ig = &instance{count: perInstance[t.Instance()]}
+			instances[t.Instance()] = ig
+			az := zoneOf(t.Instance())
+			z := zones[az]
+			if z == nil {
+				z = &zone{name: az, count: perAZ[az]}
+				zones[az] = z
+			}
+			for len(z.byCount) <= ig.count {
+				z.byCount = append(z.byCount, nil)
+			}
+			z.byCount[ig.count] = append(z.byCount[ig.count], ig)
+			z.maxCount = max(z.maxCount, ig.count)
 		}
-		return in.RemainingMemory() - mem + t.Demand().Memory()
+		ig.tasks = append(ig.tasks, t)
 	}
-	for i := range k {
-		best := i
-		for j := i + 1; j < len(tasks); j++ {
-			a, b := tasks[j], tasks[best]
-			c := cmp.Compare(pendingRank(b), pendingRank(a))
-			if c == 0 && binpack != "" {
-				c = cmp.Compare(left(a), left(b))
-			}
-			if c == 0 && binpack == "" {
-				azA, _ := a.Instance().Attribute("ecs.availability-zone")
-				azB, _ := b.Instance().Attribute("ecs.availability-zone")
-				c = cmp.Or(cmp.Compare(perAZ[azA], perAZ[azB]), cmp.Compare(perInstance[a.Instance()], perInstance[b.Instance()]))
-			}
-			if c > 0 || (c == 0 && a.ID() < b.ID()) {
-				best = j
+	for _, z := range zones {
+		for c := range z.byCount {
+			slices.Reverse(z.byCount[c]) // pop from the end takes the first seen
+		}
+	}
+	picked := make([]*cluster.Task, 0, need)
+	for len(picked) < need {
+		var z *zone
+		for _, cand := range zones {
+			if cand.maxCount > 0 && (z == nil || cand.count > z.count || cand.count == z.count && cand.name < z.name) {
+				z = cand
 			}
 		}
-		tasks[i], tasks[best] = tasks[best], tasks[i]
-		az, _ := tasks[i].Instance().Attribute("ecs.availability-zone")
-		perAZ[az]--
-		perInstance[tasks[i].Instance()]--
+		if z == nil {
+			break
+		}
+		for len(z.byCount[z.maxCount]) == 0 {
+			z.maxCount--
+		}
+		b := z.byCount[z.maxCount]
+		ig := b[len(b)-1]
+		z.byCount[z.maxCount] = b[:len(b)-1]
+		picked = append(picked, ig.tasks[0])
+		ig.tasks = ig.tasks[1:]
+		ig.count--
+		z.count--
+		if len(ig.tasks) > 0 {
+			z.byCount[ig.count] = append(z.byCount[ig.count], ig)
+		}
+		for z.maxCount > 0 && len(z.byCount[z.maxCount]) == 0 {
+			z.maxCount--
+		}
 	}
+	// Put the picks right after the PENDING tasks.
+	chosen := map[*cluster.Task]bool{}
+	for _, t := range picked {
+		chosen[t] = true
+	}
+	rest := slices.DeleteFunc(slices.Clone(running), func(t *cluster.Task) bool { return chosen[t] })
+	copy(running, picked)
+	copy(running[len(picked):], rest)
 	return tasks[:k]
 }
 
