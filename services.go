@@ -386,7 +386,7 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		name := serviceName(in.Service)
 		cur, ok := e.services.Get(name)
-		if !ok || cur.Status == scheduler.ServiceInactive {
+		if !ok {
 			return serviceError(scheduler.ErrServiceNotFound, name)
 		}
 		if cur.Status != scheduler.ServiceActive {

@@ -74,7 +74,34 @@ type hotSet struct {
 	attrs  map[string]*attrIndex
 	trees  map[treeKey]*tree
 	counts map[countKey]*spreadCount
+	pairs  map[[2]string]*pairCount
 	groups int // group trees among trees
+}
+
+// pairCount counts the instances per pair of values of two attributes: a
+// spread attribute and a memberOf attribute. A spread value none of whose
+// instances has an allowed memberOf value is skipped without a walk.
+type pairCount struct {
+	a, m   *attrIndex
+	counts map[[2]int32]int32
+	slot   []int64 // per slot, the pair it is counted under, or -1
+}
+
+func pairOf(a, m int32) [2]int32 { return [2]int32{a, m} }
+
+func (pc *pairCount) recount(s int32) {
+	for int(s) >= len(pc.slot) {
+		pc.slot = append(pc.slot, -1)
+	}
+	if old := pc.slot[s]; old >= 0 {
+		k := pairOf(int32(old>>32), int32(old&0xffffffff))
+		if pc.counts[k]--; pc.counts[k] == 0 {
+			delete(pc.counts, k)
+		}
+	}
+	a, m := pc.a.slot[s], pc.m.slot[s]
+	pc.counts[pairOf(a, m)]++
+	pc.slot[s] = int64(a)<<32 | int64(m)
 }
 
 // treeKey names a tree built on demand. Its level is, for an attribute
@@ -177,6 +204,7 @@ func (c *spreadCount) base(id int32) int64 {
 // scratch is per-Place working memory, pooled so that a steady-state Place
 // allocates nothing.
 type scratch struct {
+	mIDs   []int32
 	target target
 	stack  []int32
 	views  []spreadView
@@ -196,7 +224,7 @@ func NewEngine(seed uint64) *Engine {
 	for p := range e.global {
 		e.global[p] = newTree(primary(p), false)
 	}
-	e.hot.Store(&hotSet{attrs: map[string]*attrIndex{}, trees: map[treeKey]*tree{}, counts: map[countKey]*spreadCount{}})
+	e.hot.Store(&hotSet{attrs: map[string]*attrIndex{}, trees: map[treeKey]*tree{}, counts: map[countKey]*spreadCount{}, pairs: map[[2]string]*pairCount{}})
 	e.pool.New = func() any { return &scratch{} }
 	return e
 }
@@ -287,6 +315,9 @@ func (e *Engine) Observe(ch cluster.Change) {
 		fresh = append(fresh, groupCount{group: g, n: int32(n)})
 	}
 	e.slotGroups[s] = fresh
+	for _, pc := range h.pairs {
+		pc.recount(s)
+	}
 	for k, t := range h.trees {
 		t.level[s] = e.levelOf(h, k, s)
 	}
@@ -330,7 +361,11 @@ func (e *Engine) publish(f func(h *hotSet)) *hotSet {
 		attrs:  make(map[string]*attrIndex, len(old.attrs)+1),
 		trees:  make(map[treeKey]*tree, len(old.trees)+1),
 		counts: make(map[countKey]*spreadCount, len(old.counts)+1),
+		pairs:  make(map[[2]string]*pairCount, len(old.pairs)+1),
 		groups: old.groups,
+	}
+	for k, v := range old.pairs {
+		h.pairs[k] = v
 	}
 	for k, v := range old.attrs {
 		h.attrs[k] = v
@@ -389,6 +424,27 @@ func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 		}
 	})
 	return h.trees[k]
+}
+
+// pairCounts returns the value pair counts of attributes a and m, building
+// them.
+func (e *Engine) pairCounts(v *cluster.View, a, m string) *pairCount {
+	k := [2]string{a, m}
+	h := e.hot.Load()
+	if pc := h.pairs[k]; pc != nil {
+		return pc
+	}
+	h = e.publish(func(h *hotSet) {
+		if h.pairs[k] != nil {
+			return
+		}
+		pc := &pairCount{a: e.attrIndexLocked(v, h, a), m: e.attrIndexLocked(v, h, m), counts: map[[2]int32]int32{}}
+		for s := range e.eligible {
+			pc.recount(int32(s))
+		}
+		h.pairs[k] = pc
+	})
+	return h.pairs[k]
 }
 
 // spreadCounts returns group's task counts per value of attr, building them.
@@ -548,6 +604,18 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	} else if !mOK || mName == attr {
 		at = e.tree(v, treeKey{attr: attr, p: prim})
 	}
+	var pc *pairCount
+	var mIDs []int32
+	if gat == nil && at == nil {
+		pc = e.pairCounts(v, attr, mName)
+		mIDs = sc.mIDs[:0]
+		for _, val := range mValues {
+			if id, ok := pc.m.ids[val]; ok {
+				mIDs = append(mIDs, id)
+			}
+		}
+		sc.mIDs = mIDs
+	}
 	sc.levels = sc.levels[:0]
 	for id := range ai.values {
 		sc.levels = append(sc.levels, levelEntry{count: vec.byID(int32(id)), id: int32(id)})
@@ -578,6 +646,8 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 			for _, l := range level {
 				first(at, span{lo: int64(l.id), hi: int64(l.id), primLo: primLo}, nil)
 			}
+		case pc != nil && !pc.anyAllowed(level, mIDs):
+			// no instance of these values may run the task
 		default:
 			byMember(inLevel)
 		}
@@ -667,4 +737,18 @@ func (e *Engine) placeRandom(v *cluster.View, req *Request, p *cluster.Pending, 
 		}
 	}
 	return e.decide(v, req, p, found)
+}
+
+// anyAllowed reports whether some instance has one of the level's values
+// of the spread attribute and one of the allowed values of the memberOf
+// attribute.
+func (pc *pairCount) anyAllowed(level []levelEntry, allowed []int32) bool {
+	for _, l := range level {
+		for _, m := range allowed {
+			if pc.counts[pairOf(l.id, m)] > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -599,12 +599,16 @@ func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
 // stopped tasks are reported ten to an event [INF: ECS does not document
 // its batching].
 func (ss *Services) record(s *service, o outcome, now time.Time) {
+	// Stops were applied before starts: their events come first.
+	for chunk := range slices.Chunk(o.stopped, 10) {
+		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(chunk), taskList(chunk))
+	}
 	for chunk := range slices.Chunk(o.started, 10) {
 		s.event(ss, now, "(service %s) has started %d tasks: %s.", s.Name, len(chunk), taskList(chunk))
 		s.lastPlaceMsg = ""
 	}
-	for chunk := range slices.Chunk(o.stopped, 10) {
-		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(chunk), taskList(chunk))
+	if len(o.started)+len(o.stopped) > 0 {
+		s.steady = false // a step that moved tasks ends in a new steady state, if any
 	}
 	if len(o.failures) > 0 {
 		msg := placementMessage(s.Name, o.failures[0])
