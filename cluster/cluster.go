@@ -86,7 +86,9 @@ type Cluster struct {
 	byID      map[string]*Instance
 	tasks     map[string]*Task
 	stopped   []*Task // STOPPED tasks in stoppedAt order, for retention
-	observers []Observer
+	// stoppedHead is the first entry of stopped still retained.
+	stoppedHead int
+	observers   []Observer
 
 	registered, running, pending int // ACTIVE+DRAINING instances; task counts
 	notify                       []*Instance
@@ -272,7 +274,8 @@ func (c *Cluster) newID() string {
 // the current operation ends.
 func (c *Cluster) touch(in *Instance) {
 	in.version++
-	if !slices.Contains(c.notify, in) {
+	if !in.notifying {
+		in.notifying = true
 		c.notify = append(c.notify, in)
 	}
 }
@@ -285,6 +288,7 @@ func (c *Cluster) flush(kind ChangeKind) {
 		c.version++
 	}
 	for _, in := range c.notify {
+		in.notifying = false
 		for _, o := range c.observers {
 			o.Observe(Change{Kind: kind, Instance: in})
 		}
@@ -293,18 +297,27 @@ func (c *Cluster) flush(kind ChangeKind) {
 	c.notify = c.notify[:0]
 }
 
-// prune forgets STOPPED tasks older than the retention period.
-func (c *Cluster) prune(now time.Time) {
-	n := 0
-	for _, t := range c.stopped {
-		if !c.expired(t, now) {
-			break
-		}
-		delete(c.tasks, t.id)
-		n++
+// forget drops the pending notifications of a change that was undone.
+func (c *Cluster) forget() {
+	for _, in := range c.notify {
+		in.notifying = false
 	}
-	if n > 0 {
-		c.stopped = slices.Delete(c.stopped, 0, n)
+	clear(c.notify)
+	c.notify = c.notify[:0]
+}
+
+// prune forgets STOPPED tasks older than the retention period. Cost:
+// O(1) plus the tasks forgotten; the queue is compacted when half of it is
+// gone.
+func (c *Cluster) prune(now time.Time) {
+	for c.stoppedHead < len(c.stopped) && c.expired(c.stopped[c.stoppedHead], now) {
+		delete(c.tasks, c.stopped[c.stoppedHead].id)
+		c.stopped[c.stoppedHead] = nil
+		c.stoppedHead++
+	}
+	if c.stoppedHead > 0 && c.stoppedHead*2 >= len(c.stopped) {
+		c.stopped = slices.Delete(c.stopped, 0, c.stoppedHead)
+		c.stoppedHead = 0
 	}
 }
 

@@ -102,6 +102,7 @@ type Instance struct {
 	running, pending  int32
 	tasks             []*Task // non-stopped tasks on the instance
 	groups            []groupCount
+	notifying         bool // queued in Cluster.notify
 }
 
 type groupCount struct {

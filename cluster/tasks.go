@@ -67,8 +67,7 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 		for j := len(undo) - 1; j >= 0; j-- {
 			c.unstop(undo[j])
 		}
-		clear(c.notify)
-		c.notify = c.notify[:0]
+		c.forget()
 	}
 	for i, st := range proposal.Stops {
 		t, ok := c.task(st.TaskID)

@@ -25,8 +25,8 @@ const MaxGroupTrees = 256
 // connected), ordered by (level, primary, tie-break key). Every node
 // carries the most CPU, memory and GPUs left in its subtree, so a search
 // skips subtrees with no room — whatever the correlation between CPU and
-// memory. The global trees have one level and a primary of none, remaining
-// CPU or remaining memory. An attribute tree's level is the instance's
+// memory. The global trees (built, like all trees, on first use) have one
+// level and a primary of none, remaining CPU or remaining memory. An attribute tree's level is the instance's
 // value of the attribute: an ordered posting list per value, for memberOf
 // equality and spread on attributes. A group tree's level is the number of
 // the group's tasks on the instance, for spread(instanceId). Attribute and
@@ -55,7 +55,6 @@ type Engine struct {
 	seed       uint64
 	sl         slots
 	eligible   []bool
-	global     [3]*tree                   // by primary
 	groupSlots map[string]map[int32]int32 // group -> slot -> tasks of the group
 	slotGroups [][]groupCount             // per slot, the groups last seen
 
@@ -221,9 +220,6 @@ type levelEntry struct {
 // NewEngine returns an empty engine whose tie-break order comes from seed.
 func NewEngine(seed uint64) *Engine {
 	e := &Engine{seed: seed, groupSlots: map[string]map[int32]int32{}}
-	for p := range e.global {
-		e.global[p] = newTree(primary(p), false)
-	}
 	e.hot.Store(&hotSet{attrs: map[string]*attrIndex{}, trees: map[treeKey]*tree{}, counts: map[countKey]*spreadCount{}, pairs: map[[2]string]*pairCount{}})
 	e.pool.New = func() any { return &scratch{} }
 	return e
@@ -240,9 +236,6 @@ func (e *Engine) growTo(n int, h *hotSet) {
 		e.sl.prio = append(e.sl.prio, uint32(tieKey(^e.seed, slot)>>32))
 		e.slotGroups = append(e.slotGroups, nil)
 	}
-	for _, t := range e.global {
-		t.grow(n)
-	}
 	for _, t := range h.trees {
 		t.grow(n)
 	}
@@ -254,9 +247,6 @@ func (e *Engine) growTo(n int, h *hotSet) {
 }
 
 func (e *Engine) eachTree(h *hotSet, f func(*tree)) {
-	for _, t := range e.global {
-		f(t)
-	}
 	for _, t := range h.trees {
 		f(t)
 	}
@@ -585,7 +575,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 		case mOK:
 			byMember(nil)
 		default:
-			first(e.global[prim], span{lo: 0, hi: 0, primLo: primLo}, nil)
+			first(e.tree(v, treeKey{p: prim}), span{lo: 0, hi: 0, primLo: primLo}, nil)
 		}
 		pendingAt(nil)
 		return e.decide(v, req, p, bst.in), true
@@ -664,7 +654,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 // that fits, then the instances tied on it ranked by the rest.
 func (e *Engine) tieClass(v *cluster.View, req *Request, p *cluster.Pending, sc *scratch, prim primary, primLo int64, bst *best) {
 	d := req.Spec.Demand
-	t := e.global[prim]
+	t := e.tree(v, treeKey{p: prim})
 	found, tied := false, int64(0)
 	sc.stack = t.walk(&e.sl, span{lo: 0, hi: 0, primLo: primLo}, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
 		in := v.InstanceAt(int(s))

@@ -39,6 +39,7 @@ func BenchmarkReconcile(b *testing.B) {
 				b.Fatalf("started %d, err %v", len(res.Started), err)
 			}
 			placements += len(res.Started)
+			b.StopTimer() // clearing the cluster is not part of the measure
 			if _, err := w.services.Delete("web", true); err != nil {
 				b.Fatal(err)
 			}
@@ -46,6 +47,7 @@ func BenchmarkReconcile(b *testing.B) {
 				b.Fatal(err)
 			}
 			w.clock.Advance(2 * time.Hour) // stopped tasks leave at the next change
+			b.StartTimer()
 		}
 		reportPerPlacement(b, placements)
 	})
@@ -127,6 +129,7 @@ func BenchmarkServiceNomadTwin(b *testing.B) {
 						b.Fatalf("started %d of %d, err %v", len(res.Started), count, err)
 					}
 					placements += len(res.Started)
+					b.StopTimer()
 					if _, err := w.services.Delete("job", true); err != nil {
 						b.Fatal(err)
 					}
@@ -134,6 +137,7 @@ func BenchmarkServiceNomadTwin(b *testing.B) {
 						b.Fatal(err)
 					}
 					w.clock.Advance(2 * time.Hour)
+					b.StartTimer()
 				}
 				reportPerPlacement(b, placements)
 			})
