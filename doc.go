@@ -26,12 +26,23 @@
 //     agent reports it started, STOPPED when stopped or when it exits.
 //   - Schedulers (package scheduler) read the cluster, decide, and commit a
 //     proposal that is re-checked against the current state and applied all
-//     or nothing. RunTask uses the whitepaper's random spread; StartTask pins
-//     tasks to named instances; custom schedulers use the same cycle.
+//     or nothing. RunTask uses the whitepaper's random spread, or the
+//     placement strategies and constraints it is given (package placement:
+//     binpack, spread, random; distinctInstance, memberOf with the cluster
+//     query language), answered by an index that never scans the cluster;
+//     StartTask pins tasks to named instances; custom schedulers use the
+//     same cycle.
+//   - A service (CreateService) keeps a task definition at its desired
+//     count (REPLICA) or on every qualifying instance (DAEMON). The service
+//     scheduler runs one deterministic step per [Client.Reconcile]: it
+//     replaces stopped tasks, rolls deployments within maximumPercent and
+//     minimumHealthyPercent, drains instances, scales in and trips the
+//     deployment circuit breaker, and records ECS's service events.
 //
 // Agent-side events are explicit calls, so a program or a test drives them
 // deterministically: [Client.SubmitTaskStateChange] (a task started or
-// exited), [Client.SetAgentConnected] and [Client.TerminateInstance]. Time
+// exited), [Client.StartPendingTasks] (every agent starts its PENDING
+// tasks), [Client.SetAgentConnected] and [Client.TerminateInstance]. Time
 // comes from [Options.Clock] and randomness from [Options.Rand], so every run
 // replays.
 //
@@ -62,9 +73,20 @@
 //
 // # Layers
 //
-// The root package is the API. Below it: scheduler (RunTask's random
-// spread, StartTask pinning, the Scheduler interface), placement (the
-// cluster query language), cluster (state and accounting, the change feed
-// and optimistic commits) and taskdef (task definitions, their JSON, their
-// validation and the family:revision registry).
+// The root package is the API. Below it: scheduler (the Scheduler
+// interface, RunTask's schedulers, StartTask pinning, the service
+// reconciler), placement (strategies, constraints, the cluster query
+// language, the reference scan and the index), cluster (state and
+// accounting, the change feed and optimistic commits) and taskdef (task
+// definitions, their JSON, their validation and the family:revision
+// registry).
+//
+// # Commit seam
+//
+// Every change a scheduler decides reaches the state through one call,
+// cluster.Cluster.Apply (a proposal of stops and placements, re-checked and
+// applied all or nothing, or rejected with a cluster.ConflictError), and
+// every index follows the state through cluster.Observer. Those two are
+// the seam where a later store with compare-and-swap transactions can sit
+// without touching placement or the reconciler.
 package stevedore

@@ -1,7 +1,8 @@
 // Package placement decides which container instance of an ECS cluster a
 // task goes to: ECS's placement strategies (binpack, spread, random) and
 // constraints (distinctInstance, memberOf), the cluster query language of
-// memberOf, and [Reference], the placement rule written as a plain scan.
+// memberOf, [Reference], the placement rule written as a plain scan, and
+// [Engine], the index that answers the same rule without a scan.
 //
 // # Types
 //
@@ -109,9 +110,17 @@
 // chain. Cost: O(n) per placement for n instances, plus O(n) per
 // spread(attribute) rule, on purpose: it is written to be obviously
 // correct, not fast, and is the oracle that faster placement is tested
-// against. An indexed Engine, when present, must pick exactly what
-// Reference picks with the same seed, the same Rand and the same pending
-// placements, for every chain and every cluster.
+// against.
+//
+// [Engine] is the index: it follows a cluster through its change feed
+// ([cluster.Observer]) and answers a placement without testing every
+// instance — treaps ordered by remaining memory or CPU (or the tie-break
+// order alone), per attribute value and per task group, each node carrying
+// its subtree's most remaining CPU, memory and GPUs, so subtrees without
+// room are skipped. It picks exactly what Reference picks with the same
+// seed, the same Rand and the same pending placements, for every chain and
+// every cluster (a rapid property checks it); a steady-state Place
+// allocates nothing. Chains it has no plan for are answered by Reference.
 //
 // # Concurrency
 //
