@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The update goes through the one spare instance a task at a time — start
+// new, stop old, four times — and with ten instances it takes fewer steps.
+func TestRollingDeploy(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, run(&buf))
+	out := buf.String()
+	assert.Contains(t, out, "reconcile steps to roll 4 tasks to revision 2: 4 with 5 instances, 1 with 10")
+
+	five, ten, ok := strings.Cut(out, "== 10 instances")
+	require.True(t, ok)
+	_, update, ok := strings.Cut(five, "-- update-service")
+	require.True(t, ok)
+	var ops []string
+	for line := range strings.Lines(update) {
+		switch {
+		case strings.Contains(line, "has started 1 tasks"):
+			ops = append(ops, "start")
+		case strings.Contains(line, "has stopped 1 running tasks"):
+			ops = append(ops, "stop")
+		case strings.Contains(line, "has started") || strings.Contains(line, "has stopped"):
+			t.Errorf("with one spare instance tasks move one at a time: %s", line)
+		}
+	}
+	assert.Equal(t, []string{"start", "stop", "start", "stop", "start", "stop", "start", "stop"}, ops)
+	assert.Contains(t, ten, "has started 4 tasks", "with six spare instances all four start at once")
+	assert.Equal(t, out, runString(t), "the story replays exactly")
+}
+
+func runString(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, run(&buf))
+	return buf.String()
+}
