@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"iter"
 	"math/rand/v2"
 	"slices"
@@ -267,7 +266,19 @@ func (c *Cluster) taskARN(t *Task) string {
 }
 
 func (c *Cluster) newID() string {
-	return fmt.Sprintf("%016x%016x", c.rnd.Uint64(), c.rnd.Uint64())
+	var b [32]byte
+	hexUint64(b[:16], c.rnd.Uint64())
+	hexUint64(b[16:], c.rnd.Uint64())
+	return string(b[:])
+}
+
+// hexUint64 writes v as 16 lowercase hex digits into b.
+func hexUint64(b []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
 }
 
 // touch marks in changed: its version grows, and observers hear of it when

@@ -94,7 +94,7 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 		applied = append(applied, c.place(in, p.Spec, now))
 	}
 	c.flush(InstanceUpdated)
-	var out Applied
+	out := Applied{Stopped: make([]TaskInfo, 0, len(undo)), Started: make([]TaskInfo, 0, len(applied))}
 	for _, u := range undo {
 		out.Stopped = append(out.Stopped, c.taskInfo(u.t))
 	}

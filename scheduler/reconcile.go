@@ -107,11 +107,11 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 
 // RoundSize is the most tasks of one service a reconcile round starts;
 // a step runs as many rounds as its services need.
-const RoundSize = 64
+const RoundSize = 16
 
 // outcome is what a whole step did to one service.
 type outcome struct {
-	started, stopped []cluster.TaskInfo
+	started, stopped []string // task ids
 	failures         []Failure
 	left             int // starts still wanted
 	stuck            bool
@@ -120,14 +120,14 @@ type outcome struct {
 func (o *outcome) take(s *service, n note, res Result) {
 	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
 		for _, t := range res.Tasks[n.firstStart : n.firstStart+n.starts] {
-			o.started = append(o.started, t)
+			o.started = append(o.started, t.ID)
 			s.tasks = append(s.tasks, t.ID)
 		}
 	}
 	if n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops {
 		gone := map[string]bool{}
 		for _, t := range res.Stopped[n.firstStop : n.firstStop+n.stops] {
-			o.stopped = append(o.stopped, t)
+			o.stopped = append(o.stopped, t.ID)
 			gone[t.ID] = true
 		}
 		s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return gone[id] })
@@ -623,12 +623,17 @@ func (ss *Services) record(s *service, o outcome, now time.Time) {
 	}
 }
 
-func taskList(ts []cluster.TaskInfo) string {
-	ids := make([]string, len(ts))
-	for i, t := range ts {
-		ids[i] = "(task " + t.ID + ")"
+func taskList(ids []string) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("(task ")
+		b.WriteString(id)
+		b.WriteByte(')')
 	}
-	return strings.Join(ids, " ")
+	return b.String()
 }
 
 // settle updates the deployments' counts and states after a step.
