@@ -147,6 +147,9 @@ type CreateClusterOutput struct {
 // cluster that exists and is ACTIVE returns it. A name whose cluster was
 // deleted (INACTIVE) gets a new, empty cluster.
 func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*CreateClusterOutput, error) {
+	if in == nil {
+		in = &CreateClusterInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -172,6 +175,7 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 		}
 		e.c.Subscribe(e.engine)
 		e.services = scheduler.NewServices(e.c, e.place, c.arnPrefix, c.clock, c.childRand())
+		e.services.MaxAttempts = c.opts.MaxCommitAttempts
 		c.clusters[name] = e
 	}
 	return &CreateClusterOutput{Cluster: e.describe()}, nil
@@ -204,6 +208,9 @@ type DescribeClustersOutput struct {
 // DescribeClusters describes clusters, INACTIVE ones included. A cluster
 // that does not exist is a MISSING failure, not an error.
 func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (*DescribeClustersOutput, error) {
+	if in == nil {
+		in = &DescribeClustersInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -242,6 +249,9 @@ type ListClustersOutput struct {
 
 // ListClusters lists the ARNs of the ACTIVE clusters, sorted, in pages.
 func (c *Client) ListClusters(ctx context.Context, in *ListClustersInput) (*ListClustersOutput, error) {
+	if in == nil {
+		in = &ListClustersInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -274,6 +284,9 @@ type DeleteClusterOutput struct {
 // DRAINING container instances, or with tasks that are not stopped, cannot
 // be deleted.
 func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*DeleteClusterOutput, error) {
+	if in == nil {
+		in = &DeleteClusterInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

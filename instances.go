@@ -66,6 +66,9 @@ var defaultAttributes = []cluster.Attribute{
 // RegisterContainerInstance registers a container instance, ACTIVE with
 // its agent connected.
 func (c *Client) RegisterContainerInstance(ctx context.Context, in *RegisterContainerInstanceInput) (*RegisterContainerInstanceOutput, error) {
+	if in == nil {
+		in = &RegisterContainerInstanceInput{}
+	}
 	spec, err := c.instanceSpec(in)
 	if err != nil {
 		return nil, err
@@ -274,6 +277,9 @@ type DescribeContainerInstancesOutput struct {
 // DescribeContainerInstances describes container instances; unknown ones
 // are MISSING failures.
 func (c *Client) DescribeContainerInstances(ctx context.Context, in *DescribeContainerInstancesInput) (*DescribeContainerInstancesOutput, error) {
+	if in == nil {
+		in = &DescribeContainerInstancesInput{}
+	}
 	if len(in.ContainerInstances) == 0 {
 		return nil, invalidParameter(nil, "Container Instances cannot be empty.")
 	}
@@ -325,6 +331,9 @@ type ListContainerInstancesOutput struct {
 // instances, sorted, in pages, filtered by status and by a cluster query
 // language expression.
 func (c *Client) ListContainerInstances(ctx context.Context, in *ListContainerInstancesInput) (*ListContainerInstancesOutput, error) {
+	if in == nil {
+		in = &ListContainerInstancesInput{}
+	}
 	var status cluster.InstanceStatus
 	if in.Status != "" {
 		s, ok := cluster.ParseInstanceStatus(in.Status)

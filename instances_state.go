@@ -27,6 +27,9 @@ type DeregisterContainerInstanceOutput struct {
 // DeregisterContainerInstance makes a container instance INACTIVE. An
 // instance with tasks that are not stopped needs Force.
 func (c *Client) DeregisterContainerInstance(ctx context.Context, in *DeregisterContainerInstanceInput) (*DeregisterContainerInstanceOutput, error) {
+	if in == nil {
+		in = &DeregisterContainerInstanceInput{}
+	}
 	if in.ContainerInstance == "" {
 		return nil, invalidParameter(nil, "containerInstance is required.")
 	}
@@ -64,6 +67,9 @@ type UpdateContainerInstancesStateOutput struct {
 // failures, INACTIVE ones INACTIVE failures [INF]; setting the status an
 // instance already has is not an error.
 func (c *Client) UpdateContainerInstancesState(ctx context.Context, in *UpdateContainerInstancesStateInput) (*UpdateContainerInstancesStateOutput, error) {
+	if in == nil {
+		in = &UpdateContainerInstancesStateInput{}
+	}
 	status, ok := cluster.ParseInstanceStatus(in.Status)
 	if !ok || status == cluster.InstanceInactive {
 		return nil, invalidParameter(nil, "Container instance status should be one of [ACTIVE, DRAINING]")
@@ -120,6 +126,9 @@ type PutAttributesOutput struct {
 // PutAttributes creates or replaces attributes of container instances, all
 // or nothing.
 func (c *Client) PutAttributes(ctx context.Context, in *PutAttributesInput) (*PutAttributesOutput, error) {
+	if in == nil {
+		in = &PutAttributesInput{}
+	}
 	if err := c.applyAttributes(ctx, in.Cluster, in.Attributes, false); err != nil {
 		return nil, err
 	}
@@ -142,6 +151,9 @@ type DeleteAttributesOutput struct {
 // DeleteAttributes removes attributes from container instances, all or
 // nothing.
 func (c *Client) DeleteAttributes(ctx context.Context, in *DeleteAttributesInput) (*DeleteAttributesOutput, error) {
+	if in == nil {
+		in = &DeleteAttributesInput{}
+	}
 	if err := c.applyAttributes(ctx, in.Cluster, in.Attributes, true); err != nil {
 		return nil, err
 	}

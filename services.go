@@ -127,6 +127,15 @@ type CreateServiceOutput struct {
 	Service Service `json:"service"`
 }
 
+// Bounds on service parameters. ECS's quota is 5,000 tasks per service,
+// adjustable; the model allows more (the benchmarks run 10,000) but bounds
+// desiredCount and maximumPercent so that desiredCount × maximumPercent
+// cannot overflow [INF].
+const (
+	MaxServiceDesiredCount = 1_000_000
+	MaxMaximumPercent      = 10_000
+)
+
 const (
 	daemonDesiredCount = "The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again"
 	daemonStrategy     = "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
@@ -136,6 +145,9 @@ const (
 // count (REPLICA) or on every qualifying instance (DAEMON) by the service
 // scheduler, which runs at each [Client.Reconcile].
 func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*CreateServiceOutput, error) {
+	if in == nil {
+		in = &CreateServiceInput{}
+	}
 	if !clusterNameRE.MatchString(in.ServiceName) {
 		return nil, invalidParameter(nil, "serviceName %q: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.", in.ServiceName)
 	}
@@ -161,8 +173,8 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 	case !daemon:
 		desired = *in.DesiredCount
 	}
-	if desired < 0 {
-		return nil, invalidParameter(nil, "desiredCount must not be negative, got %d.", desired)
+	if desired < 0 || desired > MaxServiceDesiredCount {
+		return nil, invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, desired)
 	}
 	maxPct, minPct, cb, err := deploymentConfig(in.DeploymentConfiguration, daemon, 200, 100)
 	if err != nil {
@@ -228,8 +240,8 @@ func deploymentConfig(dc *DeploymentConfiguration, daemon bool, maxDefault, minD
 		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
 	case minPct < 0 || minPct > 100:
 		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", minPct)
-	case maxPct < 100:
-		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be at least 100, got %d.", maxPct)
+	case maxPct < 100 || maxPct > MaxMaximumPercent:
+		return 0, 0, cb, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, maxPct)
 	}
 	return maxPct, minPct, cb, nil
 }
@@ -379,6 +391,9 @@ type UpdateServiceOutput struct {
 // ForceNewDeployment starts a new deployment, rolled out by the reconciler
 // within the deployment configuration; the other changes do not.
 func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*UpdateServiceOutput, error) {
+	if in == nil {
+		in = &UpdateServiceInput{}
+	}
 	if in.Service == "" {
 		return nil, invalidParameter(nil, "service is required.")
 	}
@@ -398,8 +413,8 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 			if cur.Config.Daemon {
 				return invalidParameter(nil, daemonDesiredCount)
 			}
-			if *in.DesiredCount < 0 {
-				return invalidParameter(nil, "desiredCount must not be negative, got %d.", *in.DesiredCount)
+			if *in.DesiredCount < 0 || *in.DesiredCount > MaxServiceDesiredCount {
+				return invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, *in.DesiredCount)
 			}
 			u.DesiredCount = in.DesiredCount
 		}
@@ -423,6 +438,7 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 				u.CircuitBreaker = &cb
 			}
 		}
+		// The limit counts the constraints the service keeps too.
 		tdConstraints := len(cur.Config.TaskDef.Constraints)
 		if in.TaskDefinition != "" {
 			td, err := c.serviceTaskDef(in.TaskDefinition, in.NetworkConfiguration)
@@ -431,6 +447,9 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 			}
 			u.TaskDef = &td
 			tdConstraints = len(td.Constraints)
+		}
+		if in.PlacementConstraints == nil {
+			tdConstraints += len(cur.Config.Constraints)
 		}
 		strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, tdConstraints)
 		if err != nil {
@@ -477,6 +496,9 @@ type DeleteServiceOutput struct {
 // stops its tasks, and it becomes INACTIVE when none is left (at once if it
 // has none). Its name can then be used again.
 func (c *Client) DeleteService(ctx context.Context, in *DeleteServiceInput) (*DeleteServiceOutput, error) {
+	if in == nil {
+		in = &DeleteServiceInput{}
+	}
 	var out *DeleteServiceOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		name := serviceName(in.Service)
@@ -506,6 +528,9 @@ type DescribeServicesOutput struct {
 // DescribeServices describes services, DRAINING and INACTIVE ones included;
 // unknown names are MISSING failures.
 func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput) (*DescribeServicesOutput, error) {
+	if in == nil {
+		in = &DescribeServicesInput{}
+	}
 	if len(in.Services) == 0 {
 		return nil, invalidParameter(nil, "Services cannot be empty.")
 	}
@@ -549,6 +574,9 @@ type ListServicesOutput struct {
 
 // ListServices lists the ARNs of the ACTIVE services, sorted, in pages.
 func (c *Client) ListServices(ctx context.Context, in *ListServicesInput) (*ListServicesOutput, error) {
+	if in == nil {
+		in = &ListServicesInput{}
+	}
 	if in.SchedulingStrategy != "" && in.SchedulingStrategy != "REPLICA" && in.SchedulingStrategy != "DAEMON" {
 		return nil, invalidParameter(nil, "schedulingStrategy must be REPLICA or DAEMON, not %q.", in.SchedulingStrategy)
 	}
@@ -597,6 +625,9 @@ type ReconcileOutput struct {
 // It is not an ECS operation: ECS runs its scheduler continuously; here a
 // program or test decides when a step happens, with the clock it injected.
 func (c *Client) Reconcile(ctx context.Context, in *ReconcileInput) (*ReconcileOutput, error) {
+	if in == nil {
+		in = &ReconcileInput{}
+	}
 	var out *ReconcileOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		res, err := e.services.Reconcile()
@@ -623,6 +654,9 @@ type StartPendingTasksOutput struct {
 // RUNNING, as SubmitTaskStateChange would one by one (not an ECS
 // operation: a simulation's shortcut for healthy agents).
 func (c *Client) StartPendingTasks(ctx context.Context, in *StartPendingTasksInput) (*StartPendingTasksOutput, error) {
+	if in == nil {
+		in = &StartPendingTasksInput{}
+	}
 	out := &StartPendingTasksOutput{TaskArns: []string{}}
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		var ids []string

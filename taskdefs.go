@@ -30,6 +30,9 @@ type RegisterTaskDefinitionOutput struct {
 // RegisterTaskDefinition validates a task definition and registers it as
 // the next revision of its family.
 func (c *Client) RegisterTaskDefinition(ctx context.Context, in *RegisterTaskDefinitionInput) (*RegisterTaskDefinitionOutput, error) {
+	if in == nil {
+		in = &RegisterTaskDefinitionInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -83,6 +86,9 @@ type DescribeTaskDefinitionOutput struct {
 // DescribeTaskDefinition describes a task definition revision, ACTIVE or
 // INACTIVE.
 func (c *Client) DescribeTaskDefinition(ctx context.Context, in *DescribeTaskDefinitionInput) (*DescribeTaskDefinitionOutput, error) {
+	if in == nil {
+		in = &DescribeTaskDefinitionInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -113,6 +119,9 @@ type ListTaskDefinitionsOutput struct {
 
 // ListTaskDefinitions lists task definition ARNs by family and revision.
 func (c *Client) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitionsInput) (*ListTaskDefinitionsOutput, error) {
+	if in == nil {
+		in = &ListTaskDefinitionsInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -152,6 +161,9 @@ type DeregisterTaskDefinitionOutput struct {
 // DeregisterTaskDefinition makes a revision INACTIVE: it can no longer run
 // new tasks, running tasks are untouched, and its number is never reused.
 func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTaskDefinitionInput) (*DeregisterTaskDefinitionOutput, error) {
+	if in == nil {
+		in = &DeregisterTaskDefinitionInput{}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,9 @@ type RunTaskOutput struct {
 // failure naming the closest matching container instance and the reason,
 // never an error.
 func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
+	if in == nil {
+		in = &RunTaskInput{}
+	}
 	count := in.Count
 	if count == 0 {
 		count = 1
@@ -262,6 +265,9 @@ type StartTaskOutput struct {
 // ATTRIBUTE, AGENT), never an error. [INF] StartTask does not evaluate the
 // task definition's memberOf constraints: the caller chose the instance.
 func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskOutput, error) {
+	if in == nil {
+		in = &StartTaskInput{}
+	}
 	if len(in.ContainerInstances) == 0 {
 		return nil, invalidParameter(nil, "Container Instances cannot be empty.")
 	}
@@ -303,6 +309,9 @@ type DescribeTasksOutput struct {
 // DescribeTasks describes tasks; unknown ones (or STOPPED ones past their
 // retention) are MISSING failures.
 func (c *Client) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*DescribeTasksOutput, error) {
+	if in == nil {
+		in = &DescribeTasksInput{}
+	}
 	if len(in.Tasks) == 0 {
 		return nil, invalidParameter(nil, "Tasks cannot be empty.")
 	}
@@ -361,6 +370,9 @@ type ListTasksOutput struct {
 // ListTasks lists task ARNs, sorted, in pages, filtered by instance,
 // family, service, startedBy and desired status. Cost: O(tasks) per page.
 func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
+	if in == nil {
+		in = &ListTasksInput{}
+	}
 	desired := cluster.TaskRunning
 	if in.DesiredStatus != "" {
 		s, ok := cluster.ParseTaskStatus(in.DesiredStatus)
@@ -445,6 +457,9 @@ type StopTaskOutput struct {
 // its CPU, memory, ports and GPUs are released at once [INF: the model's
 // agent stops containers instantly]. Stopping a stopped task returns it.
 func (c *Client) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutput, error) {
+	if in == nil {
+		in = &StopTaskInput{}
+	}
 	if in.Task == "" {
 		return nil, invalidParameter(nil, "task is required.")
 	}
@@ -502,6 +517,9 @@ type SubmitTaskStateChangeOutput struct {
 // container exited (stopCode TaskFailedToStart if it never reached
 // RUNNING, EssentialContainerExited otherwise) and releases its resources.
 func (c *Client) SubmitTaskStateChange(ctx context.Context, in *SubmitTaskStateChangeInput) (*SubmitTaskStateChangeOutput, error) {
+	if in == nil {
+		in = &SubmitTaskStateChangeInput{}
+	}
 	if in.Task == "" {
 		return nil, invalidParameter(nil, "task is required.")
 	}
@@ -540,6 +558,9 @@ type SetAgentConnectedOutput struct {
 // in ECS). Tasks keep running; a disconnected instance takes no new tasks
 // (placement failure AGENT).
 func (c *Client) SetAgentConnected(ctx context.Context, in *SetAgentConnectedInput) (*SetAgentConnectedOutput, error) {
+	if in == nil {
+		in = &SetAgentConnectedInput{}
+	}
 	var out *SetAgentConnectedOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		info, err := e.c.SetAgentConnected(in.ContainerInstance, in.Connected)
@@ -567,6 +588,9 @@ type TerminateInstanceOutput struct {
 // instance (not an ECS operation): its tasks stop with "Host EC2 (instance
 // <id>) terminated.", and it becomes INACTIVE with its agent disconnected.
 func (c *Client) TerminateInstance(ctx context.Context, in *TerminateInstanceInput) (*TerminateInstanceOutput, error) {
+	if in == nil {
+		in = &TerminateInstanceInput{}
+	}
 	var out *TerminateInstanceOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		info, err := e.c.InstanceLost(in.ContainerInstance)

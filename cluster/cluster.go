@@ -191,11 +191,7 @@ func (v *View) Instances() iter.Seq[*Instance] {
 // Task looks a task up by id or ARN. A STOPPED task past its retention is
 // not found, whether or not it has been forgotten yet.
 func (v *View) Task(ref string) (*Task, bool) {
-	t, ok := v.c.task(ref)
-	if ok && v.c.expired(t, v.c.clock.Now()) {
-		return nil, false
-	}
-	return t, ok
+	return v.c.task(ref)
 }
 
 // Tasks yields every task still retained, in no particular order. Cost: O(t).
@@ -246,12 +242,14 @@ func (c *Cluster) instance(ref string) (*Instance, bool) {
 	return in, ok
 }
 
+// task looks a task up by id or ARN; a STOPPED task past its retention is
+// gone even before it is pruned.
 func (c *Cluster) task(ref string) (*Task, bool) {
 	t, ok := c.tasks[lastPart(ref)]
-	if ok && strings.Contains(ref, "/") && ref != c.taskARN(t) {
+	if !ok || (strings.Contains(ref, "/") && ref != c.taskARN(t)) || c.expired(t, c.clock.Now()) {
 		return nil, false
 	}
-	return t, ok
+	return t, true
 }
 
 func lastPart(ref string) string {

@@ -51,9 +51,13 @@ type Attribute struct {
 	Value string
 }
 
-// DefaultReservedPorts are the TCP ports the ECS agent reserves on Linux when
-// ECS_RESERVED_PORTS is not set.
-var DefaultReservedPorts = []uint16{22, 2375, 2376, 51678, 51679}
+// defaultReservedPorts are the TCP ports the ECS agent reserves on Linux
+// when ECS_RESERVED_PORTS is not set.
+var defaultReservedPorts = [...]uint16{22, 2375, 2376, 51678, 51679}
+
+// DefaultReservedPorts returns the TCP ports the ECS agent reserves on Linux
+// when ECS_RESERVED_PORTS is not set: 22, 2375, 2376, 51678, 51679.
+func DefaultReservedPorts() []uint16 { return slices.Clone(defaultReservedPorts[:]) }
 
 // VersionInfo is the agent and Docker version an instance registered with.
 type VersionInfo struct {

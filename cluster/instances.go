@@ -16,7 +16,7 @@ func (spec InstanceSpec) Validate() error {
 	}
 	ports := spec.Ports
 	if ports == nil {
-		ports = DefaultReservedPorts
+		ports = defaultReservedPorts[:]
 	}
 	if n := NewPortSet(ports...).Len() + NewPortSet(spec.PortsUDP...).Len(); n > MaxReservedPorts {
 		return fmt.Errorf("%w: %d reserved ports; at most %d", ErrInvalidSpec, n, MaxReservedPorts)
@@ -59,7 +59,7 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 	}
 	ports := spec.Ports
 	if ports == nil {
-		ports = DefaultReservedPorts
+		ports = defaultReservedPorts[:]
 	}
 	reg, regUDP := NewPortSet(ports...), NewPortSet(spec.PortsUDP...)
 	attrs := sortedAttributes(spec.Attributes)

@@ -109,6 +109,7 @@ func (pc *pairCount) recount(s int32) {
 // group-attribute tree (both), value id << 32 | count, so that the
 // instances of one value come together, least loaded first.
 type treeKey struct {
+	grouped     bool // a group or group-attribute tree (group may be "")
 	group, attr string
 	p           primary
 }
@@ -116,14 +117,14 @@ type treeKey struct {
 // levelOf computes slot s's level in the tree k.
 func (e *Engine) levelOf(h *hotSet, k treeKey, s int32) int64 {
 	var count, id int64
-	if k.group != "" {
+	if k.grouped {
 		count = int64(e.groupSlots[k.group][s])
 	}
 	if k.attr != "" {
 		id = int64(h.attrs[k.attr].slot[s])
 	}
 	switch {
-	case k.group == "":
+	case !k.grouped:
 		return id
 	case k.attr == "":
 		return count
@@ -390,11 +391,11 @@ func (e *Engine) attrIndexLocked(v *cluster.View, h *hotSet, name string) *attrI
 // MaxGroupTrees such trees exist.
 func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 	h := e.hot.Load()
-	if t := h.trees[k]; t != nil || (k.group != "" && h.groups >= MaxGroupTrees) {
+	if t := h.trees[k]; t != nil || (k.grouped && h.groups >= MaxGroupTrees) {
 		return t
 	}
 	h = e.publish(func(h *hotSet) {
-		if h.trees[k] != nil || (k.group != "" && h.groups >= MaxGroupTrees) {
+		if h.trees[k] != nil || (k.grouped && h.groups >= MaxGroupTrees) {
 			return
 		}
 		if k.attr != "" {
@@ -409,7 +410,7 @@ func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 			}
 		}
 		h.trees[k] = t
-		if k.group != "" {
+		if k.grouped {
 			h.groups++
 		}
 	})
@@ -567,7 +568,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	if sA < 0 {
 		switch {
 		case sI >= 0:
-			gt := e.tree(v, treeKey{group: group, p: prim})
+			gt := e.tree(v, treeKey{grouped: true, group: group, p: prim})
 			if gt == nil {
 				return Decision{}, false
 			}
@@ -588,7 +589,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	attr := ss[sA].attr
 	var gat, at *tree
 	if sI >= 0 {
-		if gat = e.tree(v, treeKey{group: group, attr: attr, p: prim}); gat == nil {
+		if gat = e.tree(v, treeKey{grouped: true, group: group, attr: attr, p: prim}); gat == nil {
 			return Decision{}, false
 		}
 	} else if !mOK || mName == attr {

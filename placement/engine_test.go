@@ -30,7 +30,7 @@ var engineConstraints = []placement.Constraint{
 	placement.MustParseConstraint("memberOf", "attribute:rack != r1"),
 }
 
-var groups = []string{"family:web", "family:db", "service:api"}
+var groups = []string{"family:web", "family:db", "service:api", ""}
 
 // engineWorld is a random cluster with an engine following it.
 type engineWorld struct {

@@ -70,12 +70,13 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 			o.take(order[i], n, res)
 			out.Failures = append(out.Failures, n.failures...)
 		}
+		out.Failures = append(out.Failures, res.Failures...) // commits that kept conflicting
 	}
 	// The first round decides every service's stops and starts; the
 	// starts of a large service continue in rounds of RoundSize, so a
 	// decision never carries more undecided placements than that.
 	r := &reconciler{ss: ss, now: now, services: order, limit: RoundSize}
-	res, err := Execute(ss.c, r, 0)
+	res, err := Execute(ss.c, r, ss.MaxAttempts)
 	if err != nil {
 		return ReconcileResult{}, err
 	}
@@ -85,7 +86,7 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 		if !more.anyLeft() {
 			break
 		}
-		res, err := Execute(ss.c, more, 0)
+		res, err := Execute(ss.c, more, ss.MaxAttempts)
 		if err != nil {
 			return ReconcileResult{}, err
 		}
@@ -118,7 +119,9 @@ type outcome struct {
 }
 
 func (o *outcome) take(s *service, n note, res Result) {
+	started := 0
 	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
+		started = n.starts
 		for _, t := range res.Tasks[n.firstStart : n.firstStart+n.starts] {
 			o.started = append(o.started, t.ID)
 			s.tasks = append(s.tasks, t.ID)
@@ -134,9 +137,9 @@ func (o *outcome) take(s *service, n note, res Result) {
 	}
 	o.failures = append(o.failures, n.failures...)
 	o.stuck = o.stuck || n.stuck
-	o.left = n.want - n.starts
-	if len(n.failures) > 0 {
-		o.left = 0
+	o.left = n.want - started
+	if len(n.failures) > 0 || started < n.starts {
+		o.left = 0 // placements failed or the commit gave up: next step
 	}
 }
 
@@ -223,10 +226,7 @@ func (ss *Services) checkBreaker(s *service, now time.Time) {
 	if !s.Config.CircuitBreaker.Rollback {
 		return
 	}
-	for _, d := range s.Deployments[1:] {
-		if d.RolloutState != RolloutCompleted {
-			continue
-		}
+	if d := s.lastCompleted; d != nil {
 		cfg := s.Config
 		cfg.TaskDef = d.TaskDef
 		s.Config = cfg
@@ -237,7 +237,6 @@ func (ss *Services) checkBreaker(s *service, now time.Time) {
 		s.Deployments = slices.Insert(s.Deployments, 0, nd)
 		s.failedStarts, s.retryAt, s.throttled = 0, time.Time{}, false
 		s.event(ss, now, "(service %s) (deployment %s) rolling back to deployment %s.", s.Name, nd.ID, d.ID)
-		return
 	}
 }
 
@@ -683,6 +682,8 @@ func (ss *Services) settle(v *cluster.View, s *service, now time.Time) {
 		p.RolloutState = RolloutCompleted
 		p.RolloutStateReason = fmt.Sprintf("ECS deployment %s completed.", p.ID)
 		p.UpdatedAt = now
+		done := *p
+		s.lastCompleted = &done // what a circuit breaker rolls back to
 	}
 	if steady && !s.steady {
 		s.event(ss, now, "(service %s) has reached a steady state.", s.Name)

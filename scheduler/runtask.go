@@ -162,7 +162,13 @@ func (s *Pin) Decide(v *cluster.View, plan *Plan) {
 		}
 		r := in.Fits(s.Spec.Demand, &plan.Pending)
 		if r == cluster.ReasonNone && s.Spec.Guard != nil {
-			r = s.Spec.Guard.Check(in, s.Spec)
+			// Constraints see this plan's earlier placements, as the
+			// commit's re-check will.
+			if cs, ok := s.Spec.Guard.(placement.Constraints); ok {
+				r = cs.Reason(in, s.Spec.Group, &plan.Pending)
+			} else {
+				r = s.Spec.Guard.Check(in, s.Spec)
+			}
 		}
 		if r != cluster.ReasonNone {
 			plan.Fail(in.ARN(), r, "")

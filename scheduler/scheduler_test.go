@@ -170,3 +170,20 @@ func TestTally(t *testing.T) {
 	tally.Add(cluster.ReasonCPU)
 	assert.Equal(t, "RESOURCE:CPU: 2 instances, AGENT: 1 instance", tally.String())
 }
+
+// TestPinConstraintsSeeThePlan: StartTask's pinning checks constraints with
+// the plan's earlier placements counted, so a plan never conflicts with
+// itself.
+func TestPinConstraintsSeeThePlan(t *testing.T) {
+	c := newCluster(t, 2, cluster.InstanceSpec{CPU: 4096, Memory: 4096})
+	var a, b string
+	c.Read(func(v *cluster.View) { a, b = v.InstanceAt(0).ID(), v.InstanceAt(1).ID() })
+	spec := taskSpec(t, 100, 100)
+	spec.Guard = placement.Constraints{placement.MustParseConstraint("distinctInstance", "")}
+	res, err := scheduler.Execute(c, &scheduler.Pin{Spec: spec, Instances: []string{a, a, b}}, 0)
+	require.NoError(t, err)
+	assert.Len(t, res.Tasks, 2)
+	assert.Zero(t, res.Conflicts)
+	require.Len(t, res.Failures, 1)
+	assert.Equal(t, cluster.ReasonDistinctInstance, res.Failures[0].Reason)
+}

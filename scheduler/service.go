@@ -135,7 +135,10 @@ type service struct {
 	throttled    bool
 	steady       bool
 	stuck        bool // the "unable to stop or start" event was given
-	lastPlaceMsg string
+	// lastCompleted is the newest deployment that completed, which a
+	// circuit breaker with rollback returns to.
+	lastCompleted *Deployment
+	lastPlaceMsg  string
 }
 
 // Errors of the service registry; the API maps them to ECS exceptions.
@@ -149,6 +152,11 @@ var (
 // Services holds the services of one cluster and reconciles them. It is
 // safe for concurrent use; one Reconcile runs at a time.
 type Services struct {
+	// MaxAttempts bounds how often a reconcile round is decided again
+	// when its commit conflicts; 0 means DefaultMaxAttempts. Set it
+	// before the first Reconcile.
+	MaxAttempts int
+
 	c         *cluster.Cluster
 	place     Placer
 	arnPrefix string

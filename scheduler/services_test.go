@@ -320,3 +320,31 @@ func TestDeleteService(t *testing.T) {
 	_, err = w.services.Create("web", replica(taskDef(t, 1, 256, 256), 1, 200, 100))
 	require.NoError(t, err, "an INACTIVE service's name can be used again")
 }
+
+// TestRollbackAfterOldTasksAreGone: with minimumHealthyPercent 0 the old
+// deployment's tasks are all stopped before the new ones fail; the breaker
+// still rolls back to the last completed deployment.
+func TestRollbackAfterOldTasksAreGone(t *testing.T) {
+	w := newSvcWorld(t, 8)
+	w.register(t, 2, 4096, 4096, "us-east-1a")
+	cfg := replica(taskDef(t, 1, 256, 256), 1, 200, 0)
+	cfg.CircuitBreaker = scheduler.CircuitBreaker{Enable: true, Rollback: true}
+	_, err := w.services.Create("web", cfg)
+	require.NoError(t, err)
+	w.steady(t)
+	_, err = w.services.Update("web", scheduler.Update{TaskDef: new(taskDef(t, 2, 256, 256))})
+	require.NoError(t, err)
+	for range 60 {
+		w.tick(t)
+		w.agents(t, false)
+		w.clock.Advance(16 * time.Minute)
+		if s, _ := w.services.Get("web"); s.Deployments[0].TaskDef.ARN == taskDef(t, 1, 256, 256).ARN {
+			break
+		}
+	}
+	s, _ := w.services.Get("web")
+	assert.Equal(t, taskDef(t, 1, 256, 256).ARN, s.Deployments[0].TaskDef.ARN, "rolled back to web:1")
+	w.steady(t)
+	s, _ = w.services.Get("web")
+	assert.Equal(t, 1, s.RunningCount)
+}

@@ -201,9 +201,9 @@ var (
 		case 0: // the agent reserves nothing
 			spec.Ports = []uint16{}
 		case 1: // something else holds port 80
-			spec.Ports = append(slices.Clone(cluster.DefaultReservedPorts), 80)
+			spec.Ports = append(cluster.DefaultReservedPorts(), 80)
 		case 2:
-			spec.Ports = append(slices.Clone(cluster.DefaultReservedPorts), 443)
+			spec.Ports = append(cluster.DefaultReservedPorts(), 443)
 		default: // nil: the agent's defaults
 		}
 		if rapid.IntRange(0, 4).Draw(t, "reservedUDP") == 0 {
