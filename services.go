@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -199,7 +200,7 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 		if err != nil {
 			return serviceError(err, in.ServiceName)
 		}
-		e.extras(in.ServiceName, serviceExtras{loadBalancers: in.LoadBalancers, role: in.Role})
+		e.extras(in.ServiceName, serviceExtras{loadBalancers: in.LoadBalancers, role: in.Role, network: in.NetworkConfiguration})
 		out = &CreateServiceOutput{Service: e.describeService(s)}
 		return nil
 	})
@@ -252,13 +253,9 @@ func (c *Client) serviceTaskDef(ref string, net *NetworkConfiguration) (schedule
 	if err != nil {
 		return scheduler.TaskDef{}, err
 	}
-	var cs placement.Constraints
-	for i, pc := range e.PlacementConstraints() {
-		con, err := placement.ParseConstraint(pc.Type, pc.Expression)
-		if err != nil {
-			return scheduler.TaskDef{}, invalidParameter(err, "task definition placementConstraints[%d]: %v", i, err)
-		}
-		cs = append(cs, con)
+	cs, err := taskDefConstraints(e)
+	if err != nil {
+		return scheduler.TaskDef{}, err
 	}
 	return scheduler.TaskDef{ARN: e.ARN(), Family: e.Family(), Demand: spec.Demand, Constraints: cs}, nil
 }
@@ -309,6 +306,24 @@ func serviceError(err error, name string) error {
 type serviceExtras struct {
 	loadBalancers []LoadBalancer
 	role          string
+	network       *NetworkConfiguration
+}
+
+func (e *clusterEntry) network(name string) *NetworkConfiguration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.serviceExtras[name].network
+}
+
+func (e *clusterEntry) setNetwork(name string, net *NetworkConfiguration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := e.serviceExtras[name]
+	x.network = net
+	if e.serviceExtras == nil {
+		e.serviceExtras = map[string]serviceExtras{}
+	}
+	e.serviceExtras[name] = x
 }
 
 func (e *clusterEntry) extras(name string, x serviceExtras) {
@@ -421,22 +436,39 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 		if cur.Config.Daemon && len(in.PlacementStrategy) > 0 {
 			return invalidParameter(nil, daemonStrategy)
 		}
-		if in.DeploymentConfiguration != nil {
-			merged := *in.DeploymentConfiguration
-			if merged.MaximumPercent == nil {
-				merged.MaximumPercent = new(cur.Config.MaximumPercent)
+		if dc := in.DeploymentConfiguration; dc != nil {
+			// Each given field is checked on its own and applied by the
+			// registry under its lock, so concurrent updates of different
+			// fields do not undo each other.
+			if dc.MaximumPercent != nil {
+				if cur.Config.Daemon && *dc.MaximumPercent != 100 {
+					return invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
+				}
+				if *dc.MaximumPercent < 100 || *dc.MaximumPercent > MaxMaximumPercent {
+					return invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, *dc.MaximumPercent)
+				}
+				u.MaximumPercent = new(*dc.MaximumPercent)
 			}
-			if merged.MinimumHealthyPercent == nil {
-				merged.MinimumHealthyPercent = new(cur.Config.MinimumHealthyPercent)
+			if dc.MinimumHealthyPercent != nil {
+				if *dc.MinimumHealthyPercent < 0 || *dc.MinimumHealthyPercent > 100 {
+					return invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", *dc.MinimumHealthyPercent)
+				}
+				u.MinimumHealthyPercent = new(*dc.MinimumHealthyPercent)
 			}
-			maxPct, minPct, cb, err := deploymentConfig(&merged, cur.Config.Daemon, 200, 100)
-			if err != nil {
+			if b := dc.DeploymentCircuitBreaker; b != nil {
+				u.CircuitBreaker = &scheduler.CircuitBreaker{Enable: b.Enable, Rollback: b.Rollback}
+			}
+		}
+		if net := in.NetworkConfiguration; net != nil && in.TaskDefinition == "" {
+			// A network configuration is checked against the service's task
+			// definition; a changed one starts a new deployment (§4.3).
+			if _, err := c.serviceTaskDef(cur.Config.TaskDef.ARN, net); err != nil {
 				return err
 			}
-			u.MaximumPercent, u.MinimumHealthyPercent = &maxPct, &minPct
-			if merged.DeploymentCircuitBreaker != nil {
-				u.CircuitBreaker = &cb
-			}
+		}
+		if in.NetworkConfiguration != nil && !reflect.DeepEqual(in.NetworkConfiguration, e.network(name)) {
+			u.ForceNewDeployment = true
+			e.setNetwork(name, in.NetworkConfiguration)
 		}
 		// The limit counts the constraints the service keeps too.
 		tdConstraints := len(cur.Config.TaskDef.Constraints)

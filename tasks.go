@@ -126,37 +126,28 @@ func checkStartedBy(s string, limit int) error {
 // placementOf parses the placement parameters of a call, adding the task
 // definition's memberOf constraints to the call's (at most 10 together).
 func placementOf(e *taskdef.Entry, constraints []PlacementConstraint, strategies []PlacementStrategy) ([]placement.Strategy, placement.Constraints, error) {
-	if len(strategies) > MaxPlacementStrategies {
-		return nil, nil, invalidParameter(nil, "placementStrategy can have at most %d items.", MaxPlacementStrategies)
+	fromDef, err := taskDefConstraints(e)
+	if err != nil {
+		return nil, nil, err
 	}
-	fromDef := e.PlacementConstraints()
-	if n := len(constraints) + len(fromDef); n > MaxPlacementConstraints {
-		return nil, nil, invalidParameter(nil, "placementConstraints can have at most %d items, the task definition's included; got %d.", MaxPlacementConstraints, n)
+	ss, cs, err := parsePlacement(strategies, constraints, len(fromDef))
+	if err != nil {
+		return nil, nil, err
 	}
-	var ss []placement.Strategy
-	for i, s := range strategies {
-		st, err := placement.ParseStrategy(s.Type, s.Field)
-		if err != nil {
-			return nil, nil, invalidParameter(err, "placementStrategy[%d]: %v", i, err)
-		}
-		ss = append(ss, st)
-	}
+	return ss, append(fromDef, cs...), nil
+}
+
+// taskDefConstraints parses a task definition's placement constraints.
+func taskDefConstraints(e *taskdef.Entry) (placement.Constraints, error) {
 	var cs placement.Constraints
-	for i, c := range fromDef {
-		pc, err := placement.ParseConstraint(c.Type, c.Expression)
+	for i, pc := range e.PlacementConstraints() {
+		con, err := placement.ParseConstraint(pc.Type, pc.Expression)
 		if err != nil {
-			return nil, nil, invalidParameter(err, "task definition placementConstraints[%d]: %v", i, err)
+			return nil, invalidParameter(err, "task definition placementConstraints[%d]: %v", i, err)
 		}
-		cs = append(cs, pc)
+		cs = append(cs, con)
 	}
-	for i, c := range constraints {
-		pc, err := placement.ParseConstraint(c.Type, c.Expression)
-		if err != nil {
-			return nil, nil, invalidParameter(err, "placementConstraints[%d]: %v", i, err)
-		}
-		cs = append(cs, pc)
-	}
-	return ss, cs, nil
+	return cs, nil
 }
 
 // taskSpec resolves the task definition and builds the spec of the tasks

@@ -37,7 +37,8 @@ func (p *Pending) Reset() {
 	clear(p.index)
 }
 
-// Len returns the number of placements added since the last Reset.
+// Len returns the number of placements added since the last Reset, less
+// the released tasks.
 func (p *Pending) Len() int {
 	if p == nil {
 		return 0
@@ -93,6 +94,28 @@ func (p *Pending) Release(t *Task) {
 	e.freed = mergeSorted(e.freed, d.ports.p)
 	e.freedUDP = mergeSorted(e.freedUDP, d.portsUDP.p)
 	e.addGroup(t.spec.Group, -1)
+}
+
+// Unrelease takes back a Release of t: t counts as running again.
+func (p *Pending) Unrelease(t *Task) {
+	e := p.entry(t.inst)
+	d := t.spec.Demand
+	e.cpu += d.cpu
+	e.memory += d.memory
+	e.gpus += d.gpus
+	e.tasks++
+	e.freed = removeSorted(e.freed, d.ports.p)
+	e.freedUDP = removeSorted(e.freedUDP, d.portsUDP.p)
+	e.addGroup(t.spec.Group, 1)
+}
+
+func removeSorted(dst, drop []uint16) []uint16 {
+	for _, x := range drop {
+		if i, ok := slices.BinarySearch(dst, x); ok {
+			dst = slices.Delete(dst, i, i+1)
+		}
+	}
+	return dst
 }
 
 func (e *pendingEntry) addGroup(group string, delta int32) {

@@ -576,15 +576,25 @@ func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
 				}
 			}
 		}
-		for i, t := range tasks {
-			if i != keep {
-				plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
+		switch {
+		case !qualifies || keep >= 0:
+			for i, t := range tasks {
+				if i != keep {
+					plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
+				}
 			}
-		}
-		if !qualifies || keep >= 0 || p.RolloutState == RolloutFailed || (s.throttled && r.now.Before(s.retryAt)) {
 			continue
+		case p.RolloutState == RolloutFailed || (s.throttled && r.now.Before(s.retryAt)):
+			continue // the new revision cannot start now: keep what runs
+		}
+		// Replace the old daemon task here: stop it and start the new
+		// revision in the room it leaves — but keep it if the new one
+		// would not fit.
+		for _, t := range tasks {
+			plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
 		}
 		if fr := in.Fits(spec.Demand, &plan.Pending); fr != cluster.ReasonNone {
+			plan.Unstop(tasks...)
 			n.failures = append(n.failures, Failure{ARN: in.ARN(), Reason: fr})
 			continue
 		}

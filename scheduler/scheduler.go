@@ -62,6 +62,18 @@ func (p *Plan) Stop(t *cluster.Task, reason string, code cluster.StopCode) {
 	p.Pending.Release(t)
 }
 
+// Unstop takes back the plan's last stops of the tasks ts (in reverse
+// order of their Stop calls).
+func (p *Plan) Unstop(ts ...*cluster.Task) {
+	for i := len(ts) - 1; i >= 0; i-- {
+		t := ts[i]
+		if n := len(p.Stops); n > 0 && p.Stops[n-1].TaskID == t.ID() {
+			p.Stops = p.Stops[:n-1]
+			p.Pending.Unrelease(t)
+		}
+	}
+}
+
 // Fail appends a failure.
 func (p *Plan) Fail(arn string, r cluster.Reason, detail string) {
 	p.Failures = append(p.Failures, Failure{ARN: arn, Reason: r, Detail: detail})

@@ -348,3 +348,21 @@ func TestRollbackAfterOldTasksAreGone(t *testing.T) {
 	s, _ = w.services.Get("web")
 	assert.Equal(t, 1, s.RunningCount)
 }
+
+// TestDaemonKeepsOldTaskWhenNewDoesNotFit: a daemon's new revision that
+// does not fit where the old one runs leaves the old task running.
+func TestDaemonKeepsOldTaskWhenNewDoesNotFit(t *testing.T) {
+	w := newSvcWorld(t, 9)
+	w.register(t, 1, 2048, 2048, "us-east-1a")
+	_, err := w.services.Create("agent", scheduler.ServiceConfig{TaskDef: taskDef(t, 1, 128, 128), Daemon: true, MaximumPercent: 100})
+	require.NoError(t, err)
+	_, err = w.services.Create("web", replica(taskDef(t, 1, 1024, 1024), 1, 200, 100))
+	require.NoError(t, err)
+	w.steady(t)
+	_, err = w.services.Update("agent", scheduler.Update{TaskDef: new(taskDef(t, 2, 1500, 1500))})
+	require.NoError(t, err)
+	w.tick(t)
+	s, _ := w.services.Get("agent")
+	assert.Equal(t, 1, s.RunningCount, "the old daemon task keeps running")
+	assert.Contains(t, s.Events[0].Message, "has insufficient CPU units available.")
+}
