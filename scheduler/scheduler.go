@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/placement"
@@ -92,6 +93,9 @@ func (p *Plan) reset() {
 	p.Pending.Reset()
 }
 
+// planPool keeps plans, and the memory of their Pending, between rounds.
+var planPool = sync.Pool{New: func() any { return new(Plan) }}
+
 // DefaultMaxAttempts is how many times [Execute] decides and commits before
 // it gives up on a plan that keeps conflicting with other schedulers.
 const DefaultMaxAttempts = 5
@@ -119,13 +123,14 @@ func Execute(c *cluster.Cluster, s Scheduler, maxAttempts int) (Result, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	var plan Plan
+	plan := planPool.Get().(*Plan)
+	defer planPool.Put(plan)
 	var res Result
 	for attempt := 1; ; attempt++ {
 		plan.reset()
 		var arnOf func(string) string
 		c.Read(func(v *cluster.View) {
-			s.Decide(v, &plan)
+			s.Decide(v, plan)
 			arnOf = v.InstanceARN
 		})
 		if len(plan.Placements) == 0 && len(plan.Stops) == 0 {
