@@ -99,6 +99,7 @@ func (c *Cluster) ApplyAttributes(ops []AttributeOp) error {
 	}
 	for _, in := range order {
 		in.attrs = next[in]
+		in.attrEpoch++
 		c.touch(in)
 	}
 	c.flush(InstanceUpdated)

@@ -106,7 +106,8 @@ type Instance struct {
 	running, pending  int32
 	tasks             []*Task // non-stopped tasks on the instance
 	groups            []groupCount
-	notifying         bool // queued in Cluster.notify
+	notifying         bool  // queued in Cluster.notify
+	attrEpoch         int64 // grows when the attributes change
 }
 
 type groupCount struct {
@@ -183,6 +184,10 @@ func (in *Instance) Attribute(name string) (string, bool) {
 	}
 	return in.attrs[i].Value, true
 }
+
+// AttributesEpoch grows whenever the instance's attributes change, so an
+// index can tell an attribute change from any other.
+func (in *Instance) AttributesEpoch() int64 { return in.attrEpoch }
 
 // Attributes returns a copy of the instance's attributes, sorted by name.
 func (in *Instance) Attributes() []Attribute { return slices.Clone(in.attrs) }

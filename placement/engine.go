@@ -57,6 +57,7 @@ type Engine struct {
 	eligible   []bool
 	groupSlots map[string]map[int32]int32 // group -> slot -> tasks of the group
 	slotGroups [][]groupCount             // per slot, the groups last seen
+	attrEpoch  []int64                    // per slot, the attributes epoch last seen, -1 for none
 
 	mu   sync.Mutex // serialises building of hot structures
 	hot  atomic.Pointer[hotSet]
@@ -140,6 +141,7 @@ type attrIndex struct {
 	ids    map[string]int32
 	values []string
 	slot   []int32 // per slot, the id of its value
+	built  []bool  // per slot, whether slot holds its value yet
 }
 
 func (ai *attrIndex) id(value string) int32 {
@@ -236,6 +238,7 @@ func (e *Engine) growTo(n int, h *hotSet) {
 		e.sl.tie = append(e.sl.tie, tieKey(e.seed, slot))
 		e.sl.prio = append(e.sl.prio, uint32(tieKey(^e.seed, slot)>>32))
 		e.slotGroups = append(e.slotGroups, nil)
+		e.attrEpoch = append(e.attrEpoch, -1)
 	}
 	for _, t := range h.trees {
 		t.grow(n)
@@ -243,6 +246,7 @@ func (e *Engine) growTo(n int, h *hotSet) {
 	for _, ai := range h.attrs {
 		for len(ai.slot) < n {
 			ai.slot = append(ai.slot, 0)
+			ai.built = append(ai.built, false)
 		}
 	}
 }
@@ -266,8 +270,15 @@ func (e *Engine) Observe(ch cluster.Change) {
 	}
 	e.sl.cpu[s], e.sl.mem[s], e.sl.gpu[s] = in.RemainingCPU(), in.RemainingMemory(), int64(in.FreeGPUs())
 
-	// Attribute values: move the slot's group counts to its new value.
+	// Attribute values: move the slot's group counts to its new value
+	// (only when the attributes changed: most changes are resources).
+	attrsChanged := e.attrEpoch[s] != in.AttributesEpoch()
+	e.attrEpoch[s] = in.AttributesEpoch()
 	for name, ai := range h.attrs {
+		if !attrsChanged && ai.built[s] {
+			continue
+		}
+		ai.built[s] = true
 		old, nw := ai.slot[s], ai.id(attrValue(in, name))
 		if old == nw {
 			continue
@@ -307,7 +318,9 @@ func (e *Engine) Observe(ch cluster.Change) {
 	}
 	e.slotGroups[s] = fresh
 	for _, pc := range h.pairs {
-		pc.recount(s)
+		if attrsChanged || int(s) >= len(pc.slot) || pc.slot[s] < 0 {
+			pc.recount(s)
+		}
 	}
 	for k, t := range h.trees {
 		t.level[s] = e.levelOf(h, k, s)
@@ -378,9 +391,11 @@ func (e *Engine) attrIndexLocked(v *cluster.View, h *hotSet, name string) *attrI
 	}
 	ai := &attrIndex{name: name, ids: map[string]int32{missingValue: 0}, values: []string{missingValue}}
 	ai.slot = make([]int32, len(e.eligible))
+	ai.built = make([]bool, len(e.eligible))
 	for i := range ai.slot {
 		if in := v.InstanceAt(i); in != nil {
 			ai.slot[i] = ai.id(attrValue(in, name))
+			ai.built[i] = true
 		}
 	}
 	h.attrs[name] = ai
