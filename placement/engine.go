@@ -58,6 +58,9 @@ type Engine struct {
 	groupSlots map[string]map[int32]int32 // group -> slot -> tasks of the group
 	slotGroups [][]groupCount             // per slot, the groups last seen
 	attrEpoch  []int64                    // per slot, the attributes epoch last seen, -1 for none
+	// groupScratch is Observe's working memory (Observe runs under the
+	// cluster's write lock, one at a time).
+	groupScratch []groupCount
 
 	mu   sync.Mutex // serialises building of hot structures
 	hot  atomic.Pointer[hotSet]
@@ -303,7 +306,7 @@ func (e *Engine) Observe(ch cluster.Change) {
 			e.groupDelta(h, s, g.group, -int64(g.n), 0)
 		}
 	}
-	fresh := old[:0:0]
+	fresh := e.groupScratch[:0]
 	for g, n := range in.Groups() {
 		was := int64(0)
 		for _, o := range old {
@@ -316,7 +319,8 @@ func (e *Engine) Observe(ch cluster.Change) {
 		}
 		fresh = append(fresh, groupCount{group: g, n: int32(n)})
 	}
-	e.slotGroups[s] = fresh
+	e.slotGroups[s] = append(old[:0], fresh...) // reuse the slot's memory
+	e.groupScratch = fresh
 	for _, pc := range h.pairs {
 		if attrsChanged || int(s) >= len(pc.slot) || pc.slot[s] < 0 {
 			pc.recount(s)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -227,9 +228,14 @@ func (cs Constraints) check(in *cluster.Instance, group string, p *cluster.Pendi
 // Check implements [cluster.Guard]: at commit time the tasks of the same
 // commit placed before this one are already on the instance.
 func (cs Constraints) Check(in *cluster.Instance, spec *cluster.TaskSpec) cluster.Reason {
-	var t target
-	return cs.check(in, spec.Group, nil, &t)
+	t := targets.Get().(*target)
+	defer targets.Put(t)
+	return cs.check(in, spec.Group, nil, t)
 }
+
+// targets recycles query targets, which escape to the heap through the
+// QueryTarget interface.
+var targets = sync.Pool{New: func() any { return new(target) }}
 
 // target is an instance as a query target, with the undecided placements
 // of the current call counted as its tasks (task:group sees them).
@@ -255,6 +261,7 @@ func (cs Constraints) Reason(in *cluster.Instance, group string, p *cluster.Pend
 	if len(cs) == 0 {
 		return cluster.ReasonNone
 	}
-	var t target
-	return cs.check(in, group, p, &t)
+	t := targets.Get().(*target)
+	defer targets.Put(t)
+	return cs.check(in, group, p, t)
 }

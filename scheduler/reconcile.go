@@ -634,6 +634,7 @@ func (ss *Services) record(s *service, o outcome, now time.Time) {
 
 func taskList(ids []string) string {
 	var b strings.Builder
+	b.Grow(len(ids) * (len("(task ) ") + 32))
 	for i, id := range ids {
 		if i > 0 {
 			b.WriteByte(' ')
