@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -197,6 +198,8 @@ func (e *clusterEntry) describe() Cluster {
 type DescribeClustersInput struct {
 	// Clusters are names or ARNs, at most 100; empty means "default".
 	Clusters []string `json:"clusters,omitempty"`
+	// Include may name STATISTICS (the commit counters) and TAGS.
+	Include []string `json:"include,omitempty"`
 }
 
 // DescribeClustersOutput is the output of [Client.DescribeClusters].
@@ -221,13 +224,33 @@ func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput
 	if len(refs) > 100 {
 		return nil, invalidParameter(nil, "clusters can have at most 100 items.")
 	}
+	stats := false
+	for _, inc := range in.Include {
+		switch inc {
+		case "STATISTICS":
+			stats = true
+		case "TAGS", "ATTACHMENTS", "CONFIGURATIONS", "SETTINGS":
+		default:
+			return nil, invalidParameter(nil, "include must be one of [ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS], not %q.", inc)
+		}
+	}
 	out := &DescribeClustersOutput{Clusters: []Cluster{}, Failures: []Failure{}}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, ref := range refs {
 		name := c.clusterName(ref)
 		if e, ok := c.clusters[name]; ok {
-			out.Clusters = append(out.Clusters, e.describe())
+			d := e.describe()
+			if stats {
+				st := e.c.Stats()
+				d.Statistics = []KeyValuePair{
+					{Name: "commits", Value: strconv.FormatInt(st.Commits, 10)},
+					{Name: "commitConflicts", Value: strconv.FormatInt(st.Conflicts, 10)},
+					{Name: "tasksStarted", Value: strconv.FormatInt(st.TasksStarted, 10)},
+					{Name: "tasksStopped", Value: strconv.FormatInt(st.TasksStopped, 10)},
+				}
+			}
+			out.Clusters = append(out.Clusters, d)
 		} else {
 			out.Failures = append(out.Failures, Failure{Arn: c.arnPrefix + "cluster/" + name, Reason: "MISSING"})
 		}

@@ -84,7 +84,7 @@ func (m *stateMachine) init(t *rapid.T) {
 }
 
 // snapshot reads the whole observable state through the API.
-func (m *stateMachine) snapshot(t *rapid.T) smState {
+func (m *stateMachine) snapshot(t require.TestingT) smState {
 	var s smState
 	dc, err := m.ecs.DescribeClusters(m.ctx, &stevedore.DescribeClustersInput{Clusters: []string{smCluster}})
 	require.NoError(t, err)
@@ -122,7 +122,10 @@ func resourceOf(rs []stevedore.Resource, name string) stevedore.Resource {
 	return stevedore.Resource{Name: name}
 }
 
-func (m *stateMachine) Check(t *rapid.T) {
+func (m *stateMachine) Check(t *rapid.T) { m.check(t) }
+
+// check asserts the accounting invariants on the whole observable state.
+func (m *stateMachine) check(t require.TestingT) {
 	s := m.snapshot(t)
 	// A task may vanish only once it has been STOPPED for the retention
 	// period (an hour).

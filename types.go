@@ -15,7 +15,18 @@ type Cluster struct {
 	RunningTasksCount                 int    `json:"runningTasksCount"`
 	PendingTasksCount                 int    `json:"pendingTasksCount"`
 	ActiveServicesCount               int    `json:"activeServicesCount"`
-	Tags                              []Tag  `json:"tags,omitempty"`
+	// Statistics, with DescribeClusters' include STATISTICS, are the
+	// commit counters: commits, commitConflicts (proposals rejected
+	// because another scheduler changed the state first, each decided
+	// again), tasksStarted, tasksStopped.
+	Statistics []KeyValuePair `json:"statistics,omitempty"`
+	Tags       []Tag          `json:"tags,omitempty"`
+}
+
+// KeyValuePair is a name and a value.
+type KeyValuePair struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Tag is a key-value pair attached to a resource.

@@ -91,6 +91,7 @@ type Cluster struct {
 
 	registered, running, pending int // ACTIVE+DRAINING instances; task counts
 	notify                       []*Instance
+	stats                        Stats
 }
 
 // New returns an empty cluster named name.
@@ -123,6 +124,25 @@ func New(name string, opts Options) *Cluster {
 
 // Name returns the cluster name.
 func (c *Cluster) Name() string { return c.name }
+
+// Stats counts what the cluster's commits did: how many proposals were
+// applied, how many were rejected because the state had moved under them
+// (each rejection makes a scheduler decide again), the tasks they started,
+// and the tasks stopped by any means. It shows the contention between
+// schedulers.
+type Stats struct {
+	Commits      int64
+	Conflicts    int64
+	TasksStarted int64
+	TasksStopped int64
+}
+
+// Stats returns the cluster's commit counters.
+func (c *Cluster) Stats() Stats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.stats
+}
 
 // ARN returns the cluster ARN.
 func (c *Cluster) ARN() string { return c.arn }

@@ -73,6 +73,7 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 		t, ok := c.task(st.TaskID)
 		if !ok || t.last == TaskStopped {
 			rollback()
+			c.stats.Conflicts++
 			return Applied{}, &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
 		}
 		undo = append(undo, stopUndo{t: t, last: t.last, desired: t.desired, version: t.version, instVersion: t.inst.version})
@@ -89,10 +90,13 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 		}
 		if r != ReasonNone {
 			rollback()
+			c.stats.Conflicts++
 			return Applied{}, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
 		applied = append(applied, c.place(in, p.Spec, now))
 	}
+	c.stats.Commits++
+	c.stats.TasksStarted += int64(len(applied))
 	c.flush(InstanceUpdated)
 	out := Applied{Stopped: make([]TaskInfo, 0, len(undo)), Started: make([]TaskInfo, 0, len(applied))}
 	for _, u := range undo {
@@ -116,6 +120,7 @@ type stopUndo struct {
 func (c *Cluster) unstop(u stopUndo) {
 	t, in, d := u.t, u.t.inst, u.t.spec.Demand
 	c.stopped = c.stopped[:len(c.stopped)-1]
+	c.stats.TasksStopped--
 	t.last, t.desired, t.version = u.last, u.desired, u.version
 	t.stoppingAt, t.stoppedAt = time.Time{}, time.Time{}
 	t.stoppedReason, t.stopCode = "", ""
@@ -205,6 +210,7 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 	t.stoppedReason, t.stopCode = reason, code
 	t.version++
 	c.stopped = append(c.stopped, t)
+	c.stats.TasksStopped++
 }
 
 // StopTask stops a task: desired and last status become STOPPED at once
