@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -84,4 +85,101 @@ func BenchmarkStartTask(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRunTaskParallel: RunTask (random spread) and StopTask from
+// b.RunParallel goroutines on one cluster of 5,000 instances. Run it with
+// -cpu 1,2; it reports the share of commits that conflicted.
+func BenchmarkRunTaskParallel(b *testing.B) {
+	b.Run("instances=5000", func(b *testing.B) {
+		ecs, _, _ := benchCluster(b, 5000)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				out, err := ecs.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "bench", TaskDefinition: "nginx"})
+				if err != nil || len(out.Tasks) != 1 {
+					b.Errorf("RunTask: %v, %+v", err, out)
+					return
+				}
+				if _, err := ecs.StopTask(ctx, &stevedore.StopTaskInput{Cluster: "bench", Task: out.Tasks[0].TaskArn}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		out, err := ecs.DescribeClusters(ctx, &stevedore.DescribeClustersInput{Clusters: []string{"bench"}, Include: []string{"STATISTICS"}})
+		require.NoError(b, err)
+		stats := map[string]float64{}
+		for _, kv := range out.Clusters[0].Statistics {
+			var v float64
+			fmt.Sscan(kv.Value, &v)
+			stats[kv.Name] = v
+		}
+		if stats["commits"] > 0 {
+			b.ReportMetric(100*stats["commitConflicts"]/(stats["commits"]+stats["commitConflicts"]), "%conflicts")
+		}
+	})
+}
+
+// BenchmarkScale registers 100,000 instances and places 1,000,000 tasks
+// with binpack (RunTask, count 10), and reports the heap per instance and
+// per task and the seconds to place all tasks.
+func BenchmarkScale(b *testing.B) {
+	b.Run("instances=100000/tasks=1000000", func(b *testing.B) {
+		const instances, tasks = 100_000, 1_000_000
+		for b.Loop() {
+			ctx := context.Background()
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			base := ms.HeapAlloc
+			ecs := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Rand: rand.NewPCG(1, 2)})
+			if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "scale"}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range instances {
+				_, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
+					Cluster:                  "scale",
+					InstanceIdentityDocument: fmt.Sprintf(`{"instanceId": "i-%017d", "availabilityZone": "us-east-1%c", "instanceType": "m5.4xlarge"}`, i, 'a'+i%3),
+					TotalResources: []stevedore.Resource{
+						{Name: "CPU", Type: "INTEGER", IntegerValue: 16384},
+						{Name: "MEMORY", Type: "INTEGER", IntegerValue: 65536},
+					},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(`{"family": "app", "containerDefinitions": [
+				{"name": "app", "image": "app", "cpu": 256, "memory": 512}]}`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ecs.RegisterTaskDefinition(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			perInstance := float64(ms.HeapAlloc-base) / instances
+			afterInstances := ms.HeapAlloc
+			start := time.Now()
+			placed := 0
+			for placed < tasks {
+				out, err := ecs.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "scale", TaskDefinition: "app", Count: 10,
+					PlacementStrategy: []stevedore.PlacementStrategy{{Type: "binpack", Field: "memory"}}})
+				if err != nil || len(out.Tasks) != 10 {
+					b.Fatalf("RunTask after %d tasks: %v, %d failures", placed, err, len(out.Failures))
+				}
+				placed += len(out.Tasks)
+			}
+			seconds := time.Since(start).Seconds()
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(perInstance, "B/instance")
+			b.ReportMetric(float64(ms.HeapAlloc-afterInstances)/tasks, "B/task")
+			b.ReportMetric(seconds, "s/1M-tasks")
+			runtime.KeepAlive(ecs)
+		}
+	})
 }
