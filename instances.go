@@ -328,8 +328,9 @@ type ListContainerInstancesOutput struct {
 }
 
 // ListContainerInstances lists the ARNs of a cluster's container
-// instances, sorted, in pages, filtered by status and by a cluster query
-// language expression.
+// instances in pages, in registration order [INF], filtered by status and
+// by a cluster query language expression. A page costs the instances it
+// passes over.
 func (c *Client) ListContainerInstances(ctx context.Context, in *ListContainerInstancesInput) (*ListContainerInstancesOutput, error) {
 	if in == nil {
 		in = &ListContainerInstancesInput{}
@@ -346,10 +347,16 @@ func (c *Client) ListContainerInstances(ctx context.Context, in *ListContainerIn
 	if err != nil {
 		return nil, err
 	}
-	var arns []string
+	maxResults, after, err := pageParams(in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListContainerInstancesOutput{ContainerInstanceArns: []string{}}
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		e.c.Read(func(v *cluster.View) {
-			for inst := range v.Instances() {
+			// Slot s+1 is the instance after token s: registration order.
+			for slot := int(min(after, uint64(v.NumSlots()))); slot < v.NumSlots(); slot++ {
+				inst := v.InstanceAt(slot)
 				if status == 0 && inst.Status() == cluster.InstanceInactive ||
 					status != 0 && inst.Status() != status {
 					continue
@@ -357,7 +364,12 @@ func (c *Client) ListContainerInstances(ctx context.Context, in *ListContainerIn
 				if match != nil && !match(inst) {
 					continue
 				}
-				arns = append(arns, inst.ARN())
+				if len(out.ContainerInstanceArns) == maxResults {
+					out.NextToken = pageToken(after)
+					return
+				}
+				out.ContainerInstanceArns = append(out.ContainerInstanceArns, inst.ARN())
+				after = uint64(slot) + 1
 			}
 		})
 		return nil
@@ -365,9 +377,5 @@ func (c *Client) ListContainerInstances(ctx context.Context, in *ListContainerIn
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return &ListContainerInstancesOutput{ContainerInstanceArns: page, NextToken: next}, nil
+	return out, nil
 }

@@ -1,7 +1,9 @@
 package stevedore
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"regexp"
 	"strconv"
@@ -358,8 +360,11 @@ type ListTasksOutput struct {
 	NextToken string   `json:"nextToken,omitempty"`
 }
 
-// ListTasks lists task ARNs, sorted, in pages, filtered by instance,
-// family, service, startedBy and desired status. Cost: O(tasks) per page.
+// ListTasks lists task ARNs in pages, filtered by instance, family,
+// service, startedBy and desired status. Tasks come in the order they were
+// created [INF: ECS does not document the order]; a page costs O(log t)
+// plus the tasks it passes over, so listing every task of a large cluster
+// costs O(t) in all, and pages stay right while tasks come and go.
 func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
 	if in == nil {
 		in = &ListTasksInput{}
@@ -378,8 +383,12 @@ func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksO
 	if in.LaunchType != "" && in.LaunchType != "EC2" {
 		return nil, invalidParameter(nil, "launchType must be EC2 or empty, not %q.", in.LaunchType)
 	}
-	var arns []string
-	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+	maxResults, after, err := pageParams(in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListTasksOutput{TaskArns: []string{}}
+	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		if in.ServiceName != "" {
 			if s, ok := e.services.Get(serviceName(in.ServiceName)); !ok || s.Status == scheduler.ServiceInactive {
 				return serviceError(scheduler.ErrServiceNotFound, in.ServiceName)
@@ -396,7 +405,7 @@ func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksO
 				}
 				only = inst
 			}
-			for t := range v.Tasks() {
+			for t := range v.TasksAfter(after) {
 				switch {
 				case only != nil && t.Instance() != only,
 					in.Family != "" && t.Family() != in.Family,
@@ -405,7 +414,12 @@ func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksO
 					in.StartedBy == "" && !desiredMatches(t, desired):
 					continue
 				}
-				arns = append(arns, v.TaskInfo(t).ARN)
+				if len(out.TaskArns) == maxResults {
+					out.NextToken = pageToken(after) // more follow
+					return
+				}
+				out.TaskArns = append(out.TaskArns, v.TaskInfo(t).ARN)
+				after = t.Seq()
 			}
 		})
 		return err
@@ -413,11 +427,32 @@ func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksO
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
+	return out, nil
+}
+
+// pageParams checks maxResults (0 means DefaultMaxResults) and decodes a
+// nextToken of a List operation that pages in creation order.
+func pageParams(maxResults int, token string) (int, uint64, error) {
+	if maxResults < 0 || maxResults > DefaultMaxResults {
+		return 0, 0, invalidParameter(nil, "maxResults must be between 1 and %d, got %d.", DefaultMaxResults, maxResults)
 	}
-	return &ListTasksOutput{TaskArns: page, NextToken: next}, nil
+	if maxResults == 0 {
+		maxResults = DefaultMaxResults
+	}
+	if token == "" {
+		return maxResults, 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	n, perr := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil || perr != nil {
+		return 0, 0, invalidParameter(cmp.Or(err, perr), "nextToken %q is not valid.", token)
+	}
+	return maxResults, n, nil
+}
+
+// pageToken encodes the position a page ended at.
+func pageToken(after uint64) string {
+	return base64.RawURLEncoding.EncodeToString(strconv.AppendUint(nil, after, 10))
 }
 
 // desiredMatches applies ListTasks' desiredStatus filter. ECS never sets a

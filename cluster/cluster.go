@@ -92,6 +92,13 @@ type Cluster struct {
 	registered, running, pending int // ACTIVE+DRAINING instances; task counts
 	notify                       []*Instance
 	stats                        Stats
+	// bySeq holds the retained tasks in creation order (nil where a task
+	// was forgotten), seqs their sequence numbers; compacted when half
+	// is nil.
+	bySeq   []*Task
+	seqs    []uint64
+	nextSeq uint64
+	holes   int
 }
 
 // New returns an empty cluster named name.
@@ -340,9 +347,17 @@ func (c *Cluster) forget() {
 // gone.
 func (c *Cluster) prune(now time.Time) {
 	for c.stoppedHead < len(c.stopped) && c.expired(c.stopped[c.stoppedHead], now) {
-		delete(c.tasks, c.stopped[c.stoppedHead].id)
+		t := c.stopped[c.stoppedHead]
+		delete(c.tasks, t.id)
+		if i, ok := slices.BinarySearch(c.seqs, t.seq); ok && c.bySeq[i] == t {
+			c.bySeq[i] = nil
+			c.holes++
+		}
 		c.stopped[c.stoppedHead] = nil
 		c.stoppedHead++
+	}
+	if c.holes > 0 && c.holes*2 >= len(c.bySeq) {
+		c.compactSeq()
 	}
 	if c.stoppedHead > 0 && c.stoppedHead*2 >= len(c.stopped) {
 		c.stopped = slices.Delete(c.stopped, 0, c.stoppedHead)
@@ -372,4 +387,37 @@ func (v *View) InstanceARN(ref string) string {
 		return ref
 	}
 	return v.c.arnPrefix + "container-instance/" + v.c.name + "/" + ref
+}
+
+// compactSeq drops the forgotten tasks from the creation-order list.
+func (c *Cluster) compactSeq() {
+	k := 0
+	for i, t := range c.bySeq {
+		if t != nil {
+			c.bySeq[k], c.seqs[k] = t, c.seqs[i]
+			k++
+		}
+	}
+	clear(c.bySeq[k:])
+	c.bySeq, c.seqs, c.holes = c.bySeq[:k], c.seqs[:k], 0
+}
+
+// TasksAfter yields the retained tasks created after the task with
+// sequence number seq (0 for all), in creation order: the order the API
+// pages through. Cost: O(log t) to start, then O(1) per task yielded.
+func (v *View) TasksAfter(seq uint64) iter.Seq[*Task] {
+	return func(yield func(*Task) bool) {
+		c := v.c
+		now := c.clock.Now()
+		i, _ := slices.BinarySearch(c.seqs, seq+1)
+		for ; i < len(c.bySeq); i++ {
+			t := c.bySeq[i]
+			if t == nil || c.expired(t, now) {
+				continue
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
 }

@@ -90,6 +90,7 @@ type Guard interface {
 // [Cluster] methods; read it only inside [Cluster.Read].
 type Task struct {
 	id            string
+	seq           uint64 // creation order in the cluster, from 1
 	spec          *TaskSpec
 	inst          *Instance
 	instPos       int32 // index in inst.tasks while not stopped
@@ -106,6 +107,10 @@ type Task struct {
 
 // ID returns the task id (the last part of its ARN).
 func (t *Task) ID() string { return t.id }
+
+// Seq returns the task's place in the cluster's creation order (from 1);
+// [View.TasksAfter] pages through tasks by it.
+func (t *Task) Seq() uint64 { return t.seq }
 
 // Group returns the task's group.
 func (t *Task) Group() string { return t.spec.Group }

@@ -153,6 +153,10 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time) *Task {
 	for c.tasks[t.id] != nil {
 		t.id = c.newID()
 	}
+	c.nextSeq++
+	t.seq = c.nextSeq
+	c.bySeq = append(c.bySeq, t)
+	c.seqs = append(c.seqs, t.seq)
 	t.gpus = in.gpuFree.take(d.gpus)
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
@@ -199,6 +203,9 @@ func (c *Cluster) release(t *Task) {
 func (c *Cluster) unplace(t *Task) {
 	c.release(t)
 	delete(c.tasks, t.id)
+	c.bySeq[len(c.bySeq)-1] = nil // the last task placed
+	c.bySeq, c.seqs = c.bySeq[:len(c.bySeq)-1], c.seqs[:len(c.seqs)-1]
+	c.nextSeq--
 	t.inst.version -= 2 // place and release each counted one change
 }
 
