@@ -175,7 +175,7 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 			tags:   slices.Clone(in.Tags),
 		}
 		e.c.Subscribe(e.engine)
-		e.services = scheduler.NewServices(e.c, e.place, c.arnPrefix, c.clock, c.childRand())
+		e.services = scheduler.NewServices(e.c, name, e.place, c.arnPrefix, c.clock, c.childRand())
 		e.services.MaxAttempts = c.opts.MaxCommitAttempts
 		c.clusters[name] = e
 	}

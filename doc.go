@@ -83,10 +83,14 @@
 //
 // # Commit seam
 //
-// Every change a scheduler decides reaches the state through one call,
-// cluster.Cluster.Apply (a proposal of stops and placements, re-checked and
-// applied all or nothing, or rejected with a cluster.ConflictError), and
-// every index follows the state through cluster.Observer. Those two are
-// the seam where a later store with compare-and-swap transactions can sit
-// without touching placement or the reconciler.
+// Schedulers reach the state through scheduler.State, two methods: Read (a
+// consistent view) and Apply (a proposal of stops and placements,
+// re-checked and applied all or nothing, or rejected with a
+// cluster.ConflictError, after which the scheduler decides again). Indexes
+// follow the state through cluster.Observer. That is the seam where the
+// state can later live in an external store with compare-and-swap
+// transactions (etcd is the intended one): Apply becomes one transaction
+// guarded by the revisions of the instances and tasks it touches, the
+// change feed is the store's watch, and placement and the reconciler do
+// not change.
 package stevedore

@@ -9,6 +9,21 @@ import (
 	"github.com/stevedore-go/stevedore/placement"
 )
 
+// State is what a scheduler needs of a cluster: a consistent read and the
+// commit path. It is the seam for the cluster's storage: [*cluster.Cluster]
+// implements it in memory, and a store with compare-and-swap transactions
+// (etcd) can implement it by reading a revision, and applying a proposal
+// as one transaction guarded by the revisions of the instances and tasks it
+// touches — re-checking each placement as Apply does, and answering a
+// [*cluster.ConflictError] when a guard fails — without any change to
+// placement or to the reconciler.
+type State interface {
+	// Read calls fn with a consistent view, valid during the call.
+	Read(fn func(v *cluster.View))
+	// Apply commits a proposal all or nothing.
+	Apply(p cluster.Proposal) (cluster.Applied, error)
+}
+
 // Scheduler decides where tasks go. Decide reads the cluster through v — a
 // consistent view, valid only during the call — and writes its decisions
 // into plan; it must not modify the cluster. [Execute] runs it and commits
@@ -119,7 +134,7 @@ type Result struct {
 // the round is decided again against the new state, up to maxAttempts
 // times (0 means [DefaultMaxAttempts]); after that every placement of the
 // last plan is reported as a failure with the conflict's reason.
-func Execute(c *cluster.Cluster, s Scheduler, maxAttempts int) (Result, error) {
+func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}

@@ -187,3 +187,29 @@ func TestPinConstraintsSeeThePlan(t *testing.T) {
 	require.Len(t, res.Failures, 1)
 	assert.Equal(t, cluster.ReasonDistinctInstance, res.Failures[0].Reason)
 }
+
+// flakyState is a State whose first commits fail as a store's
+// compare-and-swap would when another writer got in first.
+type flakyState struct {
+	*cluster.Cluster
+	fail int
+}
+
+func (s *flakyState) Apply(p cluster.Proposal) (cluster.Applied, error) {
+	if s.fail > 0 {
+		s.fail--
+		return cluster.Applied{}, &cluster.ConflictError{Index: 0, Reason: cluster.ReasonCPU}
+	}
+	return s.Cluster.Apply(p)
+}
+
+// TestStateSeam: schedulers see the state only through State, so another
+// store can stand behind it; a conflicting commit is decided again.
+func TestStateSeam(t *testing.T) {
+	c := newCluster(t, 3, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	s := &flakyState{Cluster: c, fail: 2}
+	res, err := scheduler.Execute(s, &scheduler.RandomSpread{Spec: taskSpec(t, 256, 256), Count: 3, Rand: rand.New(rand.NewPCG(1, 1))}, 0)
+	require.NoError(t, err)
+	assert.Len(t, res.Tasks, 3)
+	assert.Equal(t, 2, res.Conflicts)
+}

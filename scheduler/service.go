@@ -157,7 +157,8 @@ type Services struct {
 	// before the first Reconcile.
 	MaxAttempts int
 
-	c         *cluster.Cluster
+	c         State
+	name      string // the cluster's
 	place     Placer
 	arnPrefix string
 	clock     cluster.Clock
@@ -167,11 +168,12 @@ type Services struct {
 	byName map[string]*service
 }
 
-// NewServices returns the service registry of c. place decides where
-// service tasks go (the cluster's placement engine); arnPrefix is
+// NewServices returns the service registry of the cluster named
+// clusterName, whose state is c. place decides where service tasks go (the
+// cluster's placement engine); arnPrefix is
 // "arn:aws:ecs:<region>:<account>:".
-func NewServices(c *cluster.Cluster, place Placer, arnPrefix string, clock cluster.Clock, rnd *rand.Rand) *Services {
-	return &Services{c: c, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
+func NewServices(c State, clusterName string, place Placer, arnPrefix string, clock cluster.Clock, rnd *rand.Rand) *Services {
+	return &Services{c: c, name: clusterName, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
 }
 
 func (ss *Services) deploymentID() string {
@@ -208,7 +210,7 @@ func (ss *Services) Create(name string, cfg ServiceConfig) (Service, error) {
 	}
 	now := ss.clock.Now()
 	s := &service{Service: Service{
-		Name: name, ARN: ss.arnPrefix + "service/" + ss.c.Name() + "/" + name,
+		Name: name, ARN: ss.arnPrefix + "service/" + ss.name + "/" + name,
 		Status: ServiceActive, Config: cfg, CreatedAt: now,
 	}}
 	s.Deployments = []Deployment{ss.newDeployment(cfg, now)}

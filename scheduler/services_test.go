@@ -29,7 +29,7 @@ func newSvcWorld(t testingT, seed uint64) *svcWorld {
 	w.c = cluster.New("svc", cluster.Options{Clock: w.clock, Rand: rand.New(rand.NewPCG(seed, 1))})
 	engine := placement.NewEngine(seed)
 	w.c.Subscribe(engine)
-	w.services = scheduler.NewServices(w.c, engine.Place, "arn:aws:ecs:us-east-1:123456789012:", w.clock, rand.New(rand.NewPCG(seed, 2)))
+	w.services = scheduler.NewServices(w.c, "svc", engine.Place, "arn:aws:ecs:us-east-1:123456789012:", w.clock, rand.New(rand.NewPCG(seed, 2)))
 	return w
 }
 
