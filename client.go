@@ -57,7 +57,7 @@ type Client struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
-	demandMu sync.Mutex
+	demandMu sync.RWMutex
 	demands  map[string]*cluster.Demand // by task definition ARN
 }
 

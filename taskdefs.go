@@ -177,6 +177,12 @@ func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTas
 // demandOf returns the cluster demand of a task definition revision,
 // built once per revision.
 func (c *Client) demandOf(e *taskdef.Entry) (*cluster.Demand, error) {
+	c.demandMu.RLock()
+	d, ok := c.demands[e.ARN()]
+	c.demandMu.RUnlock()
+	if ok {
+		return d, nil
+	}
 	c.demandMu.Lock()
 	defer c.demandMu.Unlock()
 	if d, ok := c.demands[e.ARN()]; ok {
