@@ -366,9 +366,18 @@ func (c *Cluster) prune(now time.Time) {
 }
 
 func (c *Cluster) taskInfo(t *Task) TaskInfo {
+	info := c.taskInfoLocked(t)
+	info.ARN = c.taskARN(t)
+	return info
+}
+
+// taskInfoLocked is taskInfo without the ARN, which the caller builds once
+// the lock is released ([Cluster.withARNs]): fewer allocations under the
+// write lock.
+func (c *Cluster) taskInfoLocked(t *Task) TaskInfo {
 	d := t.spec.Demand
 	return TaskInfo{
-		ID: t.id, ARN: c.taskARN(t),
+		ID:                t.id,
 		TaskDefinitionARN: t.spec.TaskDefinitionARN, Family: t.spec.Family,
 		ClusterARN: c.arn, InstanceID: t.inst.id, InstanceARN: t.inst.arn,
 		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
@@ -419,5 +428,12 @@ func (v *View) TasksAfter(seq uint64) iter.Seq[*Task] {
 				return
 			}
 		}
+	}
+}
+
+// withARNs fills in the ARNs of task infos built by taskInfoLocked.
+func (c *Cluster) withARNs(infos []TaskInfo) {
+	for i := range infos {
+		infos[i].ARN = c.arnPrefix + "task/" + c.name + "/" + infos[i].ID
 	}
 }

@@ -50,6 +50,13 @@ func (c *Cluster) Commit(placements []Placement) ([]TaskInfo, error) {
 // Observers hear of each touched instance once, after the whole proposal
 // applied.
 func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
+	out, err := c.apply(proposal)
+	c.withARNs(out.Stopped)
+	c.withARNs(out.Started)
+	return out, err
+}
+
+func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 	for i, p := range proposal.Placements {
 		if p.Spec == nil || p.Spec.Demand == nil {
 			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
@@ -100,10 +107,10 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 	c.flush(InstanceUpdated)
 	out := Applied{Stopped: make([]TaskInfo, 0, len(undo)), Started: make([]TaskInfo, 0, len(applied))}
 	for _, u := range undo {
-		out.Stopped = append(out.Stopped, c.taskInfo(u.t))
+		out.Stopped = append(out.Stopped, c.taskInfoLocked(u.t))
 	}
 	for _, t := range applied {
-		out.Started = append(out.Started, c.taskInfo(t))
+		out.Started = append(out.Started, c.taskInfoLocked(t))
 	}
 	return out, nil
 }
