@@ -130,12 +130,9 @@ func (c *Cluster) DeregisterInstance(ref string, force bool) (InstanceInfo, erro
 func (c *Cluster) InstanceLost(ref string) (InstanceInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	in, ok := c.instance(ref)
-	if !ok {
-		return InstanceInfo{}, fmt.Errorf("%w: %s", ErrInstanceNotFound, ref)
-	}
-	if in.status == InstanceInactive {
-		return InstanceInfo{}, fmt.Errorf("%w: container instance %s is already INACTIVE", ErrInvalidTransition, in.id)
+	in, err := c.liveInstance(ref)
+	if err != nil {
+		return InstanceInfo{}, err
 	}
 	now := c.clock.Now()
 	c.stopAll(in, "Host EC2 (instance "+in.ec2InstanceID+") terminated.", StopTerminationNotice, now)
@@ -154,12 +151,9 @@ func (c *Cluster) SetInstanceStatus(ref string, status InstanceStatus) (Instance
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	in, ok := c.instance(ref)
-	if !ok {
-		return InstanceInfo{}, fmt.Errorf("%w: %s", ErrInstanceNotFound, ref)
-	}
-	if in.status == InstanceInactive {
-		return InstanceInfo{}, fmt.Errorf("%w: container instance %s is INACTIVE", ErrInvalidTransition, in.id)
+	in, err := c.liveInstance(ref)
+	if err != nil {
+		return InstanceInfo{}, err
 	}
 	if in.status != status {
 		c.setStatus(in, status)
@@ -173,12 +167,9 @@ func (c *Cluster) SetInstanceStatus(ref string, status InstanceStatus) (Instance
 func (c *Cluster) SetAgentConnected(ref string, connected bool) (InstanceInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	in, ok := c.instance(ref)
-	if !ok {
-		return InstanceInfo{}, fmt.Errorf("%w: %s", ErrInstanceNotFound, ref)
-	}
-	if in.status == InstanceInactive {
-		return InstanceInfo{}, fmt.Errorf("%w: container instance %s is INACTIVE", ErrInvalidTransition, in.id)
+	in, err := c.liveInstance(ref)
+	if err != nil {
+		return InstanceInfo{}, err
 	}
 	if in.connected != connected {
 		in.connected = connected
@@ -186,6 +177,20 @@ func (c *Cluster) SetAgentConnected(ref string, connected bool) (InstanceInfo, e
 		c.flush(InstanceUpdated)
 	}
 	return in.Info(), nil
+}
+
+// liveInstance looks up an instance that is not INACTIVE:
+// [ErrInstanceNotFound] if there is none, [ErrInvalidTransition] if it was
+// deregistered.
+func (c *Cluster) liveInstance(ref string) (*Instance, error) {
+	in, ok := c.instance(ref)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrInstanceNotFound, ref)
+	}
+	if in.status == InstanceInactive {
+		return nil, fmt.Errorf("%w: container instance %s is INACTIVE", ErrInvalidTransition, in.id)
+	}
+	return in, nil
 }
 
 func (c *Cluster) setStatus(in *Instance, s InstanceStatus) {

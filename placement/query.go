@@ -178,25 +178,8 @@ func (e *Expression) String() string {
 // the other conjuncts remain and the candidates must still be checked with
 // Match. Its cost is proportional to the size of the expression.
 func (e *Expression) AttributeEquals() (name string, values []string, exact, ok bool) {
-	if e == nil || e.root == nil {
-		return "", nil, false, false
-	}
-	if c := e.root.attributeEquals(); c != nil {
-		return c.attr, slices.Clone(c.distinct), true, true
-	}
-	if e.root.kind != kindAnd {
-		return "", nil, false, false
-	}
-	var best *node
-	for _, k := range e.root.kids {
-		if c := k.attributeEquals(); c != nil && (best == nil || len(c.distinct) < len(best.distinct)) {
-			best = c
-		}
-	}
-	if best == nil {
-		return "", nil, false, false
-	}
-	return best.attr, slices.Clone(best.distinct), false, true
+	name, values, exact, ok = e.attributeEquals()
+	return name, slices.Clone(values), exact, ok
 }
 
 // SyntaxError reports a malformed cluster query language expression: where

@@ -295,7 +295,7 @@ func (m *registryMachine) DeregisterTaskDefinition(t *rapid.T) {
 	fam := familyGen.Draw(t, "family")
 	revs := m.model[fam]
 	if len(revs) == 0 {
-		t.Skip("family has no revisions")
+		return // nothing to deregister in this family yet
 	}
 	rev := rapid.IntRange(1, len(revs)).Draw(t, "revision")
 	m.now = m.now.Add(time.Second)
