@@ -166,10 +166,12 @@ func (in *Instance) RegisteredCPU() int64 { return in.regCPU }
 // RegisteredMemory returns the MiB of memory the instance registered.
 func (in *Instance) RegisteredMemory() int64 { return in.regMemory }
 
-// ReservedPorts returns the TCP host ports in use: the agent's and the tasks'.
+// ReservedPorts returns the TCP host ports in use: the agent's and the
+// tasks'. The set changes with the instance: use it inside the Read that
+// produced the instance (Info returns a copy to keep).
 func (in *Instance) ReservedPorts() PortSet { return in.ports }
 
-// ReservedPortsUDP returns the UDP host ports in use.
+// ReservedPortsUDP returns the UDP host ports in use, like ReservedPorts.
 func (in *Instance) ReservedPortsUDP() PortSet { return in.portsUDP }
 
 // FreeGPUs returns the number of GPUs not assigned to a task.
@@ -325,7 +327,7 @@ func (in *Instance) Info() InstanceInfo {
 		RegisteredPorts: in.regPorts, RegisteredPortsUDP: in.regUDP,
 		RegisteredGPUs: slices.Clone(in.gpuIDs),
 		RemainingCPU:   in.cpu, RemainingMemory: in.memory,
-		RemainingPorts: in.ports, RemainingPortsUDP: in.portsUDP,
+		RemainingPorts: in.ports.clone(), RemainingPortsUDP: in.portsUDP.clone(),
 		Attributes:        slices.Clone(in.attrs),
 		RunningTasksCount: int(in.running), PendingTasksCount: int(in.pending),
 	}

@@ -79,7 +79,7 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 		registeredAt: now, versionInfo: spec.Version,
 		regCPU: spec.CPU, regMemory: spec.Memory, regPorts: reg, regUDP: regUDP,
 		gpuIDs: slices.Clone(spec.GPUs),
-		cpu:    spec.CPU, memory: spec.Memory, ports: reg, portsUDP: regUDP,
+		cpu:    spec.CPU, memory: spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(), // remaining: changed in place
 		gpuFree: gpuMask(uint64(1)<<len(spec.GPUs) - 1),
 		attrs:   attrs,
 	}

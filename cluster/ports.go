@@ -12,13 +12,16 @@ import (
 // whether TCP and UDP share it; we count them together [INF].
 const MaxReservedPorts = 100
 
-// PortSet is an immutable, sorted set of host ports. It is a small slice,
+// PortSet is a sorted set of host ports. Sets made by NewPortSet, Union,
+// Minus and InstanceInfo are immutable; an instance's own remaining set
+// (Instance.ReservedPorts) changes in place under the cluster's write lock,
+// so read it inside Cluster.Read. It is a small slice,
 // not a map: an instance reserves at most [MaxReservedPorts] ports, so a
 // membership test is a binary search over at most 100 uint16 values and
 // "do these ports collide" is a merge walk, with no hashing and no
 // allocation. The zero value is the empty set.
 type PortSet struct {
-	p []uint16 // sorted ascending, no duplicates; never modified in place
+	p []uint16 // sorted ascending, no duplicates
 }
 
 // NewPortSet returns the set of the given ports; duplicates are dropped.
@@ -130,3 +133,21 @@ func (s PortSet) Strings() []string {
 
 // Equal reports whether s and o hold the same ports.
 func (s PortSet) Equal(o PortSet) bool { return slices.Equal(s.p, o.p) }
+
+// add inserts ports into s in place (s owns its memory: an instance's
+// remaining ports, never handed out without a copy).
+func (s *PortSet) add(o PortSet) {
+	s.p = mergeSorted(s.p, o.p)
+}
+
+// remove deletes ports from s in place.
+func (s *PortSet) remove(o PortSet) {
+	for _, x := range o.p {
+		if i, ok := slices.BinarySearch(s.p, x); ok {
+			s.p = slices.Delete(s.p, i, i+1)
+		}
+	}
+}
+
+// clone returns a copy of s that shares no memory with it.
+func (s PortSet) clone() PortSet { return PortSet{p: slices.Clone(s.p)} }

@@ -134,8 +134,8 @@ func (c *Cluster) unstop(u stopUndo) {
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
 	in.memory -= d.memory
-	in.ports = in.ports.Union(d.ports)
-	in.portsUDP = in.portsUDP.Union(d.portsUDP)
+	in.ports.add(d.ports)
+	in.portsUDP.add(d.portsUDP)
 	t.instPos = int32(len(in.tasks))
 	in.tasks = append(in.tasks, t)
 	switch t.last {
@@ -168,8 +168,8 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time) *Task {
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
 	in.memory -= d.memory
-	in.ports = in.ports.Union(d.ports)
-	in.portsUDP = in.portsUDP.Union(d.portsUDP)
+	in.ports.add(d.ports)
+	in.portsUDP.add(d.portsUDP)
 	in.tasks = append(in.tasks, t)
 	in.pending++
 	in.addGroup(spec.Group, 1)
@@ -186,8 +186,8 @@ func (c *Cluster) release(t *Task) {
 	in.gpuFree |= t.gpus
 	in.cpu += d.cpu
 	in.memory += d.memory
-	in.ports = in.ports.Minus(d.ports)
-	in.portsUDP = in.portsUDP.Minus(d.portsUDP)
+	in.ports.remove(d.ports)
+	in.portsUDP.remove(d.portsUDP)
 	last := in.tasks[len(in.tasks)-1]
 	in.tasks[t.instPos] = last
 	last.instPos = t.instPos
