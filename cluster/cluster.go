@@ -76,6 +76,7 @@ type Cluster struct {
 	name, arn string
 	arnPrefix string
 	clock     Clock
+	rndMu     sync.Mutex // guards rnd; taken alone or inside mu
 	rnd       *rand.Rand
 	retention time.Duration
 	view      View
@@ -290,11 +291,23 @@ func (c *Cluster) taskARN(t *Task) string {
 	return c.arnPrefix + "task/" + c.name + "/" + t.id
 }
 
+// newID draws a 32-hex-digit id. It takes only the random source's lock,
+// so ids for a commit are drawn before the write lock is taken.
 func (c *Cluster) newID() string {
+	c.rndMu.Lock()
+	a, b2 := c.rnd.Uint64(), c.rnd.Uint64()
+	c.rndMu.Unlock()
 	var b [32]byte
-	hexUint64(b[:16], c.rnd.Uint64())
-	hexUint64(b[16:], c.rnd.Uint64())
+	hexUint64(b[:16], a)
+	hexUint64(b[16:], b2)
 	return string(b[:])
+}
+
+// random draws from the random source.
+func (c *Cluster) random() uint64 {
+	c.rndMu.Lock()
+	defer c.rndMu.Unlock()
+	return c.rnd.Uint64()
 }
 
 // hexUint64 writes v as 16 lowercase hex digits into b.

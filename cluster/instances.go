@@ -70,7 +70,7 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 	id := c.newID()
 	ec2 := spec.EC2InstanceID
 	if ec2 == "" {
-		ec2 = fmt.Sprintf("i-%017x", c.rnd.Uint64())
+		ec2 = fmt.Sprintf("i-%017x", c.random())
 	}
 	in := &Instance{
 		slot: int32(len(c.instances)), id: id,

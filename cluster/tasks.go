@@ -62,6 +62,12 @@ func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
 		}
 	}
+	// Task records and their ids are made before the write lock is
+	// taken, so the serial part of a commit stays short.
+	records := make([]Task, len(proposal.Placements))
+	for i := range records {
+		records[i].id = c.newID()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
@@ -100,7 +106,7 @@ func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 			c.stats.Conflicts++
 			return Applied{}, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
-		applied = append(applied, c.place(in, p.Spec, now))
+		applied = append(applied, c.place(in, p.Spec, now, &records[i]))
 	}
 	c.stats.Commits++
 	c.stats.TasksStarted += int64(len(applied))
@@ -150,11 +156,12 @@ func (c *Cluster) unstop(u stopUndo) {
 	in.version = u.instVersion
 }
 
-// place starts a PENDING task of spec on in, which must fit it.
-func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time) *Task {
+// place starts a PENDING task of spec on in, which must fit it, in the
+// record t (whose id is set).
+func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *Task {
 	d := spec.Demand
-	t := &Task{
-		id: c.newID(), spec: spec, inst: in, instPos: int32(len(in.tasks)),
+	*t = Task{
+		id: t.id, spec: spec, inst: in, instPos: int32(len(in.tasks)),
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
 	for c.tasks[t.id] != nil {
@@ -232,6 +239,15 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 // ports and GPUs are released. reason becomes stoppedReason; code the
 // stopCode. Stopping a STOPPED task returns it unchanged.
 func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) {
+	info, err := c.stopTask(ref, reason, code)
+	if err != nil {
+		return TaskInfo{}, err
+	}
+	info.ARN = c.arnPrefix + "task/" + c.name + "/" + info.ID
+	return info, nil
+}
+
+func (c *Cluster) stopTask(ref, reason string, code StopCode) (TaskInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.task(ref)
@@ -243,7 +259,7 @@ func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) 
 		c.stop(t, reason, code, now)
 		c.flush(InstanceUpdated)
 	}
-	return c.taskInfo(t), nil
+	return c.taskInfoLocked(t), nil
 }
 
 // TaskStarted records the agent reporting a PENDING task RUNNING.

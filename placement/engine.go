@@ -61,6 +61,9 @@ type Engine struct {
 	// groupScratch is Observe's working memory (Observe runs under the
 	// cluster's write lock, one at a time).
 	groupScratch []groupCount
+	// tracking is set once a structure needs the group counts; until
+	// then the change feed skips them (most commits need no such index).
+	tracking bool
 
 	mu   sync.Mutex // serialises building of hot structures
 	hot  atomic.Pointer[hotSet]
@@ -299,7 +302,27 @@ func (e *Engine) Observe(ch cluster.Change) {
 			}
 		}
 	}
-	// Group counts: apply the differences.
+	// Group counts: apply the differences — once something needs them.
+	if e.tracking {
+		e.observeGroups(h, in, s)
+	}
+	for _, pc := range h.pairs {
+		if attrsChanged || int(s) >= len(pc.slot) || pc.slot[s] < 0 {
+			pc.recount(s)
+		}
+	}
+	for k, t := range h.trees {
+		t.level[s] = e.levelOf(h, k, s)
+	}
+
+	e.eligible[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
+	if e.eligible[s] {
+		e.eachTree(h, func(t *tree) { t.insert(&e.sl, s) })
+	}
+}
+
+// observeGroups applies the changes of slot s's group counts.
+func (e *Engine) observeGroups(h *hotSet, in *cluster.Instance, s int32) {
 	old := e.slotGroups[s]
 	for _, g := range old {
 		if in.GroupCount(g.group) == 0 {
@@ -321,19 +344,6 @@ func (e *Engine) Observe(ch cluster.Change) {
 	}
 	e.slotGroups[s] = append(old[:0], fresh...) // reuse the slot's memory
 	e.groupScratch = fresh
-	for _, pc := range h.pairs {
-		if attrsChanged || int(s) >= len(pc.slot) || pc.slot[s] < 0 {
-			pc.recount(s)
-		}
-	}
-	for k, t := range h.trees {
-		t.level[s] = e.levelOf(h, k, s)
-	}
-
-	e.eligible[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
-	if e.eligible[s] {
-		e.eachTree(h, func(t *tree) { t.insert(&e.sl, s) })
-	}
 }
 
 // groupDelta records that slot s now has n tasks of group, delta more than
@@ -357,6 +367,33 @@ func (e *Engine) groupDelta(h *hotSet, s int32, group string, delta, n int64) {
 			c.add(c.ai.slot[s], delta)
 		}
 	}
+}
+
+// startTracking fills the group counts from the view and has the change
+// feed keep them from now on. Call it under e.mu, inside a Read.
+func (e *Engine) startTracking(v *cluster.View) {
+	if e.tracking {
+		return
+	}
+	clear(e.groupSlots)
+	for i := range e.slotGroups {
+		in := v.InstanceAt(i)
+		if in == nil {
+			continue
+		}
+		var gs []groupCount
+		for g, n := range in.Groups() {
+			gs = append(gs, groupCount{group: g, n: int32(n)})
+			m := e.groupSlots[g]
+			if m == nil {
+				m = map[int32]int32{}
+				e.groupSlots[g] = m
+			}
+			m[int32(i)] = int32(n)
+		}
+		e.slotGroups[i] = gs
+	}
+	e.tracking = true
 }
 
 // publish builds what f adds to a copy of the hot set and publishes it.
@@ -420,6 +457,9 @@ func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 		if k.attr != "" {
 			e.attrIndexLocked(v, h, k.attr)
 		}
+		if k.grouped {
+			e.startTracking(v)
+		}
 		t := newTree(k.p, true)
 		t.grow(len(e.eligible))
 		for s := range e.eligible {
@@ -469,6 +509,7 @@ func (e *Engine) spreadCounts(v *cluster.View, group, attr string) *spreadCount 
 			return
 		}
 		ai := e.attrIndexLocked(v, h, attr)
+		e.startTracking(v)
 		c := &spreadCount{ai: ai}
 		for s, n := range e.groupSlots[group] {
 			c.add(ai.slot[s], int64(n))
