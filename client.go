@@ -48,17 +48,19 @@ type Options struct {
 type Client struct {
 	opts      Options
 	arnPrefix string
-	clock     cluster.Clock
-	registry  *taskdef.Registry
+	// clusterPrefix is arnPrefix + "cluster/": a cluster ARN without its
+	// name.
+	clusterPrefix string
+	clock         cluster.Clock
+	registry      *taskdef.Registry
 
-	mu       sync.RWMutex // guards clusters; held for reading by every cluster-scoped call
+	mu       readMostlyLock // guards clusters; held for reading by every cluster-scoped call
 	clusters map[string]*clusterEntry
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
-	demandMu sync.RWMutex
-	demands  map[string]*cluster.Demand // by task definition ARN
+	specs sync.Map // task definition ARN → its default *cluster.TaskSpec
 }
 
 type clusterEntry struct {
@@ -82,14 +84,15 @@ func New(opts Options) *Client {
 	if opts.Rand == nil {
 		opts.Rand = rand.NewPCG(0, 0)
 	}
+	arnPrefix := "arn:aws:ecs:" + opts.Region + ":" + opts.AccountID + ":"
 	return &Client{
-		opts:      opts,
-		arnPrefix: "arn:aws:ecs:" + opts.Region + ":" + opts.AccountID + ":",
-		clock:     opts.Clock,
-		registry:  taskdef.NewRegistry(opts.Region, opts.AccountID),
-		clusters:  make(map[string]*clusterEntry),
-		rnd:       rand.New(opts.Rand),
-		demands:   make(map[string]*cluster.Demand),
+		opts:          opts,
+		arnPrefix:     arnPrefix,
+		clusterPrefix: arnPrefix + "cluster/",
+		clock:         opts.Clock,
+		registry:      taskdef.NewRegistry(opts.Region, opts.AccountID),
+		clusters:      make(map[string]*clusterEntry),
+		rnd:           rand.New(opts.Rand),
 	}
 }
 
@@ -101,6 +104,51 @@ func (c *Client) childRand() *rand.Rand {
 	return rand.New(rand.NewPCG(c.rnd.Uint64(), c.rnd.Uint64()))
 }
 
+// runTaskCall is what one RunTask call needs for its decisions: a
+// generator seeded from the client's source and, without placement
+// strategies, the scheduler. runTaskCalls keeps them between calls, so that
+// the common RunTask allocates neither. It is itself the scheduler the
+// call runs: it notes a cluster without instances (which RunTask rejects)
+// in the same read as the decision.
+type runTaskCall struct {
+	pcg    rand.PCG
+	rnd    *rand.Rand
+	spread scheduler.RandomSpread
+	inner  scheduler.Scheduler
+	empty  bool // the cluster had no ACTIVE or DRAINING instance
+}
+
+// Decide implements scheduler.Scheduler.
+func (rc *runTaskCall) Decide(v *cluster.View, plan *scheduler.Plan) {
+	instances, _, _ := v.Counts()
+	if rc.empty = instances == 0; !rc.empty {
+		rc.inner.Decide(v, plan)
+	}
+}
+
+var runTaskCalls = sync.Pool{New: func() any {
+	rc := new(runTaskCall)
+	rc.rnd = rand.New(&rc.pcg)
+	return rc
+}}
+
+// runTaskCall returns a pooled runTaskCall whose generator is seeded as
+// childRand would seed a new one: the same draws from the client's source,
+// so that runs replay.
+func (c *Client) runTaskCall() *runTaskCall {
+	rc := runTaskCalls.Get().(*runTaskCall)
+	c.rndMu.Lock()
+	rc.pcg.Seed(c.rnd.Uint64(), c.rnd.Uint64())
+	c.rndMu.Unlock()
+	return rc
+}
+
+// release returns rc to the pool; nothing may use it afterwards.
+func (rc *runTaskCall) release() {
+	rc.spread, rc.inner, rc.empty = scheduler.RandomSpread{}, nil, false
+	runTaskCalls.Put(rc)
+}
+
 var clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
 // clusterName resolves a cluster reference (name or ARN; empty means
@@ -109,7 +157,7 @@ func (c *Client) clusterName(ref string) string {
 	if ref == "" {
 		return "default"
 	}
-	if rest, ok := strings.CutPrefix(ref, c.arnPrefix+"cluster/"); ok {
+	if rest, ok := strings.CutPrefix(ref, c.clusterPrefix); ok {
 		return rest
 	}
 	return ref
@@ -121,8 +169,7 @@ func (c *Client) withCluster(ctx context.Context, ref string, fn func(e *cluster
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	defer c.mu.RUnlock(c.mu.RLock())
 	name := c.clusterName(ref)
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
@@ -235,8 +282,7 @@ func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput
 		}
 	}
 	out := &DescribeClustersOutput{Clusters: []Cluster{}, Failures: []Failure{}}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	defer c.mu.RUnlock(c.mu.RLock())
 	for _, ref := range refs {
 		name := c.clusterName(ref)
 		if e, ok := c.clusters[name]; ok {
@@ -278,14 +324,14 @@ func (c *Client) ListClusters(ctx context.Context, in *ListClustersInput) (*List
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
+	token := c.mu.RLock()
 	arns := make([]string, 0, len(c.clusters))
 	for _, e := range c.clusters {
 		if e.active {
 			arns = append(arns, e.c.ARN())
 		}
 	}
-	c.mu.RUnlock()
+	c.mu.RUnlock(token)
 	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err

@@ -174,19 +174,14 @@ func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTas
 	return &DeregisterTaskDefinitionOutput{TaskDefinition: e.Definition()}, nil
 }
 
-// demandOf returns the cluster demand of a task definition revision,
-// built once per revision.
-func (c *Client) demandOf(e *taskdef.Entry) (*cluster.Demand, error) {
-	c.demandMu.RLock()
-	d, ok := c.demands[e.ARN()]
-	c.demandMu.RUnlock()
-	if ok {
-		return d, nil
-	}
-	c.demandMu.Lock()
-	defer c.demandMu.Unlock()
-	if d, ok := c.demands[e.ARN()]; ok {
-		return d, nil
+// defaultSpec returns the task spec of a task definition revision for a
+// call that names no group, startedBy or constraints: the revision's
+// demand, group "family:<family>". Specs are cached by ARN (the demand of
+// a revision never changes) in a sync.Map, whose reads take no lock; the
+// returned spec is shared and must not be modified.
+func (c *Client) defaultSpec(e *taskdef.Entry) (*cluster.TaskSpec, error) {
+	if spec, ok := c.specs.Load(e.ARN()); ok {
+		return spec.(*cluster.TaskSpec), nil
 	}
 	td := e.Demand()
 	def := e.Definition()
@@ -198,8 +193,10 @@ func (c *Client) demandOf(e *taskdef.Entry) (*cluster.Demand, error) {
 	if err != nil {
 		return nil, clientException(err, "task definition %s: %v", e.ARN(), err)
 	}
-	c.demands[e.ARN()] = d
-	return d, nil
+	spec, _ := c.specs.LoadOrStore(e.ARN(), &cluster.TaskSpec{
+		TaskDefinitionARN: e.ARN(), Family: e.Family(), Demand: d, Group: "family:" + e.Family(),
+	})
+	return spec.(*cluster.TaskSpec), nil
 }
 
 // compareTaskDefinitionARNs orders task definition ARNs by family, then

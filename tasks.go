@@ -88,27 +88,29 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 		return nil, err
 	}
 	if len(constraints) > 0 {
-		spec.Guard = constraints
+		guarded := *spec // taskSpec's spec may be shared
+		guarded.Guard = constraints
+		spec = &guarded
 	}
-	rnd := c.childRand()
+	rc := c.runTaskCall()
+	defer rc.release()
 	var out *RunTaskOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
-		var instances int
-		e.c.Read(func(v *cluster.View) { instances, _, _ = v.Counts() })
-		if instances == 0 {
-			return invalidParameter(nil, "No Container Instances were found in your cluster.")
-		}
-		var s scheduler.Scheduler = &scheduler.RandomSpread{Spec: spec, Count: count, Rand: rnd, Constraints: constraints}
+		rc.spread = scheduler.RandomSpread{Spec: spec, Count: count, Rand: rc.rnd, Constraints: constraints}
+		rc.inner = &rc.spread
 		if len(strategies) > 0 {
-			s = &scheduler.Strategic{
-				Request: placement.Request{Spec: spec, Strategies: strategies, Constraints: constraints, Rand: rnd},
+			rc.inner = &scheduler.Strategic{
+				Request: placement.Request{Spec: spec, Strategies: strategies, Constraints: constraints, Rand: rc.rnd},
 				Count:   count,
 				Place:   e.place,
 			}
 		}
-		res, err := scheduler.Execute(e.c, s, c.opts.MaxCommitAttempts)
+		res, err := scheduler.Execute(e.c, rc, c.opts.MaxCommitAttempts)
 		if err != nil {
 			return err
+		}
+		if rc.empty {
+			return invalidParameter(nil, "No Container Instances were found in your cluster.")
 		}
 		out = &RunTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}
 		return nil
@@ -153,7 +155,8 @@ func taskDefConstraints(e *taskdef.Entry) (placement.Constraints, error) {
 }
 
 // taskSpec resolves the task definition and builds the spec of the tasks
-// a call starts.
+// a call starts. A call with the default group and no startedBy gets the
+// revision's shared spec: callers copy a spec before they modify it.
 func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration) (*cluster.TaskSpec, *taskdef.Entry, error) {
 	if ref == "" {
 		return nil, nil, invalidParameter(nil, "taskDefinition is required.")
@@ -178,20 +181,20 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 	if net != nil && len(net.AwsvpcConfiguration.Subnets) == 0 {
 		return nil, nil, invalidParameter(nil, "subnets can not be empty.")
 	}
-	if group == "" {
-		group = "family:" + e.Family()
-	}
 	if len(group) > 255 {
 		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
-	d, err := c.demandOf(e)
+	spec, err := c.defaultSpec(e)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &cluster.TaskSpec{
-		TaskDefinitionARN: e.ARN(), Family: e.Family(), Demand: d,
-		Group: group, StartedBy: startedBy,
-	}, e, nil
+	if (group != "" && group != spec.Group) || startedBy != "" {
+		own := *spec
+		own.Group = cmp.Or(group, spec.Group)
+		own.StartedBy = startedBy
+		spec = &own
+	}
+	return spec, e, nil
 }
 
 func tasks(infos []cluster.TaskInfo) []Task {

@@ -72,14 +72,16 @@ func (f ObserverFunc) Observe(c Change) { f(c) }
 // which re-checks every placement against the current state, so several
 // schedulers can decide at once without overcommitting an instance.
 type Cluster struct {
-	mu        sync.RWMutex
+	mu        rwLock
 	name, arn string
 	arnPrefix string
-	clock     Clock
-	rndMu     sync.Mutex // guards rnd; taken alone or inside mu
-	rnd       *rand.Rand
-	retention time.Duration
-	view      View
+	// taskPrefix is the ARN of a task of this cluster without its id.
+	taskPrefix string
+	clock      Clock
+	rndMu      sync.Mutex // guards rnd; taken alone or inside mu
+	rnd        *rand.Rand
+	retention  time.Duration
+	view       View
 
 	version   int64
 	instances []*Instance // by slot
@@ -126,6 +128,7 @@ func New(name string, opts Options) *Cluster {
 		c.retention = DefaultStoppedTaskRetention
 	}
 	c.arn = c.arnPrefix + "cluster/" + name
+	c.taskPrefix = c.arnPrefix + "task/" + name + "/"
 	c.view.c = c
 	return c
 }
@@ -274,7 +277,7 @@ func (c *Cluster) instance(ref string) (*Instance, bool) {
 // gone even before it is pruned.
 func (c *Cluster) task(ref string) (*Task, bool) {
 	t, ok := c.tasks[lastPart(ref)]
-	if !ok || (strings.Contains(ref, "/") && ref != c.taskARN(t)) || c.expired(t, c.clock.Now()) {
+	if !ok || (strings.Contains(ref, "/") && ref != t.arn) || c.expired(t, c.clock.Now()) {
 		return nil, false
 	}
 	return t, true
@@ -287,10 +290,6 @@ func lastPart(ref string) string {
 	return ref
 }
 
-func (c *Cluster) taskARN(t *Task) string {
-	return c.arnPrefix + "task/" + c.name + "/" + t.id
-}
-
 // newID draws a 32-hex-digit id. It takes only the random source's lock,
 // so ids for a commit are drawn before the write lock is taken.
 func (c *Cluster) newID() string {
@@ -301,6 +300,20 @@ func (c *Cluster) newID() string {
 	hexUint64(b[:16], a)
 	hexUint64(b[16:], b2)
 	return string(b[:])
+}
+
+// newTaskARN draws a task id and returns the task's ARN, in one
+// allocation: the id is its last 32 bytes. Like newID it takes only the
+// random source's lock.
+func (c *Cluster) newTaskARN() string {
+	c.rndMu.Lock()
+	a, b2 := c.rnd.Uint64(), c.rnd.Uint64()
+	c.rndMu.Unlock()
+	b := make([]byte, len(c.taskPrefix)+32)
+	n := copy(b, c.taskPrefix)
+	hexUint64(b[n:n+16], a)
+	hexUint64(b[n+16:], b2)
+	return string(b)
 }
 
 // random draws from the random source.
@@ -379,18 +392,9 @@ func (c *Cluster) prune(now time.Time) {
 }
 
 func (c *Cluster) taskInfo(t *Task) TaskInfo {
-	info := c.taskInfoLocked(t)
-	info.ARN = c.taskARN(t)
-	return info
-}
-
-// taskInfoLocked is taskInfo without the ARN, which the caller builds once
-// the lock is released ([Cluster.withARNs]): fewer allocations under the
-// write lock.
-func (c *Cluster) taskInfoLocked(t *Task) TaskInfo {
 	d := t.spec.Demand
 	return TaskInfo{
-		ID:                t.id,
+		ID: t.id, ARN: t.arn,
 		TaskDefinitionARN: t.spec.TaskDefinitionARN, Family: t.spec.Family,
 		ClusterARN: c.arn, InstanceID: t.inst.id, InstanceARN: t.inst.arn,
 		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
@@ -441,12 +445,5 @@ func (v *View) TasksAfter(seq uint64) iter.Seq[*Task] {
 				return
 			}
 		}
-	}
-}
-
-// withARNs fills in the ARNs of task infos built by taskInfoLocked.
-func (c *Cluster) withARNs(infos []TaskInfo) {
-	for i := range infos {
-		infos[i].ARN = c.arnPrefix + "task/" + c.name + "/" + infos[i].ID
 	}
 }

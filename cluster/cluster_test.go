@@ -313,3 +313,30 @@ func TestPending(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(100, func() { in.Fits(d, &p) }), "the fit test allocates nothing")
 	})
 }
+
+// TestPlacementInstanceHint: a placement's Instance hint is used only when
+// it is the cluster's own record of InstanceID; InstanceID decides.
+func TestPlacementInstanceHint(t *testing.T) {
+	c1, _ := newCluster(t)
+	c2, _ := newCluster(t) // same seed: same instance ids
+	a := register(t, c1, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	b := register(t, c1, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	foreign := register(t, c2, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	require.Equal(t, a.ID, foreign.ID)
+	spec := &cluster.TaskSpec{Family: "web", Group: "family:web", Demand: mustDemand(t, 256, 256, nil, nil, 0)}
+	record := func(c *cluster.Cluster, id string) (in *cluster.Instance) {
+		c.Read(func(v *cluster.View) { in, _ = v.Instance(id) })
+		return in
+	}
+	remaining := func(c *cluster.Cluster, id string) (cpu int64) {
+		c.Read(func(v *cluster.View) { in, _ := v.Instance(id); cpu = in.RemainingCPU() })
+		return cpu
+	}
+	for _, hint := range []*cluster.Instance{record(c2, foreign.ID), record(c1, b.ID), record(c1, a.ID), nil} {
+		_, err := c1.Commit([]cluster.Placement{{InstanceID: a.ID, Spec: spec, Instance: hint}})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(0), remaining(c1, a.ID), "all four tasks on a")
+	assert.Equal(t, int64(1024), remaining(c1, b.ID))
+	assert.Equal(t, int64(1024), remaining(c2, foreign.ID))
+}

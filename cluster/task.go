@@ -89,7 +89,8 @@ type Guard interface {
 // Task is the live record of one task. Its fields change only through
 // [Cluster] methods; read it only inside [Cluster.Read].
 type Task struct {
-	id            string
+	arn           string
+	id            string // the last part of arn, sharing its bytes
 	seq           uint64 // creation order in the cluster, from 1
 	spec          *TaskSpec
 	inst          *Instance
@@ -107,6 +108,14 @@ type Task struct {
 
 // ID returns the task id (the last part of its ARN).
 func (t *Task) ID() string { return t.id }
+
+// setARN sets the task's ARN and its id, the ARN's last 32 bytes.
+func (t *Task) setARN(arn string) {
+	t.arn, t.id = arn, arn[len(arn)-32:]
+}
+
+// ARN returns the task ARN.
+func (t *Task) ARN() string { return t.arn }
 
 // Seq returns the task's place in the cluster's creation order (from 1);
 // [View.TasksAfter] pages through tasks by it.

@@ -10,6 +10,11 @@ import (
 type Placement struct {
 	InstanceID string
 	Spec       *TaskSpec
+	// Instance, if not nil, is the record of the instance InstanceID as
+	// the scheduler read it: a hint that spares the commit a lookup. It is
+	// used only when it is this cluster's record of InstanceID; otherwise
+	// InstanceID is looked up as usual.
+	Instance *Instance
 }
 
 // Stop proposes stopping a task: its stoppedReason and stopCode.
@@ -50,29 +55,33 @@ func (c *Cluster) Commit(placements []Placement) ([]TaskInfo, error) {
 // Observers hear of each touched instance once, after the whole proposal
 // applied.
 func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
-	out, err := c.apply(proposal)
-	c.withARNs(out.Stopped)
-	c.withARNs(out.Started)
-	return out, err
-}
-
-func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 	for i, p := range proposal.Placements {
 		if p.Spec == nil || p.Spec.Demand == nil {
 			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
 		}
 	}
-	// Task records and their ids are made before the write lock is
-	// taken, so the serial part of a commit stays short.
+	// Task records, their ARNs and the answer's slices are made before the
+	// write lock is taken, so the serial part of a commit stays short.
 	records := make([]Task, len(proposal.Placements))
 	for i := range records {
-		records[i].id = c.newID()
+		records[i].setARN(c.newTaskARN())
 	}
+	out := Applied{Stopped: make([]TaskInfo, len(proposal.Stops)), Started: make([]TaskInfo, len(proposal.Placements))}
+	if err := c.apply(proposal, records, out); err != nil {
+		return Applied{}, err
+	}
+	return out, nil
+}
+
+// apply is Apply under the write lock: it fills out with the infos of the
+// stopped and started tasks.
+func (c *Cluster) apply(proposal Proposal, records []Task, out Applied) error {
+	var undoBuf [4]stopUndo
+	var appliedBuf [4]*Task
+	undo, applied := undoBuf[:0], appliedBuf[:0]
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	undo := make([]stopUndo, 0, len(proposal.Stops))
-	applied := make([]*Task, 0, len(proposal.Placements))
 	rollback := func() {
 		for j := len(applied) - 1; j >= 0; j-- {
 			c.unplace(applied[j])
@@ -87,13 +96,13 @@ func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 		if !ok || t.last == TaskStopped {
 			rollback()
 			c.stats.Conflicts++
-			return Applied{}, &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
+			return &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
 		}
 		undo = append(undo, stopUndo{t: t, last: t.last, desired: t.desired, version: t.version, instVersion: t.inst.version})
 		c.stop(t, st.Reason, st.Code, now)
 	}
 	for i, p := range proposal.Placements {
-		in, ok := c.instance(p.InstanceID)
+		in, ok := c.placementInstance(p)
 		r := ReasonMissing
 		if ok {
 			r = in.Fits(p.Spec.Demand, nil)
@@ -104,21 +113,30 @@ func (c *Cluster) apply(proposal Proposal) (Applied, error) {
 		if r != ReasonNone {
 			rollback()
 			c.stats.Conflicts++
-			return Applied{}, &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
+			return &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
 		applied = append(applied, c.place(in, p.Spec, now, &records[i]))
 	}
 	c.stats.Commits++
 	c.stats.TasksStarted += int64(len(applied))
 	c.flush(InstanceUpdated)
-	out := Applied{Stopped: make([]TaskInfo, 0, len(undo)), Started: make([]TaskInfo, 0, len(applied))}
-	for _, u := range undo {
-		out.Stopped = append(out.Stopped, c.taskInfoLocked(u.t))
+	for i, u := range undo {
+		out.Stopped[i] = c.taskInfo(u.t)
 	}
-	for _, t := range applied {
-		out.Started = append(out.Started, c.taskInfoLocked(t))
+	for i, t := range applied {
+		out.Started[i] = c.taskInfo(t)
 	}
-	return out, nil
+	return nil
+}
+
+// placementInstance returns the instance p names: its Instance hint when
+// that is this cluster's record of p.InstanceID, else the lookup of
+// p.InstanceID.
+func (c *Cluster) placementInstance(p Placement) (*Instance, bool) {
+	if in := p.Instance; in != nil && int(in.slot) < len(c.instances) && c.instances[in.slot] == in && in.id == p.InstanceID {
+		return in, true
+	}
+	return c.instance(p.InstanceID)
 }
 
 // stopUndo is what unstop needs to take a stop of the same proposal back.
@@ -161,11 +179,11 @@ func (c *Cluster) unstop(u stopUndo) {
 func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *Task {
 	d := spec.Demand
 	*t = Task{
-		id: t.id, spec: spec, inst: in, instPos: int32(len(in.tasks)),
+		arn: t.arn, id: t.id, spec: spec, inst: in, instPos: int32(len(in.tasks)),
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
 	for c.tasks[t.id] != nil {
-		t.id = c.newID()
+		t.setARN(c.newTaskARN())
 	}
 	c.nextSeq++
 	t.seq = c.nextSeq
@@ -239,15 +257,6 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 // ports and GPUs are released. reason becomes stoppedReason; code the
 // stopCode. Stopping a STOPPED task returns it unchanged.
 func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) {
-	info, err := c.stopTask(ref, reason, code)
-	if err != nil {
-		return TaskInfo{}, err
-	}
-	info.ARN = c.arnPrefix + "task/" + c.name + "/" + info.ID
-	return info, nil
-}
-
-func (c *Cluster) stopTask(ref, reason string, code StopCode) (TaskInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.task(ref)
@@ -259,7 +268,7 @@ func (c *Cluster) stopTask(ref, reason string, code StopCode) (TaskInfo, error) 
 		c.stop(t, reason, code, now)
 		c.flush(InstanceUpdated)
 	}
-	return c.taskInfoLocked(t), nil
+	return c.taskInfo(t), nil
 }
 
 // TaskStarted records the agent reporting a PENDING task RUNNING.

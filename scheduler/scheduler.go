@@ -63,11 +63,20 @@ type Plan struct {
 	// Pending holds Placements as tentatively applied, so that later
 	// decisions of the same round see earlier ones (see [Plan.Place]).
 	Pending cluster.Pending
+
+	// sched is the scheduler Execute runs, and decideFn the method value
+	// of decide, made once per pooled plan, so that a round allocates no
+	// closure.
+	sched    Scheduler
+	decideFn func(v *cluster.View)
 }
+
+// decide runs the plan's scheduler; Execute passes it to State.Read.
+func (p *Plan) decide(v *cluster.View) { p.sched.Decide(v, p) }
 
 // Place appends a placement of spec on in and counts it in Pending.
 func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
-	p.Placements = append(p.Placements, cluster.Placement{InstanceID: in.ID(), Spec: spec})
+	p.Placements = append(p.Placements, cluster.Placement{InstanceID: in.ID(), Spec: spec, Instance: in})
 	p.Pending.Add(in, spec)
 }
 
@@ -139,15 +148,18 @@ func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 		maxAttempts = DefaultMaxAttempts
 	}
 	plan := planPool.Get().(*Plan)
-	defer planPool.Put(plan)
+	if plan.decideFn == nil {
+		plan.decideFn = plan.decide
+	}
+	plan.sched = s
+	defer func() {
+		plan.sched = nil
+		planPool.Put(plan)
+	}()
 	var res Result
 	for attempt := 1; ; attempt++ {
 		plan.reset()
-		var arnOf func(string) string
-		c.Read(func(v *cluster.View) {
-			s.Decide(v, plan)
-			arnOf = v.InstanceARN
-		})
+		c.Read(plan.decideFn)
 		if len(plan.Placements) == 0 && len(plan.Stops) == 0 {
 			res.Failures = append(res.Failures, plan.Failures...)
 			return res, nil
@@ -164,14 +176,25 @@ func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 		}
 		res.Conflicts++
 		if attempt >= maxAttempts {
-			for _, p := range plan.Placements {
-				res.Failures = append(res.Failures, Failure{
-					ARN: arnOf(p.InstanceID), Reason: conflict.Reason,
-					Detail: fmt.Sprintf("placement conflicted with concurrent changes %d times", res.Conflicts),
-				})
-			}
+			res.Failures = append(res.Failures, conflictFailures(c, plan.Placements, conflict.Reason, res.Conflicts)...)
 			res.Failures = append(res.Failures, plan.Failures...)
 			return res, nil
 		}
 	}
+}
+
+// conflictFailures reports placements that kept conflicting as failures.
+// It is a function of its own so that Execute's common path captures
+// nothing in a closure.
+func conflictFailures(c State, ps []cluster.Placement, r cluster.Reason, conflicts int) []Failure {
+	fs := make([]Failure, len(ps))
+	c.Read(func(v *cluster.View) {
+		for i, p := range ps {
+			fs[i] = Failure{
+				ARN: v.InstanceARN(p.InstanceID), Reason: r,
+				Detail: fmt.Sprintf("placement conflicted with concurrent changes %d times", conflicts),
+			}
+		}
+	})
+	return fs
 }
