@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/internal/mix"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
@@ -59,6 +61,10 @@ type Client struct {
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
+	// RunTask calls are seeded without a lock: the n-th call (callCount)
+	// seeds its generator with mix.Nth(callSeed[i], n).
+	callSeed  [2]uint64
+	callCount atomic.Uint64
 
 	specs sync.Map // task definition ARN → its default *cluster.TaskSpec
 }
@@ -85,7 +91,7 @@ func New(opts Options) *Client {
 		opts.Rand = rand.NewPCG(0, 0)
 	}
 	arnPrefix := "arn:aws:ecs:" + opts.Region + ":" + opts.AccountID + ":"
-	return &Client{
+	c := &Client{
 		opts:          opts,
 		arnPrefix:     arnPrefix,
 		clusterPrefix: arnPrefix + "cluster/",
@@ -94,6 +100,8 @@ func New(opts Options) *Client {
 		clusters:      make(map[string]*clusterEntry),
 		rnd:           rand.New(opts.Rand),
 	}
+	c.callSeed = [2]uint64{c.rnd.Uint64(), c.rnd.Uint64()}
+	return c
 }
 
 // childRand returns a new generator seeded from the client's source, for
@@ -132,14 +140,12 @@ var runTaskCalls = sync.Pool{New: func() any {
 	return rc
 }}
 
-// runTaskCall returns a pooled runTaskCall whose generator is seeded as
-// childRand would seed a new one: the same draws from the client's source,
-// so that runs replay.
+// runTaskCall returns a pooled runTaskCall whose generator has the call's
+// own seed, derived from the client's source, so that runs replay.
 func (c *Client) runTaskCall() *runTaskCall {
 	rc := runTaskCalls.Get().(*runTaskCall)
-	c.rndMu.Lock()
-	rc.pcg.Seed(c.rnd.Uint64(), c.rnd.Uint64())
-	c.rndMu.Unlock()
+	n := c.callCount.Add(1)
+	rc.pcg.Seed(mix.Nth(c.callSeed[0], n), mix.Nth(c.callSeed[1], n))
 	return rc
 }
 

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/stevedore-go/stevedore/internal/mix"
 )
 
 // DefaultStoppedTaskRetention is how long a STOPPED task stays visible to
@@ -19,8 +22,8 @@ const DefaultStoppedTaskRetention = time.Hour
 type Options struct {
 	// Clock stamps every change; nil means [SystemClock].
 	Clock Clock
-	// Rand generates ids; nil means a PCG source seeded with (0, 0). The
-	// cluster uses it only under its write lock.
+	// Rand generates instance ids and the seeds of task ids; nil means a
+	// PCG source seeded with (0, 0). The cluster serialises its use.
 	Rand *rand.Rand
 	// ARNPrefix is "arn:aws:ecs:<region>:<account>:"; empty means
 	// "arn:aws:ecs:us-east-1:123456789012:".
@@ -80,8 +83,13 @@ type Cluster struct {
 	clock      Clock
 	rndMu      sync.Mutex // guards rnd; taken alone or inside mu
 	rnd        *rand.Rand
-	retention  time.Duration
-	view       View
+	// Task ids are drawn without a lock: the n-th task of the cluster
+	// (taskCount) gets the id made of mix.Nth(taskSeed[i], n), see
+	// newTaskARN.
+	taskSeed  [2]uint64
+	taskCount atomic.Uint64
+	retention time.Duration
+	view      View
 
 	version   int64
 	instances []*Instance // by slot
@@ -124,6 +132,7 @@ func New(name string, opts Options) *Cluster {
 	if c.rnd == nil {
 		c.rnd = rand.New(rand.NewPCG(0, 0))
 	}
+	c.taskSeed = [2]uint64{c.rnd.Uint64(), c.rnd.Uint64()}
 	if c.retention <= 0 {
 		c.retention = DefaultStoppedTaskRetention
 	}
@@ -302,17 +311,19 @@ func (c *Cluster) newID() string {
 	return string(b[:])
 }
 
-// newTaskARN draws a task id and returns the task's ARN, in one
-// allocation: the id is its last 32 bytes. Like newID it takes only the
-// random source's lock.
+// newTaskARN returns the ARN of a new task, in one allocation: its id is
+// the last 32 bytes. The n-th task's id is the hex of mix.Nth(seed₀, n) and
+// mix.Nth(seed₁, n), with the seeds drawn from the cluster's random source
+// when it was made: ids look random,
+// replay with the seed, and never repeat within a cluster — the first
+// half alone is distinct for every n — so no id is ever looked up before
+// it is used. Drawing one takes a single atomic add, no lock.
 func (c *Cluster) newTaskARN() string {
-	c.rndMu.Lock()
-	a, b2 := c.rnd.Uint64(), c.rnd.Uint64()
-	c.rndMu.Unlock()
+	n := c.taskCount.Add(1)
 	b := make([]byte, len(c.taskPrefix)+32)
-	n := copy(b, c.taskPrefix)
-	hexUint64(b[n:n+16], a)
-	hexUint64(b[n+16:], b2)
+	k := copy(b, c.taskPrefix)
+	hexUint64(b[k:k+16], mix.Nth(c.taskSeed[0], n))
+	hexUint64(b[k+16:], mix.Nth(c.taskSeed[1], n))
 	return string(b)
 }
 

@@ -182,9 +182,6 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *T
 		arn: t.arn, id: t.id, spec: spec, inst: in, instPos: int32(len(in.tasks)),
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
-	for c.tasks[t.id] != nil {
-		t.setARN(c.newTaskARN())
-	}
 	c.nextSeq++
 	t.seq = c.nextSeq
 	c.bySeq = append(c.bySeq, t)

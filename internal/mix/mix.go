@@ -1,0 +1,21 @@
+// Package mix derives well-scattered 64-bit words from counters, so that
+// concurrent callers can draw reproducible pseudo-random values with one
+// atomic add instead of a lock around a random source.
+package mix
+
+// Golden is 2⁶⁴/φ, odd: n ↦ seed + n·Golden is a bijection of uint64.
+const Golden = 0x9e3779b97f4a7c15
+
+// Mix is SplitMix64's finaliser, a bijection of uint64 that scatters
+// consecutive inputs.
+func Mix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// Nth returns the n-th word of the sequence seed selects: Mix(seed +
+// n·Golden). For one seed, distinct n give distinct words.
+func Nth(seed, n uint64) uint64 {
+	return Mix(seed + n*Golden)
+}
