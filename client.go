@@ -15,6 +15,7 @@ import (
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/internal/mix"
+	"github.com/stevedore-go/stevedore/internal/rwshard"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
@@ -56,7 +57,7 @@ type Client struct {
 	clock         cluster.Clock
 	registry      *taskdef.Registry
 
-	mu       readMostlyLock // guards clusters; held for reading by every cluster-scoped call
+	mu       rwshard.RWMutex // guards clusters; held for reading by every cluster-scoped call
 	clusters map[string]*clusterEntry
 
 	rndMu sync.Mutex

@@ -75,22 +75,31 @@ func (f ObserverFunc) Observe(c Change) { f(c) }
 // which re-checks every placement against the current state, so several
 // schedulers can decide at once without overcommitting an instance.
 type Cluster struct {
-	mu        rwLock
+	// Set by New and read-only afterwards.
 	name, arn string
 	arnPrefix string
 	// taskPrefix is the ARN of a task of this cluster without its id.
 	taskPrefix string
 	clock      Clock
-	rndMu      sync.Mutex // guards rnd; taken alone or inside mu
-	rnd        *rand.Rand
+	retention  time.Duration
+	view       View
 	// Task ids are drawn without a lock: the n-th task of the cluster
 	// (taskCount) gets the id made of mix.Nth(taskSeed[i], n), see
 	// newTaskARN.
-	taskSeed  [2]uint64
-	taskCount atomic.Uint64
-	retention time.Duration
-	view      View
+	taskSeed [2]uint64
 
+	// The lock and the id counter, which every core writes, each have
+	// cache lines of their own: the read-only fields above stay shared.
+	_         cacheLinePad
+	mu        rwLock
+	_         cacheLinePad
+	taskCount atomic.Uint64
+	_         cacheLinePad
+
+	rndMu sync.Mutex // guards rnd; taken alone or inside mu
+	rnd   *rand.Rand
+
+	// Guarded by mu.
 	version   int64
 	instances []*Instance // by slot
 	byID      map[string]*Instance
@@ -320,11 +329,14 @@ func (c *Cluster) newID() string {
 // it is used. Drawing one takes a single atomic add, no lock.
 func (c *Cluster) newTaskARN() string {
 	n := c.taskCount.Add(1)
-	b := make([]byte, len(c.taskPrefix)+32)
-	k := copy(b, c.taskPrefix)
-	hexUint64(b[k:k+16], mix.Nth(c.taskSeed[0], n))
-	hexUint64(b[k+16:], mix.Nth(c.taskSeed[1], n))
-	return string(b)
+	var id [32]byte
+	hexUint64(id[:16], mix.Nth(c.taskSeed[0], n))
+	hexUint64(id[16:], mix.Nth(c.taskSeed[1], n))
+	var b strings.Builder
+	b.Grow(len(c.taskPrefix) + len(id))
+	b.WriteString(c.taskPrefix)
+	b.Write(id[:])
+	return b.String()
 }
 
 // random draws from the random source.

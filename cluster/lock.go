@@ -42,3 +42,7 @@ func (l *rwLock) RLock() {
 	}
 	l.RWMutex.RLock()
 }
+
+// cacheLinePad separates fields that different cores write: 128 bytes, two
+// cache lines, as adjacent lines are fetched together.
+type cacheLinePad [128]byte

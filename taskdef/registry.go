@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/stevedore-go/stevedore/internal/rwshard"
 )
 
 // Sentinels a [*ReferenceError] wraps.
@@ -108,7 +109,7 @@ type Registry struct {
 	region, accountID string
 	maxRevisions      int // MaxRevisions; lowered by tests
 
-	mu       sync.RWMutex
+	mu       rwshard.RWMutex
 	families map[string]*family
 }
 
@@ -279,8 +280,7 @@ func (r *Registry) Resolve(ref string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	defer r.mu.RUnlock(r.mu.RLock())
 	e, _, err := r.lookup(ref, fam, rev)
 	return e, err
 }
@@ -335,8 +335,7 @@ func (r *Registry) List(familyPrefix string, status Status, descending bool) []s
 	if status == "" {
 		status = StatusActive
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	defer r.mu.RUnlock(r.mu.RLock())
 	var names []string
 	if familyPrefix != "" {
 		if r.families[familyPrefix] != nil {
@@ -364,8 +363,7 @@ func (r *Registry) List(familyPrefix string, status Status, descending bool) []s
 // ACTIVE revision, INACTIVE those with none, and "" or [StatusAll] every
 // family (the ECS default). Cost: O(F log F).
 func (r *Registry) Families(prefix string, status Status) []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	defer r.mu.RUnlock(r.mu.RLock())
 	var out []string
 	for _, name := range r.sortedFamilies() {
 		if !strings.HasPrefix(name, prefix) {
