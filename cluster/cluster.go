@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,7 +104,7 @@ type Cluster struct {
 	version   int64
 	instances []*Instance // by slot
 	byID      map[string]*Instance
-	tasks     map[string]*Task
+	tasks     taskTable
 	stopped   []*Task // STOPPED tasks in stoppedAt order, for retention
 	// stoppedHead is the first entry of stopped still retained.
 	stoppedHead int
@@ -112,13 +113,6 @@ type Cluster struct {
 	registered, running, pending int // ACTIVE+DRAINING instances; task counts
 	notify                       []*Instance
 	stats                        Stats
-	// bySeq holds the retained tasks in creation order (nil where a task
-	// was forgotten), seqs their sequence numbers; compacted when half
-	// is nil.
-	bySeq   []*Task
-	seqs    []uint64
-	nextSeq uint64
-	holes   int
 }
 
 // New returns an empty cluster named name.
@@ -130,7 +124,6 @@ func New(name string, opts Options) *Cluster {
 		rnd:       opts.Rand,
 		retention: opts.StoppedTaskRetention,
 		byID:      make(map[string]*Instance),
-		tasks:     make(map[string]*Task),
 	}
 	if c.arnPrefix == "" {
 		c.arnPrefix = "arn:aws:ecs:us-east-1:123456789012:"
@@ -243,11 +236,11 @@ func (v *View) Task(ref string) (*Task, bool) {
 	return v.c.task(ref)
 }
 
-// Tasks yields every task still retained, in no particular order. Cost: O(t).
+// Tasks yields every task still retained, in creation order. Cost: O(t).
 func (v *View) Tasks() iter.Seq[*Task] {
 	return func(yield func(*Task) bool) {
 		now := v.c.clock.Now()
-		for _, t := range v.c.tasks {
+		for t := range v.c.tasks.after(0) {
 			if v.c.expired(t, now) {
 				continue
 			}
@@ -294,8 +287,16 @@ func (c *Cluster) instance(ref string) (*Instance, bool) {
 // task looks a task up by id or ARN; a STOPPED task past its retention is
 // gone even before it is pruned.
 func (c *Cluster) task(ref string) (*Task, bool) {
-	t, ok := c.tasks[lastPart(ref)]
-	if !ok || (strings.Contains(ref, "/") && ref != t.arn) || c.expired(t, c.clock.Now()) {
+	id := lastPart(ref)
+	if len(id) != 32 {
+		return nil, false
+	}
+	w, err := strconv.ParseUint(id[:16], 16, 64)
+	if err != nil {
+		return nil, false
+	}
+	t := c.tasks.get(mix.Index(c.taskSeed[0], w))
+	if t == nil || t.id != id || (len(id) != len(ref) && ref != t.arn) || c.expired(t, c.clock.Now()) {
 		return nil, false
 	}
 	return t, true
@@ -320,15 +321,17 @@ func (c *Cluster) newID() string {
 	return string(b[:])
 }
 
-// newTaskARN returns the ARN of a new task, in one allocation: its id is
+// newTaskARN returns the ARN of a new task and its number n, the task's
+// sequence number, in one allocation: its id is
 // the last 32 bytes. The n-th task's id is the hex of mix.Nth(seed₀, n) and
 // mix.Nth(seed₁, n), with the seeds drawn from the cluster's random source
 // when it was made: ids look random,
 // replay with the seed, and never repeat within a cluster — the first
-// half alone is distinct for every n — so no id is ever looked up before
-// it is used. Drawing one takes a single atomic add, no lock.
-func (c *Cluster) newTaskARN() string {
-	n := c.taskCount.Add(1)
+// half alone is distinct for every n, and gives n back (mix.Index), so a
+// task is found by its id without hashing. Drawing one takes a single
+// atomic add, no lock.
+func (c *Cluster) newTaskARN() (arn string, n uint64) {
+	n = c.taskCount.Add(1)
 	var id [32]byte
 	hexUint64(id[:16], mix.Nth(c.taskSeed[0], n))
 	hexUint64(id[16:], mix.Nth(c.taskSeed[1], n))
@@ -336,7 +339,7 @@ func (c *Cluster) newTaskARN() string {
 	b.Grow(len(c.taskPrefix) + len(id))
 	b.WriteString(c.taskPrefix)
 	b.Write(id[:])
-	return b.String()
+	return b.String(), n
 }
 
 // random draws from the random source.
@@ -397,16 +400,9 @@ func (c *Cluster) forget() {
 func (c *Cluster) prune(now time.Time) {
 	for c.stoppedHead < len(c.stopped) && c.expired(c.stopped[c.stoppedHead], now) {
 		t := c.stopped[c.stoppedHead]
-		delete(c.tasks, t.id)
-		if i, ok := slices.BinarySearch(c.seqs, t.seq); ok && c.bySeq[i] == t {
-			c.bySeq[i] = nil
-			c.holes++
-		}
+		c.tasks.remove(t.seq, c.taskCount.Load())
 		c.stopped[c.stoppedHead] = nil
 		c.stoppedHead++
-	}
-	if c.holes > 0 && c.holes*2 >= len(c.bySeq) {
-		c.compactSeq()
 	}
 	if c.stoppedHead > 0 && c.stoppedHead*2 >= len(c.stopped) {
 		c.stopped = slices.Delete(c.stopped, 0, c.stoppedHead)
@@ -438,33 +434,15 @@ func (v *View) InstanceARN(ref string) string {
 	return v.c.arnPrefix + "container-instance/" + v.c.name + "/" + ref
 }
 
-// compactSeq drops the forgotten tasks from the creation-order list.
-func (c *Cluster) compactSeq() {
-	k := 0
-	for i, t := range c.bySeq {
-		if t != nil {
-			c.bySeq[k], c.seqs[k] = t, c.seqs[i]
-			k++
-		}
-	}
-	clear(c.bySeq[k:])
-	c.bySeq, c.seqs, c.holes = c.bySeq[:k], c.seqs[:k], 0
-}
-
 // TasksAfter yields the retained tasks created after the task with
 // sequence number seq (0 for all), in creation order: the order the API
-// pages through. Cost: O(log t) to start, then O(1) per task yielded.
+// pages through. Cost: O(1) to start, then O(1) per task yielded.
 func (v *View) TasksAfter(seq uint64) iter.Seq[*Task] {
 	return func(yield func(*Task) bool) {
 		c := v.c
 		now := c.clock.Now()
-		i, _ := slices.BinarySearch(c.seqs, seq+1)
-		for ; i < len(c.bySeq); i++ {
-			t := c.bySeq[i]
-			if t == nil || c.expired(t, now) {
-				continue
-			}
-			if !yield(t) {
+		for t := range c.tasks.after(seq) {
+			if !c.expired(t, now) && !yield(t) {
 				return
 			}
 		}

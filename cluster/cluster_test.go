@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -339,4 +340,49 @@ func TestPlacementInstanceHint(t *testing.T) {
 	assert.Equal(t, int64(0), remaining(c1, a.ID), "all four tasks on a")
 	assert.Equal(t, int64(1024), remaining(c1, b.ID))
 	assert.Equal(t, int64(1024), remaining(c2, foreign.ID))
+}
+
+// TestTaskLookup: a task is found by its id or its ARN, and by nothing
+// else that looks like them.
+func TestTaskLookup(t *testing.T) {
+	c, _ := newCluster(t)
+	a := register(t, c, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	spec := &cluster.TaskSpec{Family: "web", Group: "family:web", Demand: mustDemand(t, 256, 256, nil, nil, 0)}
+	infos, err := c.Commit([]cluster.Placement{{InstanceID: a.ID, Spec: spec}, {InstanceID: a.ID, Spec: spec}})
+	require.NoError(t, err)
+	id, arn := infos[1].ID, infos[1].ARN
+	require.Len(t, id, 32)
+	require.Equal(t, "arn:aws:ecs:us-east-1:123456789012:task/test/"+id, arn)
+	flip := func(s string, i int) string {
+		b := []byte(s)
+		b[i] = "01"[(b[i]-'0'+1)%2]
+		if s[i] != '0' && s[i] != '1' {
+			b[i] = '0'
+		}
+		return string(b)
+	}
+	c.Read(func(v *cluster.View) {
+		for _, ref := range []string{id, arn} {
+			got, ok := v.Task(ref)
+			require.True(t, ok, ref)
+			assert.Equal(t, id, got.ID())
+		}
+		for _, ref := range []string{
+			"", "x", id[:31], id + "0",
+			strings.ToUpper(id), // ids are lowercase
+			flip(id, 0),         // another number
+			flip(id, 31),        // the right number, the wrong id
+			"arn:aws:ecs:us-east-1:123456789012:task/other/" + id,
+			"task/" + id[:16] + "zzzzzzzzzzzzzzzz",
+		} {
+			_, ok := v.Task(ref)
+			assert.False(t, ok, "%q", ref)
+		}
+		var seqs []uint64
+		for task := range v.TasksAfter(0) {
+			seqs = append(seqs, task.Seq())
+		}
+		require.Len(t, seqs, 2)
+		assert.Less(t, seqs[0], seqs[1], "creation order")
+	})
 }

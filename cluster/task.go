@@ -91,7 +91,7 @@ type Guard interface {
 type Task struct {
 	arn           string
 	id            string // the last part of arn, sharing its bytes
-	seq           uint64 // creation order in the cluster, from 1
+	seq           uint64 // creation order in the cluster, from 1; the number its id encodes
 	spec          *TaskSpec
 	inst          *Instance
 	instPos       int32 // index in inst.tasks while not stopped
@@ -109,9 +109,10 @@ type Task struct {
 // ID returns the task id (the last part of its ARN).
 func (t *Task) ID() string { return t.id }
 
-// setARN sets the task's ARN and its id, the ARN's last 32 bytes.
-func (t *Task) setARN(arn string) {
-	t.arn, t.id = arn, arn[len(arn)-32:]
+// setARN sets the task's ARN, its id (the ARN's last 32 bytes) and its
+// sequence number.
+func (t *Task) setARN(arn string, seq uint64) {
+	t.arn, t.id, t.seq = arn, arn[len(arn)-32:], seq
 }
 
 // ARN returns the task ARN.

@@ -179,13 +179,9 @@ func (c *Cluster) unstop(u stopUndo) {
 func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *Task {
 	d := spec.Demand
 	*t = Task{
-		arn: t.arn, id: t.id, spec: spec, inst: in, instPos: int32(len(in.tasks)),
+		arn: t.arn, id: t.id, seq: t.seq, spec: spec, inst: in, instPos: int32(len(in.tasks)),
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
-	c.nextSeq++
-	t.seq = c.nextSeq
-	c.bySeq = append(c.bySeq, t)
-	c.seqs = append(c.seqs, t.seq)
 	t.gpus = in.gpuFree.take(d.gpus)
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
@@ -196,7 +192,7 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *T
 	in.pending++
 	in.addGroup(spec.Group, 1)
 	c.pending++
-	c.tasks[t.id] = t
+	c.tasks.put(t.seq, t)
 	c.touch(in)
 	return t
 }
@@ -231,10 +227,7 @@ func (c *Cluster) release(t *Task) {
 // unplace undoes place within the same commit.
 func (c *Cluster) unplace(t *Task) {
 	c.release(t)
-	delete(c.tasks, t.id)
-	c.bySeq[len(c.bySeq)-1] = nil // the last task placed
-	c.bySeq, c.seqs = c.bySeq[:len(c.bySeq)-1], c.seqs[:len(c.seqs)-1]
-	c.nextSeq--
+	c.tasks.remove(t.seq, c.taskCount.Load())
 	t.inst.version -= 2 // place and release each counted one change
 }
 

@@ -246,6 +246,9 @@ func (e *Engine) growTo(n int, h *hotSet) {
 		e.slotGroups = append(e.slotGroups, nil)
 		e.attrEpoch = append(e.attrEpoch, -1)
 	}
+	if len(h.trees) == 0 && len(h.attrs) == 0 {
+		return // nothing built yet: the common case of RunTask's random spread
+	}
 	for _, t := range h.trees {
 		t.grow(n)
 	}
@@ -271,7 +274,7 @@ func (e *Engine) Observe(ch cluster.Change) {
 	s := int32(in.Slot())
 	h := e.hot.Load()
 	e.growTo(int(s)+1, h)
-	if e.eligible[s] {
+	if e.eligible[s] && len(h.trees) > 0 {
 		e.eachTree(h, func(t *tree) { t.remove(&e.sl, s) })
 	}
 	e.sl.cpu[s], e.sl.mem[s], e.sl.gpu[s] = in.RemainingCPU(), in.RemainingMemory(), int64(in.FreeGPUs())
@@ -316,7 +319,7 @@ func (e *Engine) Observe(ch cluster.Change) {
 	}
 
 	e.eligible[s] = in.Status() == cluster.InstanceActive && in.AgentConnected()
-	if e.eligible[s] {
+	if e.eligible[s] && len(h.trees) > 0 {
 		e.eachTree(h, func(t *tree) { t.insert(&e.sl, s) })
 	}
 }

@@ -19,3 +19,34 @@ func Mix(z uint64) uint64 {
 func Nth(seed, n uint64) uint64 {
 	return Mix(seed + n*Golden)
 }
+
+// Unmix is the inverse of Mix: Unmix(Mix(z)) == z.
+func Unmix(z uint64) uint64 {
+	z ^= z>>31 ^ z>>62
+	z *= inverse2
+	z ^= z>>27 ^ z>>54
+	z *= inverse1
+	return z ^ z>>30 ^ z>>60
+}
+
+// Index is the inverse of Nth: Index(seed, Nth(seed, n)) == n.
+func Index(seed, w uint64) uint64 {
+	return (Unmix(w) - seed) * inverseGolden
+}
+
+// The multiplicative inverses, mod 2⁶⁴, of Mix's multipliers and Golden.
+var (
+	inverse1      = inverse(0xbf58476d1ce4e5b9)
+	inverse2      = inverse(0x94d049bb133111eb)
+	inverseGolden = inverse(Golden)
+)
+
+// inverse returns x with a·x ≡ 1 (mod 2⁶⁴) for odd a, by Newton's
+// iteration: a is its own inverse to 3 bits, and each step doubles them.
+func inverse(a uint64) uint64 {
+	x := a
+	for range 5 {
+		x *= 2 - a*x
+	}
+	return x
+}

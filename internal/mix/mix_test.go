@@ -29,6 +29,19 @@ func TestNthDistinct(t *testing.T) {
 	}
 }
 
+// TestIndex: Index inverts Nth and Unmix inverts Mix.
+func TestIndex(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		seed, n, z := rapid.Uint64().Draw(t, "seed"), rapid.Uint64().Draw(t, "n"), rapid.Uint64().Draw(t, "z")
+		if got := mix.Index(seed, mix.Nth(seed, n)); got != n {
+			t.Fatalf("Index(%d, Nth(%d, %d)) = %d", seed, seed, n, got)
+		}
+		if got := mix.Unmix(mix.Mix(z)); got != z {
+			t.Fatalf("Unmix(Mix(%d)) = %d", z, got)
+		}
+	})
+}
+
 func ExampleNth() {
 	for n := range uint64(3) {
 		fmt.Printf("%016x\n", mix.Nth(1, n))
@@ -37,4 +50,10 @@ func ExampleNth() {
 	// 5692161d100b05e5
 	// 910a2dec89025cc1
 	// beeb8da1658eec67
+}
+
+func ExampleIndex() {
+	w := mix.Nth(7, 12345)
+	fmt.Println(mix.Index(7, w))
+	// Output: 12345
 }
