@@ -287,16 +287,38 @@ func (c *Cluster) instance(ref string) (*Instance, bool) {
 // task looks a task up by id or ARN; a STOPPED task past its retention is
 // gone even before it is pruned.
 func (c *Cluster) task(ref string) (*Task, bool) {
+	return c.findTask(c.parseTaskRef(ref), c.clock.Now())
+}
+
+// taskRef is a task reference parsed, outside any lock, for findTask.
+type taskRef struct {
+	ref, id string
+	n       uint64 // the number the id encodes
+	ok      bool   // the reference can name a task of this cluster
+}
+
+// parseTaskRef parses an id or ARN: a task id is 32 hex digits whose first
+// 16 encode the task's number (see newTaskARN).
+func (c *Cluster) parseTaskRef(ref string) taskRef {
 	id := lastPart(ref)
 	if len(id) != 32 {
-		return nil, false
+		return taskRef{}
 	}
 	w, err := strconv.ParseUint(id[:16], 16, 64)
 	if err != nil {
+		return taskRef{}
+	}
+	return taskRef{ref: ref, id: id, n: mix.Index(c.taskSeed[0], w), ok: true}
+}
+
+// findTask returns the task r names, unless it is STOPPED and past its
+// retention at now.
+func (c *Cluster) findTask(r taskRef, now time.Time) (*Task, bool) {
+	if !r.ok {
 		return nil, false
 	}
-	t := c.tasks.get(mix.Index(c.taskSeed[0], w))
-	if t == nil || t.id != id || (len(id) != len(ref) && ref != t.arn) || c.expired(t, c.clock.Now()) {
+	t := c.tasks.get(r.n)
+	if t == nil || t.id != r.id || (len(r.id) != len(r.ref) && r.ref != t.arn) || c.expired(t, now) {
 		return nil, false
 	}
 	return t, true
@@ -371,7 +393,12 @@ func (c *Cluster) touch(in *Instance) {
 // flush tells the observers of every instance touched by the operation,
 // and forgets STOPPED tasks past their retention. Every change ends with it.
 func (c *Cluster) flush(kind ChangeKind) {
-	c.prune(c.clock.Now())
+	c.flushAt(kind, c.clock.Now())
+}
+
+// flushAt is flush for a change made at now.
+func (c *Cluster) flushAt(kind ChangeKind, now time.Time) {
+	c.prune(now)
 	if len(c.notify) > 0 {
 		c.version++
 	}

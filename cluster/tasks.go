@@ -119,7 +119,7 @@ func (c *Cluster) apply(proposal Proposal, records []Task, out Applied) error {
 	}
 	c.stats.Commits++
 	c.stats.TasksStarted += int64(len(applied))
-	c.flush(InstanceUpdated)
+	c.flushAt(InstanceUpdated, now)
 	for i, u := range undo {
 		out.Stopped[i] = c.taskInfo(u.t)
 	}
@@ -247,16 +247,17 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 // ports and GPUs are released. reason becomes stoppedReason; code the
 // stopCode. Stopping a STOPPED task returns it unchanged.
 func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) {
+	r := c.parseTaskRef(ref)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.task(ref)
+	now := c.clock.Now()
+	t, ok := c.findTask(r, now)
 	if !ok {
 		return TaskInfo{}, fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
 	}
 	if t.last != TaskStopped {
-		now := c.clock.Now()
 		c.stop(t, reason, code, now)
-		c.flush(InstanceUpdated)
+		c.flushAt(InstanceUpdated, now)
 	}
 	return c.taskInfo(t), nil
 }
