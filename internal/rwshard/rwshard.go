@@ -3,8 +3,8 @@
 package rwshard
 
 import (
-	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 )
 
 // shards is how many reader–writer locks a RWMutex spreads its
@@ -16,9 +16,9 @@ const shards = 8
 // registry). A sync.RWMutex counts its readers in one word, which every
 // reader on every core writes; a reader of an RWMutex takes one of several
 // locks, each on cache lines of its own, so concurrent readers rarely touch
-// the same memory. A writer takes them all. The shard is picked at random
-// (runtime randomness: it decides nothing observable). The zero value is
-// an unlocked RWMutex.
+// the same memory. A writer takes them all. A reader takes the shard of the
+// processor (P) it runs on, so a shard's cache lines stay with one core; it
+// decides nothing observable. The zero value is an unlocked RWMutex.
 type RWMutex struct {
 	locks [shards]struct {
 		sync.RWMutex
@@ -28,8 +28,29 @@ type RWMutex struct {
 
 // RLock takes a read lock and returns the token RUnlock needs.
 func (l *RWMutex) RLock() int {
-	i := int(rand.Uint32() % shards)
+	i := shard()
 	l.locks[i].RLock()
+	return i
+}
+
+// shardOf holds *int shard numbers. A sync.Pool keeps one object per
+// processor in a slot of its own, so a Get followed by a Put returns the
+// same number on the same processor, without a shared write: a per-P
+// number, which Go does not otherwise expose.
+var (
+	shardOf   sync.Pool
+	nextShard atomic.Uint32
+)
+
+// shard returns the current processor's shard number.
+func shard() int {
+	p, _ := shardOf.Get().(*int)
+	if p == nil { // new processor, or the pool was cleared by a GC
+		p = new(int)
+		*p = int(nextShard.Add(1) % shards)
+	}
+	i := *p
+	shardOf.Put(p)
 	return i
 }
 
