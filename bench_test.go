@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,7 +90,12 @@ func BenchmarkStartTask(b *testing.B) {
 
 // BenchmarkRunTaskParallel: RunTask (random spread) and StopTask from
 // b.RunParallel goroutines on one cluster of 5,000 instances. Run it with
-// -cpu 1,2; it reports the share of commits that conflicted.
+// -cpu 1,2; it reports the share of commits that conflicted. Every 64
+// operations a goroutine moves the clock past the stopped-task retention,
+// so the cluster stays in a steady state (as in BenchmarkRunTask) instead of
+// growing with b.N. Read its -cpu 2 figure next to BenchmarkCoreToCore's:
+// each operation moves the cluster's lock and bookkeeping between cores,
+// so the figure depends on how far apart the machine's cores are.
 func BenchmarkRunTaskParallel(b *testing.B) {
 	b.Run("instances=5000", func(b *testing.B) {
 		ecs, clock, _ := benchCluster(b, 5000)
@@ -123,6 +129,38 @@ func BenchmarkRunTaskParallel(b *testing.B) {
 			b.ReportMetric(100*stats["commitConflicts"]/(stats["commits"]+stats["commitConflicts"]), "%conflicts")
 		}
 	})
+}
+
+// BenchmarkCoreToCore measures the machine, not the library: two
+// goroutines hand a token back and forth through one atomic word, so an
+// operation is two moves of a cache line between the cores they run on.
+// On a virtual machine whose cores are sometimes placed far apart it
+// shows which placement a run of BenchmarkRunTaskParallel had (about
+// 100 ns/op for near cores, 400 for far ones). With one processor the
+// handoff goes through the scheduler instead.
+func BenchmarkCoreToCore(b *testing.B) {
+	var word atomic.Int64
+	wait := func(v int64) {
+		for i := 0; word.Load() != v; i++ {
+			if i > 1000 {
+				runtime.Gosched()
+			}
+		}
+	}
+	done := make(chan struct{})
+	n := int64(b.N)
+	go func() {
+		defer close(done)
+		for i := range n {
+			wait(2*i + 1)
+			word.Store(2*i + 2)
+		}
+	}()
+	for i := range n {
+		wait(2 * i)
+		word.Store(2*i + 1)
+	}
+	<-done
 }
 
 // BenchmarkScale registers 100,000 instances and places 1,000,000 tasks
