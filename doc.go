@@ -69,7 +69,17 @@
 // cluster's read lock and committed under its write lock with a re-check of
 // every placement (does the task still fit, do its ports still not collide);
 // a commit that no longer fits is decided again, a bounded number of times
-// ([Options.MaxCommitAttempts]), then reported as failures.
+// ([Options.MaxCommitAttempts]), then reported as failures. A cluster's
+// commit and conflict counters are in DescribeClusters' STATISTICS.
+//
+// The serial part of a call is kept short so that calls on several cores
+// proceed together: task records, ARNs and answers are built before the
+// write lock is taken; task ids come from a per-cluster counter through a
+// bijective mix (one atomic add, no lock, never a repeat) and encode the
+// task's number, so a task is found without hashing; calls find their
+// cluster and task definition under sharded read locks whose shards stay
+// with one core; and a waiter spins briefly before it blocks, as a
+// critical section lasts about a microsecond.
 //
 // # Layers
 //
