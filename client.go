@@ -49,6 +49,7 @@ type Options struct {
 // Its methods are safe for concurrent use. A method that returns an error
 // changed nothing.
 type Client struct {
+	// Read by every call, written rarely.
 	opts      Options
 	arnPrefix string
 	// clusterPrefix is arnPrefix + "cluster/": a cluster ARN without its
@@ -56,19 +57,26 @@ type Client struct {
 	clusterPrefix string
 	clock         cluster.Clock
 	registry      *taskdef.Registry
+	clusters      map[string]*clusterEntry // guarded by mu
+	// RunTask calls are seeded without a lock: the n-th call (callCount)
+	// seeds its generator with mix.Nth(callSeed[i], n).
+	callSeed [2]uint64
+	specs    sync.Map // task definition ARN → its default *cluster.TaskSpec
 
-	mu       rwshard.RWMutex // guards clusters; held for reading by every cluster-scoped call
-	clusters map[string]*clusterEntry
+	// Written by every call: on cache lines of their own, away from the
+	// fields above.
+	_         cacheLinePad
+	mu        rwshard.RWMutex // guards clusters; held for reading by every cluster-scoped call
+	callCount atomic.Uint64
+	_         cacheLinePad
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
-	// RunTask calls are seeded without a lock: the n-th call (callCount)
-	// seeds its generator with mix.Nth(callSeed[i], n).
-	callSeed  [2]uint64
-	callCount atomic.Uint64
-
-	specs sync.Map // task definition ARN → its default *cluster.TaskSpec
 }
+
+// cacheLinePad separates fields that different cores write: 128 bytes, two
+// cache lines, as adjacent lines are fetched together.
+type cacheLinePad [128]byte
 
 type clusterEntry struct {
 	c        *cluster.Cluster
@@ -123,18 +131,24 @@ type runTaskCall struct {
 	pcg    rand.PCG
 	rnd    *rand.Rand
 	spread scheduler.RandomSpread
-	inner  scheduler.Scheduler
-	empty  bool // the cluster had no ACTIVE or DRAINING instance
+	inner   scheduler.Scheduler
+	counted bool // the instances have been counted
+	empty   bool // the cluster had no ACTIVE or DRAINING instance
 }
 
-// Decide implements scheduler.Scheduler.
+// Decide implements scheduler.Scheduler. The cluster's instances are
+// counted in the first decision only: a call that found instances and then
+// conflicted reports its placements' failures, as ECS would, whatever
+// happens to the instances meanwhile.
 func (rc *runTaskCall) Decide(v *cluster.View, plan *scheduler.Plan) {
-	instances, _, _ := v.Counts()
-	if rc.empty = instances == 0; !rc.empty {
+	if !rc.counted {
+		instances, _, _ := v.Counts()
+		rc.counted, rc.empty = true, instances == 0
+	}
+	if !rc.empty {
 		rc.inner.Decide(v, plan)
 	}
 }
-
 var runTaskCalls = sync.Pool{New: func() any {
 	rc := new(runTaskCall)
 	rc.rnd = rand.New(&rc.pcg)
@@ -152,7 +166,7 @@ func (c *Client) runTaskCall() *runTaskCall {
 
 // release returns rc to the pool; nothing may use it afterwards.
 func (rc *runTaskCall) release() {
-	rc.spread, rc.inner, rc.empty = scheduler.RandomSpread{}, nil, false
+	rc.spread, rc.inner, rc.counted, rc.empty = scheduler.RandomSpread{}, nil, false, false
 	runTaskCalls.Put(rc)
 }
 

@@ -181,12 +181,12 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 	if net != nil && len(net.AwsvpcConfiguration.Subnets) == 0 {
 		return nil, nil, invalidParameter(nil, "subnets can not be empty.")
 	}
-	if len(group) > 255 {
-		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
-	}
 	spec, err := c.defaultSpec(e)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(cmp.Or(group, spec.Group)) > 255 { // the default "family:<family>" too
+		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
 	if (group != "" && group != spec.Group) || startedBy != "" {
 		own := *spec

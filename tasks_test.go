@@ -64,6 +64,10 @@ func TestRunTaskInvalid(t *testing.T) {
 	awsvpc := taskDefinition("vpc", 100, 100)
 	awsvpc.NetworkMode = taskdef.NetworkModeAwsvpc
 	registerTaskDefinition(t, c, awsvpc)
+	// The default group "family:<family>" of a 250-character family is
+	// 257 characters: over the limit.
+	long := strings.Repeat("f", 250)
+	registerTaskDefinition(t, c, taskDefinition(long, 100, 100))
 
 	type check func(t *testing.T, err error)
 	invalid := func(message string) check {
@@ -87,6 +91,7 @@ func TestRunTaskInvalid(t *testing.T) {
 		{"bad startedBy", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "web", StartedBy: "me@example.com"}, invalid("")},
 		{"startedBy of 129", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "web", StartedBy: strings.Repeat("a", 129)}, invalid("")},
 		{"group of 256", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "web", Group: strings.Repeat("g", 256)}, invalid("")},
+		{"default group of 257", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: long}, invalid("group must be at most 255 characters.")},
 		{"bad launch type", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "web", LaunchType: "LAMBDA"}, invalid("")},
 		{"FARGATE", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "web", LaunchType: "FARGATE"}, invalid("")},
 		{"awsvpc without network configuration", stevedore.RunTaskInput{Cluster: "app01", TaskDefinition: "vpc"}, invalid("")},

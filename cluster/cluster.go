@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/stevedore-go/stevedore/internal/mix"
@@ -84,23 +83,21 @@ type Cluster struct {
 	clock      Clock
 	retention  time.Duration
 	view       View
-	// Task ids are drawn without a lock: the n-th task of the cluster
-	// (taskCount) gets the id made of mix.Nth(taskSeed[i], n), see
-	// newTaskARN.
+	// The n-th task of the cluster gets the id made of
+	// mix.Nth(taskSeed[i], n), see nextTaskARN.
 	taskSeed [2]uint64
 
-	// The lock and the id counter, which every core writes, each have
-	// cache lines of their own: the read-only fields above stay shared.
-	_         cacheLinePad
-	mu        rwLock
-	_         cacheLinePad
-	taskCount atomic.Uint64
-	_         cacheLinePad
+	// The lock, which every core writes, has cache lines of its own: the
+	// read-only fields above stay shared.
+	_  cacheLinePad
+	mu rwLock
+	_  cacheLinePad
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu
 	rnd   *rand.Rand
 
 	// Guarded by mu.
+	taskCount uint64 // tasks numbered so far
 	version   int64
 	instances []*Instance // by slot
 	byID      map[string]*Instance
@@ -298,7 +295,7 @@ type taskRef struct {
 }
 
 // parseTaskRef parses an id or ARN: a task id is 32 hex digits whose first
-// 16 encode the task's number (see newTaskARN).
+// 16 encode the task's number (see nextTaskARN).
 func (c *Cluster) parseTaskRef(ref string) taskRef {
 	id := lastPart(ref)
 	if len(id) != 32 {
@@ -331,8 +328,8 @@ func lastPart(ref string) string {
 	return ref
 }
 
-// newID draws a 32-hex-digit id. It takes only the random source's lock,
-// so ids for a commit are drawn before the write lock is taken.
+// newID draws a 32-hex-digit instance id. It takes only the random
+// source's lock.
 func (c *Cluster) newID() string {
 	c.rndMu.Lock()
 	a, b2 := c.rnd.Uint64(), c.rnd.Uint64()
@@ -343,23 +340,30 @@ func (c *Cluster) newID() string {
 	return string(b[:])
 }
 
-// newTaskARN returns the ARN of a new task and its number n, the task's
-// sequence number, in one allocation: its id is
-// the last 32 bytes. The n-th task's id is the hex of mix.Nth(seed₀, n) and
-// mix.Nth(seed₁, n), with the seeds drawn from the cluster's random source
-// when it was made: ids look random,
-// replay with the seed, and never repeat within a cluster — the first
-// half alone is distinct for every n, and gives n back (mix.Index), so a
-// task is found by its id without hashing. Drawing one takes a single
-// atomic add, no lock.
-func (c *Cluster) newTaskARN() (arn string, n uint64) {
-	n = c.taskCount.Add(1)
+// taskARNBuilder returns a builder holding the ARN of a task of this
+// cluster up to its id, with room for the id: nextTaskARN completes it
+// under the write lock without allocating.
+func (c *Cluster) taskARNBuilder(b *strings.Builder) {
+	b.Grow(len(c.taskPrefix) + 32)
+	b.WriteString(c.taskPrefix)
+}
+
+// nextTaskARN numbers a new task n = taskCount+1, its sequence number, and
+// completes its ARN in b (see taskARNBuilder), whose last 32 bytes are the
+// task id: the hex of mix.Nth(seed₀, n) and mix.Nth(seed₁, n), with the
+// seeds drawn from the cluster's random source when it was made. Ids look
+// random, replay with the seed and never repeat within a cluster — the
+// first half alone is distinct for every n — and the first half gives n
+// back (mix.Index), so a task is found by its id without hashing. Numbers
+// are drawn under the write lock, so they follow the order commits are
+// applied in: the order ListTasks pages through. Call it under the write
+// lock.
+func (c *Cluster) nextTaskARN(b *strings.Builder) (arn string, n uint64) {
+	c.taskCount++
+	n = c.taskCount
 	var id [32]byte
 	hexUint64(id[:16], mix.Nth(c.taskSeed[0], n))
 	hexUint64(id[16:], mix.Nth(c.taskSeed[1], n))
-	var b strings.Builder
-	b.Grow(len(c.taskPrefix) + len(id))
-	b.WriteString(c.taskPrefix)
 	b.Write(id[:])
 	return b.String(), n
 }
@@ -427,7 +431,7 @@ func (c *Cluster) forget() {
 func (c *Cluster) prune(now time.Time) {
 	for c.stoppedHead < len(c.stopped) && c.expired(c.stopped[c.stoppedHead], now) {
 		t := c.stopped[c.stoppedHead]
-		c.tasks.remove(t.seq, c.taskCount.Load())
+		c.tasks.remove(t.seq, c.taskCount)
 		c.stopped[c.stoppedHead] = nil
 		c.stoppedHead++
 	}

@@ -3,9 +3,11 @@ package cluster_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
@@ -129,4 +131,59 @@ func TestInterleavedSchedulers(t *testing.T) {
 			checkAccounting(t, c)
 		}
 	})
+}
+
+// TestConcurrentCreationOrder: while several goroutines commit (some of
+// them conflicting), a reader never finds a task created before one it has
+// already seen: tasks are numbered in the order commits apply, so paging
+// by sequence number misses none. Numbers have no gaps: a rejected commit
+// gives its numbers back.
+func TestConcurrentCreationOrder(t *testing.T) {
+	c, _ := newCluster(t)
+	var ids []string
+	for range 8 {
+		ids = append(ids, register(t, c, cluster.InstanceSpec{CPU: 1 << 20, Memory: 1 << 20}).ID)
+	}
+	spec := &cluster.TaskSpec{Family: "web", Group: "family:web", Demand: mustDemand(t, 1, 1, nil, nil, 0)}
+	ported := &cluster.TaskSpec{Family: "web", Group: "family:web", Demand: mustDemand(t, 1, 1, []uint16{8080}, nil, 0)}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				ps := []cluster.Placement{{InstanceID: ids[(g+i)%len(ids)], Spec: spec}, {InstanceID: ids[i%len(ids)], Spec: spec}}
+				if i%5 == 0 { // the same port twice on one instance: rejected
+					ps = append(ps, cluster.Placement{InstanceID: ids[0], Spec: ported}, cluster.Placement{InstanceID: ids[0], Spec: ported})
+				}
+				_, err := c.Commit(ps)
+				if i%5 == 0 {
+					assert.ErrorIs(t, err, cluster.ErrConflict)
+				} else {
+					assert.NoError(t, err)
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	seen := map[uint64]bool{}
+	var highest uint64
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		c.Read(func(v *cluster.View) {
+			for task := range v.TasksAfter(0) {
+				s := task.Seq()
+				if s <= highest && !seen[s] {
+					t.Fatalf("task %d appeared after task %d had been seen", s, highest)
+				}
+				seen[s] = true
+				highest = max(highest, s)
+			}
+		})
+	}
+	require.Len(t, seen, 4*240*2)
+	require.Equal(t, uint64(len(seen)), highest, "numbers 1..n, no gaps")
 }

@@ -18,30 +18,36 @@ const spinTries = 64
 // waiter on its own processor; after spinTries it blocks as usual, so a
 // long wait costs no CPU.
 type rwLock struct {
-	sync.RWMutex
+	mu sync.RWMutex
 }
 
 // Lock takes the write lock.
 func (l *rwLock) Lock() {
 	for range spinTries {
-		if l.RWMutex.TryLock() {
+		if l.mu.TryLock() {
 			return
 		}
 		runtime.Gosched()
 	}
-	l.RWMutex.Lock()
+	l.mu.Lock()
 }
+
+// Unlock releases the write lock.
+func (l *rwLock) Unlock() { l.mu.Unlock() }
 
 // RLock takes the read lock.
 func (l *rwLock) RLock() {
 	for range spinTries {
-		if l.RWMutex.TryRLock() {
+		if l.mu.TryRLock() {
 			return
 		}
 		runtime.Gosched()
 	}
-	l.RWMutex.RLock()
+	l.mu.RLock()
 }
+
+// RUnlock releases the read lock.
+func (l *rwLock) RUnlock() { l.mu.RUnlock() }
 
 // cacheLinePad separates fields that different cores write: 128 bytes, two
 // cache lines, as adjacent lines are fetched together.

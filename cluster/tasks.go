@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,22 +61,28 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
 		}
 	}
-	// Task records, their ARNs and the answer's slices are made before the
-	// write lock is taken, so the serial part of a commit stays short.
+	// Task records, the memory of their ARNs and the answer's slices are
+	// made before the write lock is taken, so the serial part of a commit
+	// stays short.
 	records := make([]Task, len(proposal.Placements))
+	var arnBuf [4]strings.Builder
+	arns := arnBuf[:]
+	if len(records) > len(arnBuf) {
+		arns = make([]strings.Builder, len(records))
+	}
 	for i := range records {
-		records[i].setARN(c.newTaskARN())
+		c.taskARNBuilder(&arns[i])
 	}
 	out := Applied{Stopped: make([]TaskInfo, len(proposal.Stops)), Started: make([]TaskInfo, len(proposal.Placements))}
-	if err := c.apply(proposal, records, out); err != nil {
+	if err := c.apply(proposal, records, arns, out); err != nil {
 		return Applied{}, err
 	}
 	return out, nil
 }
 
 // apply is Apply under the write lock: it fills out with the infos of the
-// stopped and started tasks.
-func (c *Cluster) apply(proposal Proposal, records []Task, out Applied) error {
+// stopped and started tasks. records[i] and arns[i] become the i-th task.
+func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builder, out Applied) error {
 	var undoBuf [4]stopUndo
 	var appliedBuf [4]*Task
 	undo, applied := undoBuf[:0], appliedBuf[:0]
@@ -115,7 +122,7 @@ func (c *Cluster) apply(proposal Proposal, records []Task, out Applied) error {
 			c.stats.Conflicts++
 			return &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
-		applied = append(applied, c.place(in, p.Spec, now, &records[i]))
+		applied = append(applied, c.place(in, p.Spec, now, &records[i], &arns[i]))
 	}
 	c.stats.Commits++
 	c.stats.TasksStarted += int64(len(applied))
@@ -175,13 +182,14 @@ func (c *Cluster) unstop(u stopUndo) {
 }
 
 // place starts a PENDING task of spec on in, which must fit it, in the
-// record t (whose id is set).
-func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task) *Task {
+// record t, numbering it and completing its ARN in arn (see nextTaskARN).
+func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task, arn *strings.Builder) *Task {
 	d := spec.Demand
 	*t = Task{
-		arn: t.arn, id: t.id, seq: t.seq, spec: spec, inst: in, instPos: int32(len(in.tasks)),
+		spec: spec, inst: in, instPos: int32(len(in.tasks)),
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
+	t.setARN(c.nextTaskARN(arn))
 	t.gpus = in.gpuFree.take(d.gpus)
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
@@ -224,10 +232,12 @@ func (c *Cluster) release(t *Task) {
 	c.touch(in)
 }
 
-// unplace undoes place within the same commit.
+// unplace undoes place within the same commit, giving its number back:
+// the last placed is undone first.
 func (c *Cluster) unplace(t *Task) {
 	c.release(t)
-	c.tasks.remove(t.seq, c.taskCount.Load())
+	c.taskCount--
+	c.tasks.remove(t.seq, c.taskCount)
 	t.inst.version -= 2 // place and release each counted one change
 }
 

@@ -3,19 +3,23 @@ package cluster
 import (
 	"iter"
 	"math"
+	"math/bits"
 )
 
-// taskChunkBits sets the size of a taskTable chunk: 1,024 tasks, 8 KiB.
-const taskChunkBits = 10
+// taskChunkBits sets the size of a taskTable chunk: 64 tasks, one bit each
+// in the chunk's mask.
+const taskChunkBits = 6
 
 const taskChunkSize = 1 << taskChunkBits
 
-// taskTable holds a cluster's retained tasks by number: the n-th task
-// drawn (see [Cluster.newTaskARN]; its id encodes n) is found without
-// hashing, in chunks of taskChunkSize. A chunk whose tasks are all gone,
-// and all of whose numbers have been drawn, is freed, so the table holds
-// about one pointer per retained task plus a pointer per chunk between
-// the oldest and the newest.
+// taskTable holds a cluster's retained tasks by number: task number n (see
+// [Cluster.nextTaskARN]; its id encodes n) is found without hashing, in
+// chunks of 64. A chunk is freed when its tasks are all gone and all its
+// numbers have been drawn. Memory: a pointer per 64 numbers between the
+// oldest retained task and the newest, plus a 528-byte chunk per 64
+// numbers that still hold a task — at best 8 bytes a task, at worst (one
+// long-lived task among every 64) 528. Walking it costs O(1) per chunk
+// and per task yielded.
 type taskTable struct {
 	base   uint64 // chunk number of chunks[0]
 	chunks []*taskChunk
@@ -28,21 +32,25 @@ type taskTable struct {
 }
 
 type taskChunk struct {
-	live  int
+	mask  uint64 // bit i: tasks[i] is held
 	tasks [taskChunkSize]*Task
 }
 
-// get returns task number n, or nil.
-func (tt *taskTable) get(n uint64) *Task {
+// chunk returns the chunk holding number n, or nil.
+func (tt *taskTable) chunk(n uint64) *taskChunk {
 	k := n >> taskChunkBits
 	if k < tt.base || k-tt.base >= uint64(len(tt.chunks)) {
 		return nil
 	}
-	ch := tt.chunks[k-tt.base]
-	if ch == nil {
-		return nil
+	return tt.chunks[k-tt.base]
+}
+
+// get returns task number n, or nil.
+func (tt *taskTable) get(n uint64) *Task {
+	if ch := tt.chunk(n); ch != nil {
+		return ch.tasks[n&(taskChunkSize-1)]
 	}
-	return ch.tasks[n&(taskChunkSize-1)]
+	return nil
 }
 
 // put stores t as task number n; the slot must be empty.
@@ -54,7 +62,7 @@ func (tt *taskTable) put(n uint64, t *Task) {
 	if len(tt.chunks) == 0 {
 		tt.base = k
 	}
-	if k < tt.base { // a number drawn before the head chunk was freed
+	if k < tt.base { // a number below the oldest chunk held
 		grown := make([]*taskChunk, tt.base-k, int(tt.base-k)+len(tt.chunks))
 		tt.chunks = append(grown, tt.chunks...)
 		tt.base = k
@@ -67,32 +75,31 @@ func (tt *taskTable) put(n uint64, t *Task) {
 		ch = new(taskChunk)
 		tt.chunks[k-tt.base] = ch
 	}
-	ch.tasks[n&(taskChunkSize-1)] = t
-	ch.live++
+	i := n & (taskChunkSize - 1)
+	ch.tasks[i] = t
+	ch.mask |= 1 << i
 	tt.size++
 }
 
-// remove takes task number n out of the table. drawn is how many numbers
-// have been drawn so far: a chunk is freed only once none of its numbers
-// can still arrive.
+// remove takes task number n out of the table. drawn is the highest
+// number drawn so far: a chunk is freed only once none of its numbers can
+// still come.
 func (tt *taskTable) remove(n, drawn uint64) {
 	if tt.lingering && (drawn+1)>>taskChunkBits > tt.linger {
 		tt.release(tt.linger)
 	}
-	k := n >> taskChunkBits
-	if k < tt.base || k-tt.base >= uint64(len(tt.chunks)) {
+	ch := tt.chunk(n)
+	i := n & (taskChunkSize - 1)
+	if ch == nil || ch.mask&(1<<i) == 0 {
 		return
 	}
-	ch := tt.chunks[k-tt.base]
-	if ch == nil || ch.tasks[n&(taskChunkSize-1)] == nil {
-		return
-	}
-	ch.tasks[n&(taskChunkSize-1)] = nil
-	ch.live--
+	ch.tasks[i] = nil
+	ch.mask &^= 1 << i
 	tt.size--
-	if ch.live > 0 {
+	if ch.mask != 0 {
 		return
 	}
+	k := n >> taskChunkBits
 	if (drawn+1)>>taskChunkBits <= k { // numbers of chunk k may still come
 		tt.lingering, tt.linger = true, k
 		return
@@ -109,7 +116,7 @@ func (tt *taskTable) release(k uint64) {
 	if k < tt.base || k-tt.base >= uint64(len(tt.chunks)) {
 		return
 	}
-	if ch := tt.chunks[k-tt.base]; ch == nil || ch.live > 0 {
+	if ch := tt.chunks[k-tt.base]; ch == nil || ch.mask != 0 {
 		return
 	}
 	tt.chunks[k-tt.base] = nil
@@ -125,21 +132,20 @@ func (tt *taskTable) after(n uint64) iter.Seq[*Task] {
 		if n == math.MaxUint64 {
 			return
 		}
-		first := n + 1
-		if first < tt.base<<taskChunkBits {
-			first = tt.base << taskChunkBits
-		}
+		first := max(n+1, tt.base<<taskChunkBits)
 		for k := first >> taskChunkBits; k-tt.base < uint64(len(tt.chunks)); k++ {
 			ch := tt.chunks[k-tt.base]
 			if ch == nil {
 				continue
 			}
-			j := uint64(0)
+			mask := ch.mask
 			if k == first>>taskChunkBits {
-				j = first & (taskChunkSize - 1)
+				mask &^= 1<<(first&(taskChunkSize-1)) - 1 // numbers below first
 			}
-			for ; j < taskChunkSize; j++ {
-				if t := ch.tasks[j]; t != nil && !yield(t) {
+			for mask != 0 {
+				i := bits.TrailingZeros64(mask)
+				mask &= mask - 1
+				if !yield(ch.tasks[i]) {
 					return
 				}
 			}

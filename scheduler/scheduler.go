@@ -111,6 +111,11 @@ func (p *Plan) FailWith(arn string, r cluster.Reason, tally *placement.Tally) {
 }
 
 func (p *Plan) reset() {
+	// Cleared, not only cut: a pooled plan must not keep instances, specs
+	// or tasks alive.
+	clear(p.Stops)
+	clear(p.Placements)
+	clear(p.Failures)
 	p.Stops = p.Stops[:0]
 	p.Placements = p.Placements[:0]
 	p.Failures = p.Failures[:0]
@@ -153,6 +158,7 @@ func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 	}
 	plan.sched = s
 	defer func() {
+		plan.reset()
 		plan.sched = nil
 		planPool.Put(plan)
 	}()
