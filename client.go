@@ -128,9 +128,9 @@ func (c *Client) childRand() *rand.Rand {
 // call runs: it notes a cluster without instances (which RunTask rejects)
 // in the same read as the decision.
 type runTaskCall struct {
-	pcg    rand.PCG
-	rnd    *rand.Rand
-	spread scheduler.RandomSpread
+	pcg     rand.PCG
+	rnd     *rand.Rand
+	spread  scheduler.RandomSpread
 	inner   scheduler.Scheduler
 	counted bool // the instances have been counted
 	empty   bool // the cluster had no ACTIVE or DRAINING instance
@@ -149,6 +149,7 @@ func (rc *runTaskCall) Decide(v *cluster.View, plan *scheduler.Plan) {
 		rc.inner.Decide(v, plan)
 	}
 }
+
 var runTaskCalls = sync.Pool{New: func() any {
 	rc := new(runTaskCall)
 	rc.rnd = rand.New(&rc.pcg)
