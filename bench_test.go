@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -165,7 +166,9 @@ func BenchmarkCoreToCore(b *testing.B) {
 
 // BenchmarkScale registers 100,000 instances and places 1,000,000 tasks
 // with binpack (RunTask, count 10), and reports the heap per instance and
-// per task and the seconds to place all tasks.
+// per task and the seconds to place all tasks; then it lists every task
+// and instance page by page (100 a page), describes the tasks 100 at a
+// time and stops them one by one, and reports the seconds each took.
 func BenchmarkScale(b *testing.B) {
 	b.Run("instances=100000/tasks=1000000", func(b *testing.B) {
 		const instances, tasks = 100_000, 1_000_000
@@ -221,6 +224,49 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(float64(ms.HeapAlloc-afterInstances)/tasks, "B/task")
 			b.ReportMetric(seconds, "s/1M-tasks")
 			runtime.KeepAlive(ecs)
+
+			// List, describe and stop them all, a page of 100 at a time.
+			start = time.Now()
+			arns := make([]string, 0, tasks)
+			for token := ""; ; {
+				out, err := ecs.ListTasks(ctx, &stevedore.ListTasksInput{Cluster: "scale", NextToken: token})
+				if err != nil {
+					b.Fatal(err)
+				}
+				arns = append(arns, out.TaskArns...)
+				if token = out.NextToken; token == "" {
+					break
+				}
+			}
+			instancePages := 0
+			for token := ""; ; instancePages++ {
+				out, err := ecs.ListContainerInstances(ctx, &stevedore.ListContainerInstancesInput{Cluster: "scale", NextToken: token})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if token = out.NextToken; token == "" {
+					break
+				}
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s/list-all")
+			if len(arns) != tasks || instancePages != instances/stevedore.DefaultMaxResults-1 {
+				b.Fatalf("listed %d tasks, %d instance pages", len(arns), instancePages+1)
+			}
+			start = time.Now()
+			for page := range slices.Chunk(arns, stevedore.DefaultMaxResults) {
+				out, err := ecs.DescribeTasks(ctx, &stevedore.DescribeTasksInput{Cluster: "scale", Tasks: page})
+				if err != nil || len(out.Tasks) != len(page) {
+					b.Fatalf("DescribeTasks: %v, %d failures", err, len(out.Failures))
+				}
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s/describe-1M")
+			start = time.Now()
+			for _, arn := range arns {
+				if _, err := ecs.StopTask(ctx, &stevedore.StopTaskInput{Cluster: "scale", Task: arn}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s/stop-1M")
 		}
 	})
 }
