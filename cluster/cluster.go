@@ -4,7 +4,6 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -301,11 +300,28 @@ func (c *Cluster) parseTaskRef(ref string) taskRef {
 	if len(id) != 32 {
 		return taskRef{}
 	}
-	w, err := strconv.ParseUint(id[:16], 16, 64)
-	if err != nil {
+	w, ok := parseHex64(id[:16])
+	if !ok {
 		return taskRef{}
 	}
 	return taskRef{ref: ref, id: id, n: mix.Index(c.taskSeed[0], w), ok: true}
+}
+
+// parseHex64 parses 16 lowercase hex digits, as hexUint64 writes them.
+func parseHex64(s string) (uint64, bool) {
+	var v uint64
+	for i := range len(s) {
+		ch := s[i]
+		switch {
+		case '0' <= ch && ch <= '9':
+			v = v<<4 | uint64(ch-'0')
+		case 'a' <= ch && ch <= 'f':
+			v = v<<4 | uint64(ch-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, len(s) == 16
 }
 
 // findTask returns the task r names, unless it is STOPPED and past its

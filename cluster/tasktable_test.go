@@ -99,3 +99,21 @@ func TestTaskTableAfterMax(t *testing.T) {
 		t.Fatal("get of an absent number")
 	}
 }
+
+// TestParseHex64: parseHex64 reads what hexUint64 writes, and nothing
+// else.
+func TestParseHex64(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		v := rapid.Uint64().Draw(rt, "v")
+		var b [16]byte
+		hexUint64(b[:], v)
+		if got, ok := parseHex64(string(b[:])); !ok || got != v {
+			rt.Fatalf("parseHex64(%s) = %x, %v", b[:], got, ok)
+		}
+	})
+	for _, s := range []string{"", "0123456789abcde", "0123456789abcdef0", "0123456789ABCDEF", "0123456789abcdeg", "-123456789abcdef"} {
+		if _, ok := parseHex64(s); ok {
+			t.Errorf("parseHex64(%q) ok", s)
+		}
+	}
+}
