@@ -365,9 +365,10 @@ type ListTasksOutput struct {
 
 // ListTasks lists task ARNs in pages, filtered by instance, family,
 // service, startedBy and desired status. Tasks come in the order they were
-// created [INF: ECS does not document the order]; a page costs O(log t)
-// plus the tasks it passes over, so listing every task of a large cluster
-// costs O(t) in all, and pages stay right while tasks come and go.
+// created [INF: ECS does not document the order]; a page costs O(1) plus
+// the tasks it passes over, so listing every task of a large cluster costs
+// O(t) in all, and pages stay right while tasks come and go: a task
+// created after a page was read comes on a later page.
 func (c *Client) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
 	if in == nil {
 		in = &ListTasksInput{}
