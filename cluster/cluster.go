@@ -86,29 +86,31 @@ type Cluster struct {
 	// mix.Nth(taskSeed[i], n), see nextTaskARN.
 	taskSeed [2]uint64
 
-	// The lock, which every core writes, has cache lines of its own: the
-	// read-only fields above stay shared.
-	_  cacheLinePad
-	mu rwLock
-	_  cacheLinePad
+	// Rarely written: the instance slots and index (a registration adds to
+	// them) and the observers; read by every commit. Guarded by mu.
+	instances []*Instance // by slot
+	byID      map[string]*Instance
+	observers []Observer
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu
 	rnd   *rand.Rand
 
-	// Guarded by mu.
-	taskCount uint64 // tasks numbered so far
-	version   int64
-	instances []*Instance // by slot
-	byID      map[string]*Instance
-	tasks     taskTable
-	stopped   []*Task // STOPPED tasks in stoppedAt order, for retention
-	// stoppedHead is the first entry of stopped still retained.
-	stoppedHead int
-	observers   []Observer
-
-	registered, running, pending int // ACTIVE+DRAINING instances; task counts
-	notify                       []*Instance
-	stats                        Stats
+	// The lock and what every commit writes, packed together after it so
+	// that the lines a core takes with the lock hold them, and on cache
+	// lines of their own, away from the fields above. Guarded by mu.
+	_           cacheLinePad
+	mu          rwLock
+	taskCount   uint64 // tasks numbered so far
+	version     int64
+	running     int // task counts
+	pending     int
+	stoppedHead int // the first entry of stopped still retained
+	stats       Stats
+	notify      []*Instance
+	registered  int // ACTIVE and DRAINING instances
+	tasks       taskTable
+	stopped     []*Task // STOPPED tasks in stoppedAt order, for retention
+	_           cacheLinePad
 }
 
 // New returns an empty cluster named name.
