@@ -106,11 +106,15 @@ type Cluster struct {
 	pending     int
 	stoppedHead int // the first entry of stopped still retained
 	stats       Stats
-	notify      []*Instance
-	registered  int // ACTIVE and DRAINING instances
-	tasks       taskTable
-	stopped     []*Task // STOPPED tasks in stoppedAt order, for retention
-	_           cacheLinePad
+	// The instances the current change touched, in order: the first two
+	// here (a commit mostly touches one), the rest in notifyMore.
+	notify     [2]*Instance
+	notified   int
+	notifyMore []*Instance
+	registered int // ACTIVE and DRAINING instances
+	tasks      taskTable
+	stopped    []*Task // STOPPED tasks in stoppedAt order, for retention
+	_          cacheLinePad
 }
 
 // New returns an empty cluster named name.
@@ -406,9 +410,15 @@ func hexUint64(b []byte, v uint64) {
 // the current operation ends.
 func (c *Cluster) touch(in *Instance) {
 	in.version++
-	if !in.notifying {
-		in.notifying = true
-		c.notify = append(c.notify, in)
+	if in.notifying {
+		return
+	}
+	in.notifying = true
+	if c.notified < len(c.notify) {
+		c.notify[c.notified] = in
+		c.notified++
+	} else {
+		c.notifyMore = append(c.notifyMore, in)
 	}
 }
 
@@ -421,26 +431,47 @@ func (c *Cluster) flush(kind ChangeKind) {
 // flushAt is flush for a change made at now.
 func (c *Cluster) flushAt(kind ChangeKind, now time.Time) {
 	c.prune(now)
-	if len(c.notify) > 0 {
+	if c.notified > 0 {
 		c.version++
 	}
-	for _, in := range c.notify {
+	for in := range c.touched() {
 		in.notifying = false
 		for _, o := range c.observers {
 			o.Observe(Change{Kind: kind, Instance: in})
 		}
 	}
-	clear(c.notify)
-	c.notify = c.notify[:0]
+	c.clearTouched()
 }
 
 // forget drops the pending notifications of a change that was undone.
 func (c *Cluster) forget() {
-	for _, in := range c.notify {
+	for in := range c.touched() {
 		in.notifying = false
 	}
-	clear(c.notify)
-	c.notify = c.notify[:0]
+	c.clearTouched()
+}
+
+// touched yields the instances touched by the current change, in order.
+func (c *Cluster) touched() iter.Seq[*Instance] {
+	return func(yield func(*Instance) bool) {
+		for _, in := range c.notify[:c.notified] {
+			if !yield(in) {
+				return
+			}
+		}
+		for _, in := range c.notifyMore {
+			if !yield(in) {
+				return
+			}
+		}
+	}
+}
+
+// clearTouched empties the touched list, keeping notifyMore's memory.
+func (c *Cluster) clearTouched() {
+	c.notify, c.notified = [2]*Instance{}, 0
+	clear(c.notifyMore)
+	c.notifyMore = c.notifyMore[:0]
 }
 
 // prune forgets STOPPED tasks older than the retention period. Cost:
