@@ -62,7 +62,10 @@ func (tt *taskTable) put(n uint64, t *Task) {
 	if len(tt.chunks) == 0 {
 		tt.base = k
 	}
-	if k < tt.base { // a number below the oldest chunk held
+	// The cluster draws numbers in order under its lock, and a chunk
+	// that numbers may still come to is never freed, so n is not below
+	// the chunks held; the table stays right for any order all the same.
+	if k < tt.base {
 		grown := make([]*taskChunk, tt.base-k, int(tt.base-k)+len(tt.chunks))
 		tt.chunks = append(grown, tt.chunks...)
 		tt.base = k
