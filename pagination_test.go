@@ -1,6 +1,7 @@
 package stevedore_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +70,56 @@ func TestListTasksPagesWhileTasksChange(t *testing.T) {
 			prev = p
 		}
 	}
+}
+
+// TestListTasksPagesUnderConcurrentRunTask: while four goroutines start
+// tasks, each listing pass, page by page, lists every task that existed
+// when it began exactly once, and no task twice.
+func TestListTasksPagesUnderConcurrentRunTask(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "busy")
+	for range 8 {
+		registerInstance(t, c, "busy", resources(1<<20, 1<<20))
+	}
+	registerTaskDefinition(t, c, taskDefinition("tiny", 1, 1))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 150 {
+				out, err := c.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "busy", TaskDefinition: "tiny", Count: 2})
+				if !assert.NoError(t, err) || !assert.Len(t, out.Tasks, 2) {
+					return
+				}
+			}
+		})
+	}
+	listAll := func(maxResults int) []string {
+		var arns []string
+		for token := ""; ; {
+			out, err := c.ListTasks(ctx, &stevedore.ListTasksInput{Cluster: "busy", MaxResults: maxResults, NextToken: token})
+			require.NoError(t, err)
+			arns = append(arns, out.TaskArns...)
+			if token = out.NextToken; token == "" {
+				return arns
+			}
+		}
+	}
+	for pass := 0; pass < 20; pass++ {
+		before := listAll(100)
+		during := listAll(7)
+		seen := map[string]int{}
+		for _, arn := range during {
+			seen[arn]++
+		}
+		for arn, n := range seen {
+			require.Equal(t, 1, n, "%s listed %d times", arn, n)
+		}
+		for _, arn := range before {
+			require.Contains(t, seen, arn, "a task that existed when the pass began")
+		}
+		require.Equal(t, before, during[:len(before)], "the older tasks come first, in the same order")
+	}
+	wg.Wait()
+	require.Len(t, listAll(100), 4*150*2)
 }
