@@ -132,8 +132,9 @@ type runTaskCall struct {
 	rnd     *rand.Rand
 	spread  scheduler.RandomSpread
 	inner   scheduler.Scheduler
-	counted bool // the instances have been counted
-	empty   bool // the cluster had no ACTIVE or DRAINING instance
+	res     scheduler.Result // the round's result; its memory is reused
+	counted bool             // the instances have been counted
+	empty   bool             // the cluster had no ACTIVE or DRAINING instance
 }
 
 // Decide implements scheduler.Scheduler. The cluster's instances are
@@ -168,7 +169,27 @@ func (c *Client) runTaskCall() *runTaskCall {
 // release returns rc to the pool; nothing may use it afterwards.
 func (rc *runTaskCall) release() {
 	rc.spread, rc.inner, rc.counted, rc.empty = scheduler.RandomSpread{}, nil, false, false
+	clearResult(&rc.res)
 	runTaskCalls.Put(rc)
+}
+
+// results keeps scheduling results between calls, so that a call's task
+// infos need no memory of their own; a call converts them to its output
+// before it releases the result.
+var results = sync.Pool{New: func() any { return new(scheduler.Result) }}
+
+// releaseResult returns res to results.
+func releaseResult(res *scheduler.Result) {
+	clearResult(res)
+	results.Put(res)
+}
+
+// clearResult empties res, keeping its memory but none of what it held.
+func clearResult(res *scheduler.Result) {
+	clear(res.Tasks)
+	clear(res.Stopped)
+	clear(res.Failures)
+	*res = scheduler.Result{Tasks: res.Tasks[:0], Stopped: res.Stopped[:0], Failures: res.Failures[:0]}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)

@@ -105,8 +105,8 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 				Place:   e.place,
 			}
 		}
-		res, err := scheduler.Execute(e.c, rc, c.opts.MaxCommitAttempts)
-		if err != nil {
+		res := &rc.res
+		if err := scheduler.ExecuteTo(e.c, rc, c.opts.MaxCommitAttempts, res); err != nil {
 			return err
 		}
 		if rc.empty {
@@ -279,8 +279,9 @@ func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskO
 	}
 	var out *StartTaskOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
-		res, err := scheduler.Execute(e.c, &scheduler.Pin{Spec: spec, Instances: in.ContainerInstances}, c.opts.MaxCommitAttempts)
-		if err != nil {
+		res := results.Get().(*scheduler.Result)
+		defer releaseResult(res)
+		if err := scheduler.ExecuteTo(e.c, &scheduler.Pin{Spec: spec, Instances: in.ContainerInstances}, c.opts.MaxCommitAttempts, res); err != nil {
 			return err
 		}
 		out = &StartTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}

@@ -386,3 +386,21 @@ func TestTaskLookup(t *testing.T) {
 		assert.Less(t, seqs[0], seqs[1], "creation order")
 	})
 }
+
+// TestApplyTo: ApplyTo reuses the caller's slices, and leaves them empty
+// when the proposal conflicts.
+func TestApplyTo(t *testing.T) {
+	c, _ := newCluster(t)
+	a := register(t, c, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	spec := &cluster.TaskSpec{Family: "web", Group: "family:web", Demand: mustDemand(t, 256, 256, []uint16{80}, nil, 0)}
+	out := cluster.Applied{Started: make([]cluster.TaskInfo, 0, 4)}
+	mem := &out.Started[:1][0]
+	require.NoError(t, c.ApplyTo(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: a.ID, Spec: spec}}}, &out))
+	require.Len(t, out.Started, 1)
+	assert.Same(t, mem, &out.Started[0], "the caller's memory")
+	assert.Equal(t, a.ID, out.Started[0].InstanceID)
+	err := c.ApplyTo(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: a.ID, Spec: spec}}}, &out)
+	require.ErrorIs(t, err, cluster.ErrConflict, "port 80 is taken")
+	assert.Empty(t, out.Started)
+	assert.Empty(t, out.Stopped)
+}

@@ -56,9 +56,22 @@ func (c *Cluster) Commit(placements []Placement) ([]TaskInfo, error) {
 // Observers hear of each touched instance once, after the whole proposal
 // applied.
 func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
+	var out Applied
+	if err := c.ApplyTo(proposal, &out); err != nil {
+		return Applied{}, err
+	}
+	return out, nil
+}
+
+// ApplyTo is [Cluster.Apply] writing the infos into out, whose slices'
+// memory it reuses — their old contents are overwritten — so that a caller
+// that keeps out between commits allocates nothing for them. On an error
+// both slices are left empty.
+func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
+	out.Stopped, out.Started = out.Stopped[:0], out.Started[:0]
 	for i, p := range proposal.Placements {
 		if p.Spec == nil || p.Spec.Demand == nil {
-			return Applied{}, fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
+			return fmt.Errorf("%w: placement %d has no task spec or demand", ErrInvalidSpec, i)
 		}
 	}
 	// Task records, the memory of their ARNs and the answer's slices are
@@ -73,11 +86,13 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 	for i := range records {
 		c.taskARNBuilder(&arns[i])
 	}
-	out := Applied{Stopped: make([]TaskInfo, len(proposal.Stops)), Started: make([]TaskInfo, len(proposal.Placements))}
-	if err := c.apply(proposal, records, arns, out); err != nil {
-		return Applied{}, err
+	stopped := slices.Grow(out.Stopped, len(proposal.Stops))[:len(proposal.Stops)]
+	started := slices.Grow(out.Started, len(records))[:len(records)]
+	if err := c.apply(proposal, records, arns, Applied{Stopped: stopped, Started: started}); err != nil {
+		return err
 	}
-	return out, nil
+	out.Stopped, out.Started = stopped, started
+	return nil
 }
 
 // apply is Apply under the write lock: it fills out with the infos of the

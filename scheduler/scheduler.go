@@ -24,6 +24,7 @@ type State interface {
 	Apply(p cluster.Proposal) (cluster.Applied, error)
 }
 
+
 // Scheduler decides where tasks go. Decide reads the cluster through v — a
 // consistent view, valid only during the call — and writes its decisions
 // into plan; it must not modify the cluster. [Execute] runs it and commits
@@ -149,9 +150,21 @@ type Result struct {
 // times (0 means [DefaultMaxAttempts]); after that every placement of the
 // last plan is reported as a failure with the conflict's reason.
 func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
+	var res Result
+	err := ExecuteTo(c, s, maxAttempts, &res)
+	return res, err
+}
+
+// ExecuteTo is [Execute] writing into res, whose slices' memory it reuses —
+// their old contents are overwritten — so that a caller that keeps res
+// between rounds allocates nothing for the task infos when c is a
+// [*cluster.Cluster] (which writes them in place, with ApplyTo). Any other
+// State, a wrapper of a Cluster included, commits through its Apply.
+func ExecuteTo(c State, s Scheduler, maxAttempts int, res *Result) error {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
+	*res = Result{Tasks: res.Tasks[:0], Stopped: res.Stopped[:0], Failures: res.Failures[:0]}
 	plan := planPool.Get().(*Plan)
 	if plan.decideFn == nil {
 		plan.decideFn = plan.decide
@@ -162,31 +175,45 @@ func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 		plan.sched = nil
 		planPool.Put(plan)
 	}()
-	var res Result
 	for attempt := 1; ; attempt++ {
 		plan.reset()
 		c.Read(plan.decideFn)
 		if len(plan.Placements) == 0 && len(plan.Stops) == 0 {
 			res.Failures = append(res.Failures, plan.Failures...)
-			return res, nil
+			return nil
 		}
-		applied, err := c.Apply(cluster.Proposal{Stops: plan.Stops, Placements: plan.Placements})
+		err := commit(c, cluster.Proposal{Stops: plan.Stops, Placements: plan.Placements}, res)
 		if err == nil {
-			res.Tasks, res.Stopped = applied.Started, applied.Stopped
 			res.Failures = append(res.Failures, plan.Failures...)
-			return res, nil
+			return nil
 		}
 		var conflict *cluster.ConflictError
 		if !errors.As(err, &conflict) {
-			return res, err
+			return err
 		}
 		res.Conflicts++
 		if attempt >= maxAttempts {
 			res.Failures = append(res.Failures, conflictFailures(c, plan.Placements, conflict.Reason, res.Conflicts)...)
 			res.Failures = append(res.Failures, plan.Failures...)
-			return res, nil
+			return nil
 		}
 	}
+}
+
+// commit applies p, writing the infos into res's memory when c is a
+// Cluster. Only the Cluster type itself is asked, not any State with an
+// ApplyTo method: a wrapper that embeds a Cluster to change Apply must not
+// be bypassed through the promoted method.
+func commit(c State, p cluster.Proposal, res *Result) error {
+	if cl, ok := c.(*cluster.Cluster); ok {
+		out := cluster.Applied{Stopped: res.Stopped, Started: res.Tasks}
+		err := cl.ApplyTo(p, &out)
+		res.Stopped, res.Tasks = out.Stopped, out.Started
+		return err
+	}
+	out, err := c.Apply(p)
+	res.Stopped, res.Tasks = out.Stopped, out.Started
+	return err
 }
 
 // conflictFailures reports placements that kept conflicting as failures.

@@ -213,3 +213,33 @@ func TestStateSeam(t *testing.T) {
 	assert.Len(t, res.Tasks, 3)
 	assert.Equal(t, 2, res.Conflicts)
 }
+
+// TestExecuteTo: a Result kept between rounds is reused — no allocation
+// for the infos once it has grown — and each round's answer replaces the
+// last; a wrapper of a Cluster still commits through its own Apply.
+func TestExecuteTo(t *testing.T) {
+	c := newCluster(t, 4, cluster.InstanceSpec{CPU: 1 << 20, Memory: 1 << 20})
+	rnd := rand.New(rand.NewPCG(1, 1))
+	var res scheduler.Result
+	require.NoError(t, scheduler.ExecuteTo(c, &scheduler.RandomSpread{Spec: taskSpec(t, 1, 1), Count: 3, Rand: rnd}, 0, &res))
+	require.Len(t, res.Tasks, 3)
+	first := res.Tasks[0].ID
+	require.NoError(t, scheduler.ExecuteTo(c, &scheduler.RandomSpread{Spec: taskSpec(t, 1, 1), Count: 2, Rand: rnd}, 0, &res))
+	require.Len(t, res.Tasks, 2)
+	assert.NotEqual(t, first, res.Tasks[0].ID, "the second round's tasks")
+	assert.Empty(t, res.Failures)
+	assert.Zero(t, res.Conflicts)
+
+	spec := taskSpec(t, 1, 1)
+	allocs := testing.AllocsPerRun(100, func() {
+		require.NoError(t, scheduler.ExecuteTo(c, &scheduler.RandomSpread{Spec: spec, Count: 2, Rand: rnd}, 0, &res))
+	})
+	// The task records and their ARNs, one each per task, plus the
+	// scheduler: no result memory.
+	assert.LessOrEqual(t, allocs, float64(2*2+1))
+
+	s := &flakyState{Cluster: c, fail: 1}
+	require.NoError(t, scheduler.ExecuteTo(s, &scheduler.RandomSpread{Spec: spec, Count: 1, Rand: rnd}, 0, &res))
+	assert.Equal(t, 1, res.Conflicts, "the wrapper's Apply was used")
+	assert.Len(t, res.Tasks, 1)
+}
