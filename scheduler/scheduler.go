@@ -24,7 +24,6 @@ type State interface {
 	Apply(p cluster.Proposal) (cluster.Applied, error)
 }
 
-
 // Scheduler decides where tasks go. Decide reads the cluster through v — a
 // consistent view, valid only during the call — and writes its decisions
 // into plan; it must not modify the cluster. [Execute] runs it and commits
