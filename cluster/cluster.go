@@ -304,11 +304,11 @@ type taskRef struct {
 func (c *Cluster) parseTaskRef(ref string) taskRef {
 	id := lastPart(ref)
 	if len(id) != 32 {
-		return taskRef{}
+		return taskRef{ref: ref}
 	}
 	w, ok := parseHex64(id[:16])
 	if !ok {
-		return taskRef{}
+		return taskRef{ref: ref}
 	}
 	return taskRef{ref: ref, id: id, n: mix.Index(c.taskSeed[0], w), ok: true}
 }

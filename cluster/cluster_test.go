@@ -404,3 +404,13 @@ func TestApplyTo(t *testing.T) {
 	assert.Empty(t, out.Started)
 	assert.Empty(t, out.Stopped)
 }
+
+// TestStopTaskNotFound: the error names the reference, malformed or not.
+func TestStopTaskNotFound(t *testing.T) {
+	c, _ := newCluster(t)
+	for _, ref := range []string{"nope", "ffffffffffffffffffffffffffffffff"} {
+		_, err := c.StopTask(ref, "", cluster.StopUserInitiated)
+		require.ErrorIs(t, err, cluster.ErrTaskNotFound)
+		assert.Contains(t, err.Error(), ref)
+	}
+}

@@ -272,19 +272,29 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 // ports and GPUs are released. reason becomes stoppedReason; code the
 // stopCode. Stopping a STOPPED task returns it unchanged.
 func (c *Cluster) StopTask(ref, reason string, code StopCode) (TaskInfo, error) {
-	r := c.parseTaskRef(ref)
+	t, err := c.stopTask(c.parseTaskRef(ref), reason, code)
+	if err != nil {
+		return TaskInfo{}, err
+	}
+	// A STOPPED task never changes again (nothing writes to a STOPPED
+	// task's record), so its info is copied after the lock is released.
+	return c.taskInfo(t), nil
+}
+
+// stopTask is StopTask under the write lock.
+func (c *Cluster) stopTask(r taskRef, reason string, code StopCode) (*Task, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
 	t, ok := c.findTask(r, now)
 	if !ok {
-		return TaskInfo{}, fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
+		return nil, fmt.Errorf("%w: %s", ErrTaskNotFound, r.ref)
 	}
 	if t.last != TaskStopped {
 		c.stop(t, reason, code, now)
 		c.flushAt(InstanceUpdated, now)
 	}
-	return c.taskInfo(t), nil
+	return t, nil
 }
 
 // TaskStarted records the agent reporting a PENDING task RUNNING.
