@@ -238,7 +238,9 @@ func TestExecuteTo(t *testing.T) {
 		_, err := scheduler.Execute(c, &scheduler.RandomSpread{Spec: spec, Count: 2, Rand: rnd}, 0)
 		require.NoError(t, err)
 	})
-	assert.Less(t, kept, fresh, "a kept result needs no memory for the infos")
+	if !raceEnabled {
+		assert.Less(t, kept, fresh, "a kept result needs no memory for the infos")
+	}
 
 	s := &flakyState{Cluster: c, fail: 1}
 	require.NoError(t, scheduler.ExecuteTo(s, &scheduler.RandomSpread{Spec: spec, Count: 1, Rand: rnd}, 0, &res))
