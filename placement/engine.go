@@ -50,7 +50,8 @@ const MaxGroupTrees = 256
 // Observe runs under the cluster's write lock, Place under its read lock
 // (inside [cluster.Cluster.Read]). Trees built on first use are built under
 // the engine's own mutex and published copy-on-write, so any number of
-// Place calls may run at once.
+// Place calls may run at once. Until the first Place the engine only notes
+// which instances changed; the first Place catches up, under the mutex.
 type Engine struct {
 	seed       uint64
 	sl         slots
@@ -64,6 +65,14 @@ type Engine struct {
 	// tracking is set once a structure needs the group counts; until
 	// then the change feed skips them (most commits need no such index).
 	tracking bool
+	// Until its first Place the engine is dormant: Observe only notes the
+	// slots that changed (dirty, once each), and the first Place brings
+	// them up to date (wake) before it reads anything. A cluster that never
+	// places by strategy — RunTask's random spread — never pays for the
+	// index in its commits' write-locked sections.
+	awake   atomic.Bool
+	dirty   []int32
+	isDirty []bool
 
 	mu   sync.Mutex // serialises building of hot structures
 	hot  atomic.Pointer[hotSet]
@@ -268,9 +277,46 @@ func (e *Engine) eachTree(h *hotSet, f func(*tree)) {
 
 // Observe implements [cluster.Observer]: it re-keys the changed instance in
 // every tree and updates the group counts. Cost: O(log n) per tree, plus
-// the instance's groups times the indexed attributes.
+// the instance's groups times the indexed attributes; O(1) until the
+// engine's first Place.
 func (e *Engine) Observe(ch cluster.Change) {
-	in := ch.Instance
+	if e.awake.Load() {
+		e.observe(ch.Instance)
+		return
+	}
+	s := ch.Instance.Slot()
+	for s >= len(e.isDirty) {
+		e.isDirty = append(e.isDirty, false)
+	}
+	if !e.isDirty[s] {
+		e.isDirty[s] = true
+		e.dirty = append(e.dirty, int32(s))
+	}
+}
+
+// wake brings a dormant engine up to date with the instances that changed
+// since it was made, once. Call it inside a Read: the instances do not
+// change meanwhile, and concurrent Places wait on e.mu until it is done.
+func (e *Engine) wake(v *cluster.View) {
+	if e.awake.Load() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.awake.Load() {
+		return
+	}
+	for _, s := range e.dirty { // each slot's state depends on its instance only
+		if in := v.InstanceAt(int(s)); in != nil {
+			e.observe(in)
+		}
+	}
+	e.dirty, e.isDirty = nil, nil
+	e.awake.Store(true)
+}
+
+// observe brings slot in.Slot() up to date with in.
+func (e *Engine) observe(in *cluster.Instance) {
 	s := int32(in.Slot())
 	h := e.hot.Load()
 	e.growTo(int(s)+1, h)
@@ -526,6 +572,7 @@ func (e *Engine) spreadCounts(v *cluster.View, group, attr string) *spreadCount 
 // p (may be nil) counted as placed. Call it inside [cluster.Cluster.Read]
 // of the cluster the engine follows. It picks what [Reference] picks.
 func (e *Engine) Place(v *cluster.View, req *Request, p *cluster.Pending) Decision {
+	e.wake(v)
 	ss := req.Strategies
 	if slicesContainsRandom(ss) && ss[0].typ != Random {
 		return Reference(v, req, p, e.seed)
