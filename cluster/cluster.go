@@ -491,17 +491,29 @@ func (c *Cluster) prune(now time.Time) {
 }
 
 func (c *Cluster) taskInfo(t *Task) TaskInfo {
+	info := c.placedInfo(t)
+	info.LastStatus, info.DesiredStatus, info.Version = t.last, t.desired, t.version
+	info.StartedAt, info.StoppingAt, info.StoppedAt = t.startedAt, t.stoppingAt, t.stoppedAt
+	info.StoppedReason, info.StopCode = t.stoppedReason, t.stopCode
+	return info
+}
+
+// placedInfo is a task's info as the commit that placed it left it:
+// PENDING, desired RUNNING, version 1. It reads only the fields that never
+// change once a task is placed (ids, spec, instance, GPUs, createdAt), so
+// the goroutine that placed the task may call it after the write lock is
+// released, whatever other goroutines do to the task meanwhile.
+func (c *Cluster) placedInfo(t *Task) TaskInfo {
 	d := t.spec.Demand
 	return TaskInfo{
 		ID: t.id, ARN: t.arn,
 		TaskDefinitionARN: t.spec.TaskDefinitionARN, Family: t.spec.Family,
 		ClusterARN: c.arn, InstanceID: t.inst.id, InstanceARN: t.inst.arn,
 		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
-		LastStatus: t.last, DesiredStatus: t.desired,
+		LastStatus: TaskPending, DesiredStatus: TaskRunning,
 		CPU: d.cpu, Memory: d.memory, GPUIDs: t.inst.gpuIDsOf(t.gpus),
-		Version:   t.version,
-		CreatedAt: t.createdAt, StartedAt: t.startedAt, StoppingAt: t.stoppingAt, StoppedAt: t.stoppedAt,
-		StoppedReason: t.stoppedReason, StopCode: t.stopCode,
+		Version:   1,
+		CreatedAt: t.createdAt,
 	}
 }
 

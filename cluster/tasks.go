@@ -88,16 +88,21 @@ func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
 	}
 	stopped := slices.Grow(out.Stopped, len(proposal.Stops))[:len(proposal.Stops)]
 	started := slices.Grow(out.Started, len(records))[:len(records)]
-	if err := c.apply(proposal, records, arns, Applied{Stopped: stopped, Started: started}); err != nil {
+	if err := c.apply(proposal, records, arns, stopped); err != nil {
 		return err
+	}
+	// The started tasks' infos are their state at the commit, made from
+	// what never changes once a task is placed: no lock needed.
+	for i := range records {
+		started[i] = c.placedInfo(&records[i])
 	}
 	out.Stopped, out.Started = stopped, started
 	return nil
 }
 
-// apply is Apply under the write lock: it fills out with the infos of the
-// stopped and started tasks. records[i] and arns[i] become the i-th task.
-func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builder, out Applied) error {
+// apply is Apply under the write lock: it fills stopped with the infos of
+// the tasks stopped. records[i] and arns[i] become the i-th task started.
+func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builder, stopped []TaskInfo) error {
 	var undoBuf [4]stopUndo
 	var appliedBuf [4]*Task
 	undo, applied := undoBuf[:0], appliedBuf[:0]
@@ -143,10 +148,7 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 	c.stats.TasksStarted += int64(len(applied))
 	c.flushAt(InstanceUpdated, now)
 	for i, u := range undo {
-		out.Stopped[i] = c.taskInfo(u.t)
-	}
-	for i, t := range applied {
-		out.Started[i] = c.taskInfo(t)
+		stopped[i] = c.taskInfo(u.t)
 	}
 	return nil
 }
