@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/placement"
@@ -210,12 +212,40 @@ func task(t cluster.TaskInfo) Task {
 		TaskArn: t.ARN, ClusterArn: t.ClusterARN, TaskDefinitionArn: t.TaskDefinitionARN,
 		ContainerInstanceArn: t.InstanceARN,
 		LastStatus:           t.LastStatus.String(), DesiredStatus: t.DesiredStatus.String(),
-		Cpu: strconv.FormatInt(t.CPU, 10), Memory: strconv.FormatInt(t.Memory, 10),
+		Cpu: unitText(t.CPU), Memory: unitText(t.Memory),
 		Group: t.Group, StartedBy: t.StartedBy, LaunchType: "EC2", Version: t.Version,
 		GpuIds:    t.GPUIDs,
 		CreatedAt: t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
 		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
 	}
+}
+
+// unitTexts caches the decimal text of CPU and memory amounts, which the
+// tasks of a task definition share, so that converting a task allocates
+// none: a map replaced whole when an amount is added (copy on write), read
+// without a lock, and kept to maxUnitTexts amounts.
+var unitTexts atomic.Pointer[map[int64]string]
+
+const maxUnitTexts = 1024
+
+// unitText returns n in decimal.
+func unitText(n int64) string {
+	m := unitTexts.Load()
+	if m != nil {
+		if s, ok := (*m)[n]; ok {
+			return s
+		}
+	}
+	s := strconv.FormatInt(n, 10)
+	if m == nil || len(*m) < maxUnitTexts {
+		grown := make(map[int64]string, 1)
+		if m != nil {
+			grown = maps.Clone(*m)
+		}
+		grown[n] = s
+		unitTexts.CompareAndSwap(m, &grown) // a lost race only skips caching
+	}
+	return s
 }
 
 func failures(fs []scheduler.Failure) []Failure {

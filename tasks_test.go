@@ -2,7 +2,9 @@ package stevedore_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -734,4 +736,22 @@ func TestSubmitTaskStateChange(t *testing.T) {
 			assert.Equal(t, before, snapshot(t, c))
 		})
 	}
+}
+
+// TestUnitText: amounts print in decimal, cached or not, from many
+// goroutines at once.
+func TestUnitText(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range int64(3000) {
+				n := i*7 + int64(g)
+				if got := stevedore.UnitTextForTest(n); got != strconv.FormatInt(n, 10) {
+					t.Errorf("unitText(%d) = %q", n, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

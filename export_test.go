@@ -1,0 +1,4 @@
+package stevedore
+
+// UnitTextForTest exposes unitText to the external tests.
+var UnitTextForTest = unitText
