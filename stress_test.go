@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,15 @@ func TestConcurrentStress(t *testing.T) {
 	out, err := m.ecs.DescribeClusters(ctx, &stevedore.DescribeClustersInput{Clusters: []string{smCluster}, Include: []string{"STATISTICS"}})
 	require.NoError(t, err)
 	require.Len(t, out.Clusters, 1)
-	assert.NotEmpty(t, out.Clusters[0].Statistics)
+	stats := map[string]int{}
+	for _, kv := range out.Clusters[0].Statistics {
+		n, err := strconv.Atoi(kv.Value)
+		require.NoError(t, err, kv.Name)
+		stats[kv.Name] = n
+	}
+	require.Len(t, stats, 5, "commits, commitConflicts, commitRetries, tasksStarted, tasksStopped")
+	assert.LessOrEqual(t, stats["commitRetries"], stats["commitConflicts"], "a retry follows a conflict")
+	assert.GreaterOrEqual(t, stats["tasksStarted"], len(m.tasks), "every task a call reported was started")
+	assert.LessOrEqual(t, stats["tasksStopped"], stats["tasksStarted"])
 	t.Logf("statistics: %v", out.Clusters[0].Statistics)
 }

@@ -30,6 +30,11 @@ type Stop struct {
 type Proposal struct {
 	Stops      []Stop
 	Placements []Placement
+	// Attempt is which decision of its scheduling round the proposal is:
+	// 0 or 1 for the first, 2 and up for one decided again after its
+	// predecessors conflicted. The cluster counts the later ones in
+	// [Stats].Retries.
+	Attempt int
 }
 
 // Applied is what a committed [Proposal] did.
@@ -108,6 +113,9 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 	undo, applied := undoBuf[:0], appliedBuf[:0]
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if proposal.Attempt > 1 {
+		c.stats.Retries++
+	}
 	now := c.clock.Now()
 	rollback := func() {
 		for j := len(applied) - 1; j >= 0; j-- {

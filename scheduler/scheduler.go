@@ -181,7 +181,7 @@ func ExecuteTo(c State, s Scheduler, maxAttempts int, res *Result) error {
 			res.Failures = append(res.Failures, plan.Failures...)
 			return nil
 		}
-		err := commit(c, cluster.Proposal{Stops: plan.Stops, Placements: plan.Placements}, res)
+		err := commit(c, cluster.Proposal{Stops: plan.Stops, Placements: plan.Placements, Attempt: attempt}, res)
 		if err == nil {
 			res.Failures = append(res.Failures, plan.Failures...)
 			return nil

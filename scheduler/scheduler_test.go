@@ -247,3 +247,25 @@ func TestExecuteTo(t *testing.T) {
 	assert.Equal(t, 1, res.Conflicts, "the wrapper's Apply was used")
 	assert.Len(t, res.Tasks, 1)
 }
+
+// TestRetriesCounted: a round whose first proposal conflicts is decided
+// again; the cluster counts the conflict and the retry.
+func TestRetriesCounted(t *testing.T) {
+	c := newCluster(t, 1, cluster.InstanceSpec{CPU: 4096, Memory: 4096})
+	spec := taskSpec(t, 1, 1, 8080)
+	decisions := 0
+	s := scheduler.Func(func(v *cluster.View, plan *scheduler.Plan) {
+		decisions++
+		in := v.InstanceAt(0)
+		plan.Place(in, spec)
+		if decisions == 1 { // the same host port twice: the commit rejects it
+			plan.Placements = append(plan.Placements, plan.Placements[0])
+		}
+	})
+	res, err := scheduler.Execute(c, s, 0)
+	require.NoError(t, err)
+	assert.Len(t, res.Tasks, 1)
+	assert.Equal(t, 1, res.Conflicts)
+	st := c.Stats()
+	assert.Equal(t, cluster.Stats{Commits: 1, Conflicts: 1, Retries: 1, TasksStarted: 1}, st)
+}
