@@ -335,9 +335,9 @@ func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput
 				d.Statistics = []KeyValuePair{
 					{Name: "commits", Value: strconv.FormatInt(st.Commits, 10)},
 					{Name: "commitConflicts", Value: strconv.FormatInt(st.Conflicts, 10)},
-					{Name: "commitRetries", Value: strconv.FormatInt(st.Retries, 10)},
 					{Name: "tasksStarted", Value: strconv.FormatInt(st.TasksStarted, 10)},
 					{Name: "tasksStopped", Value: strconv.FormatInt(st.TasksStopped, 10)},
+					{Name: "commitRetries", Value: strconv.FormatInt(st.Retries, 10)},
 				}
 			}
 			out.Clusters = append(out.Clusters, d)

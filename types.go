@@ -18,9 +18,9 @@ type Cluster struct {
 	// Statistics, with DescribeClusters' include STATISTICS, are the
 	// commit counters: commits, commitConflicts (proposals rejected
 	// because another scheduler changed the state first, each decided
-	// again up to Options.MaxCommitAttempts times), commitRetries (the
-	// proposals that were such second or later decisions), tasksStarted,
-	// tasksStopped.
+	// again up to Options.MaxCommitAttempts times), tasksStarted,
+	// tasksStopped, commitRetries (the proposals that were such second or
+	// later decisions).
 	Statistics []KeyValuePair `json:"statistics,omitempty"`
 	Tags       []Tag          `json:"tags,omitempty"`
 }

@@ -151,16 +151,17 @@ func (c *Cluster) Name() string { return c.name }
 
 // Stats counts what the cluster's commits did: how many proposals were
 // applied, how many were rejected because the state had moved under them
-// (each rejection makes a scheduler decide again, up to its bound), how
-// many proposals were such second or later decisions (Retries, from
-// [Proposal].Attempt, applied or not), the tasks they started, and the
-// tasks stopped by any means. It shows the contention between schedulers.
+// (each rejection makes a scheduler decide again, up to its bound), the
+// tasks they started, the tasks stopped by any means, and how many
+// proposals were second or later decisions of their round (Retries, from
+// [Proposal].Attempt; applied or rejected, once their specs are valid). It
+// shows the contention between schedulers.
 type Stats struct {
 	Commits      int64
 	Conflicts    int64
-	Retries      int64
 	TasksStarted int64
 	TasksStopped int64
+	Retries      int64
 }
 
 // Stats returns the cluster's commit counters.

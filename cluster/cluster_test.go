@@ -403,6 +403,12 @@ func TestApplyTo(t *testing.T) {
 	require.ErrorIs(t, err, cluster.ErrConflict, "port 80 is taken")
 	assert.Empty(t, out.Started)
 	assert.Empty(t, out.Stopped)
+
+	// Apply answers empty lists, not nil ones.
+	applied, err := c.Apply(cluster.Proposal{})
+	require.NoError(t, err)
+	assert.NotNil(t, applied.Started)
+	assert.NotNil(t, applied.Stopped)
 }
 
 // TestStopTaskNotFound: the error names the reference, malformed or not.

@@ -33,6 +33,12 @@ type pendingEntry struct {
 
 // Reset forgets every entry and keeps the memory.
 func (p *Pending) Reset() {
+	for i := range p.entries {
+		e := &p.entries[i]
+		e.inst = nil // no instance kept alive by a pooled Pending
+		clear(e.groups)
+		e.groups = e.groups[:0]
+	}
 	p.entries = p.entries[:0]
 	clear(p.index)
 }

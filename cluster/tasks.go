@@ -70,8 +70,9 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 
 // ApplyTo is [Cluster.Apply] writing the infos into out, whose slices'
 // memory it reuses — their old contents are overwritten — so that a caller
-// that keeps out between commits allocates nothing for them. On an error
-// both slices are left empty.
+// that keeps out between commits allocates no slices for them (a GPU
+// task's GPUIDs are still its own). On an error both slices are left
+// empty.
 func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
 	out.Stopped, out.Started = out.Stopped[:0], out.Started[:0]
 	for i, p := range proposal.Placements {
@@ -93,6 +94,12 @@ func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
 	}
 	stopped := slices.Grow(out.Stopped, len(proposal.Stops))[:len(proposal.Stops)]
 	started := slices.Grow(out.Started, len(records))[:len(records)]
+	if stopped == nil { // empty, not nil, as Apply has always answered
+		stopped = []TaskInfo{}
+	}
+	if started == nil {
+		started = []TaskInfo{}
+	}
 	if err := c.apply(proposal, records, arns, stopped); err != nil {
 		return err
 	}

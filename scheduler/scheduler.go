@@ -156,9 +156,10 @@ func Execute(c State, s Scheduler, maxAttempts int) (Result, error) {
 
 // ExecuteTo is [Execute] writing into res, whose slices' memory it reuses —
 // their old contents are overwritten — so that a caller that keeps res
-// between rounds allocates nothing for the task infos when c is a
+// between rounds allocates no slices for the task infos when c is a
 // [*cluster.Cluster] (which writes them in place, with ApplyTo). Any other
-// State, a wrapper of a Cluster included, commits through its Apply.
+// State, a wrapper of a Cluster included, commits through its Apply, and
+// res then holds the slices Apply returned.
 func ExecuteTo(c State, s Scheduler, maxAttempts int, res *Result) error {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
