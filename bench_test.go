@@ -21,8 +21,9 @@ func benchCluster(b *testing.B, n int) (*stevedore.Client, *stevedore.ManualCloc
 	b.Helper()
 	ctx := context.Background()
 	clock := stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	ecs := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
-	_, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "bench"})
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
+	require.NoError(b, err)
+	_, err = ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "bench"})
 	require.NoError(b, err)
 	arns := make([]string, n)
 	for i := range n {
@@ -190,7 +191,10 @@ func BenchmarkScale(b *testing.B) {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			base := ms.HeapAlloc
-			ecs := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Rand: rand.NewPCG(1, 2)})
+			ecs, err := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Rand: rand.NewPCG(1, 2)})
+			if err != nil {
+				b.Fatal(err)
+			}
 			if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "scale"}); err != nil {
 				b.Fatal(err)
 			}

@@ -89,10 +89,32 @@ type clusterEntry struct {
 	tags          []Tag
 }
 
-// New returns a Client with no clusters and no task definitions.
-func New(opts Options) *Client {
+var (
+	regionRE    = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// New returns a Client with no clusters and no task definitions. A Region
+// that is not lowercase letters and digits in hyphen-separated words (at
+// most 32 characters, like "eu-west-1") or an AccountID that is not 12
+// digits would make every ARN the Client writes malformed: New rejects them
+// with an *InvalidParameterException naming the field, and returns no
+// Client.
+func New(opts Options) (*Client, error) {
 	opts.Region = cmp.Or(opts.Region, "us-east-1")
 	opts.AccountID = cmp.Or(opts.AccountID, "123456789012")
+	if len(opts.Region) > 32 || !regionRE.MatchString(opts.Region) {
+		return nil, invalidParameter(nil, "Options.Region %q: lowercase letters and digits in words joined by hyphens, at most 32 characters, are allowed.", opts.Region)
+	}
+	if !accountIDRE.MatchString(opts.AccountID) {
+		return nil, invalidParameter(nil, "Options.AccountID %q: an AWS account id is 12 digits.", opts.AccountID)
+	}
+	if opts.StoppedTaskRetention < 0 {
+		return nil, invalidParameter(nil, "Options.StoppedTaskRetention %v must not be negative.", opts.StoppedTaskRetention)
+	}
+	if opts.MaxCommitAttempts < 0 {
+		return nil, invalidParameter(nil, "Options.MaxCommitAttempts %d must not be negative.", opts.MaxCommitAttempts)
+	}
 	if opts.Clock == nil {
 		opts.Clock = cluster.SystemClock{}
 	}
@@ -110,7 +132,16 @@ func New(opts Options) *Client {
 		rnd:           rand.New(opts.Rand),
 	}
 	c.callSeed = [2]uint64{c.rnd.Uint64(), c.rnd.Uint64()}
-	return c
+	return c, nil
+}
+
+// ctxErr is ctx.Err(), with a nil ctx taken as context.Background(): every
+// method of the Client accepts a nil context and then runs to completion.
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err()
 }
 
 // childRand returns a new generator seeded from the client's source, for
@@ -209,7 +240,7 @@ func (c *Client) clusterName(ref string) string {
 // withCluster runs fn on the ACTIVE cluster ref names, holding the client's
 // read lock so that the cluster cannot be deleted meanwhile.
 func (c *Client) withCluster(ctx context.Context, ref string, fn func(e *clusterEntry) error) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	defer c.mu.RUnlock(c.mu.RLock())
@@ -241,7 +272,7 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 	if in == nil {
 		in = &CreateClusterInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	name := cmp.Or(in.ClusterName, "default")
@@ -304,7 +335,7 @@ func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput
 	if in == nil {
 		in = &DescribeClustersInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	refs := in.Clusters
@@ -365,7 +396,7 @@ func (c *Client) ListClusters(ctx context.Context, in *ListClustersInput) (*List
 	if in == nil {
 		in = &ListClustersInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	token := c.mu.RLock()
@@ -400,7 +431,7 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 	if in == nil {
 		in = &DeleteClusterInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

@@ -11,7 +11,8 @@ import (
 )
 
 func TestNewOptions(t *testing.T) {
-	c := stevedore.New(stevedore.Options{Region: "eu-west-1", AccountID: "111122223333", Clock: stevedore.NewManualClock(t0)})
+	c, err := stevedore.New(stevedore.Options{Region: "eu-west-1", AccountID: "111122223333", Clock: stevedore.NewManualClock(t0)})
+	require.NoError(t, err)
 	out, err := c.CreateCluster(t.Context(), &stevedore.CreateClusterInput{ClusterName: "app01"})
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:ecs:eu-west-1:111122223333:cluster/app01", out.Cluster.ClusterArn)

@@ -48,7 +48,8 @@
 //
 // # Example
 //
-//	ecs := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(start), Rand: rand.NewPCG(1, 2)})
+//	ecs, err := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(start), Rand: rand.NewPCG(1, 2)})
+//	if err != nil { ... }
 //	ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "Walkthrough"})
 //	ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
 //		Cluster: "Walkthrough",

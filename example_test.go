@@ -14,10 +14,14 @@ import (
 // exampleClient returns a client that replays: a manual clock and a seeded
 // random source.
 func exampleClient() *stevedore.Client {
-	return stevedore.New(stevedore.Options{
+	ecs, err := stevedore.New(stevedore.Options{
 		Clock: stevedore.NewManualClock(time.Date(2015, 4, 1, 12, 0, 0, 0, time.UTC)),
 		Rand:  rand.NewPCG(2015, 4),
 	})
+	if err != nil {
+		panic(err)
+	}
+	return ecs
 }
 
 // exampleWalkthrough sets up the whitepaper's cluster: "Walkthrough" with two
@@ -56,12 +60,16 @@ func exampleWalkthrough(ctx context.Context, ecs *stevedore.Client) []string {
 }
 
 func ExampleNew() {
-	ecs := stevedore.New(stevedore.Options{
+	ecs, err := stevedore.New(stevedore.Options{
 		Region:    "eu-west-1",
 		AccountID: "111122223333",
 		Clock:     stevedore.NewManualClock(time.Date(2015, 4, 1, 12, 0, 0, 0, time.UTC)),
 		Rand:      rand.NewPCG(1, 2),
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	out, err := ecs.CreateCluster(context.Background(), &stevedore.CreateClusterInput{ClusterName: "Walkthrough"})
 	if err != nil {
 		fmt.Println(err)

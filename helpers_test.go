@@ -32,7 +32,9 @@ var defaultReservedPorts = []string{"22", "2375", "2376", "51678", "51679"}
 func newClient(t *testing.T) (*stevedore.Client, *stevedore.ManualClock) {
 	t.Helper()
 	clock := stevedore.NewManualClock(t0)
-	return stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)}), clock
+	c, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, err)
+	return c, clock
 }
 
 // fixture returns the bytes of testdata/name.

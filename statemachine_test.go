@@ -65,8 +65,10 @@ func (m *stateMachine) init(t *rapid.T) {
 	m.ctx = context.Background()
 	m.clock = stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	seed := rapid.Uint64().Draw(t, "seed")
-	m.ecs = stevedore.New(stevedore.Options{Clock: m.clock, Rand: rand.NewPCG(seed, 1)})
-	_, err := m.ecs.CreateCluster(m.ctx, &stevedore.CreateClusterInput{ClusterName: smCluster})
+	var err error
+	m.ecs, err = stevedore.New(stevedore.Options{Clock: m.clock, Rand: rand.NewPCG(seed, 1)})
+	require.NoError(t, err)
+	_, err = m.ecs.CreateCluster(m.ctx, &stevedore.CreateClusterInput{ClusterName: smCluster})
 	require.NoError(t, err)
 	m.defs = map[string]smDemand{}
 	m.stoppedAt = map[string]time.Time{}

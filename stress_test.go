@@ -25,8 +25,10 @@ func TestConcurrentStress(t *testing.T) {
 	ctx := context.Background()
 	m := &stateMachine{ctx: ctx, defs: map[string]smDemand{}, stoppedAt: map[string]time.Time{}}
 	m.clock = stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	m.ecs = stevedore.New(stevedore.Options{Clock: m.clock, Rand: rand.NewPCG(8, 8)})
-	_, err := m.ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: smCluster})
+	var err error
+	m.ecs, err = stevedore.New(stevedore.Options{Clock: m.clock, Rand: rand.NewPCG(8, 8)})
+	require.NoError(t, err)
+	_, err = m.ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: smCluster})
 	require.NoError(t, err)
 	for _, d := range smDefinitions {
 		in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(d.inputJSON))

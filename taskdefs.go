@@ -33,7 +33,7 @@ func (c *Client) RegisterTaskDefinition(ctx context.Context, in *RegisterTaskDef
 	if in == nil {
 		in = &RegisterTaskDefinitionInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	td := in.TaskDefinition
@@ -89,7 +89,7 @@ func (c *Client) DescribeTaskDefinition(ctx context.Context, in *DescribeTaskDef
 	if in == nil {
 		in = &DescribeTaskDefinitionInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	e, err := c.registry.Resolve(in.TaskDefinition)
@@ -122,7 +122,7 @@ func (c *Client) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinition
 	if in == nil {
 		in = &ListTaskDefinitionsInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	status := taskdef.StatusActive
@@ -164,7 +164,7 @@ func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *DeregisterTas
 	if in == nil {
 		in = &DeregisterTaskDefinitionInput{}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	e, err := c.registry.Deregister(in.TaskDefinition, c.clock.Now())

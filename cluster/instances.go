@@ -6,17 +6,24 @@ import (
 	"time"
 )
 
-// Validate checks a registration: resources not negative, at most
-// [MaxReservedPorts] reserved ports and [MaxGPUs] distinct, non-empty GPU
-// ids, well-formed attributes with unique names, at most
-// [MaxCustomAttributes] custom ones.
+// Validate checks a registration: CPU and memory from 0 to [MaxAmount],
+// at most [MaxReservedPorts] reserved ports, each listed once, and
+// [MaxGPUs] distinct, non-empty GPU ids, well-formed attributes with unique
+// names, at most [MaxCustomAttributes] custom ones.
 func (spec InstanceSpec) Validate() error {
-	if spec.CPU < 0 || spec.Memory < 0 {
-		return fmt.Errorf("%w: CPU %d and MEMORY %d must not be negative", ErrInvalidSpec, spec.CPU, spec.Memory)
+	if spec.CPU < 0 || spec.Memory < 0 || spec.CPU > MaxAmount || spec.Memory > MaxAmount {
+		return fmt.Errorf("%w: CPU %d and MEMORY %d must be from 0 to %d", ErrInvalidSpec, spec.CPU, spec.Memory, int64(MaxAmount))
 	}
 	ports := spec.Ports
 	if ports == nil {
 		ports = defaultReservedPorts[:]
+	}
+	for _, list := range [2][]uint16{ports, spec.PortsUDP} {
+		for i, p := range list {
+			if slices.Contains(list[:i], p) {
+				return fmt.Errorf("%w: reserved port %d is listed twice", ErrInvalidSpec, p)
+			}
+		}
 	}
 	if n := NewPortSet(ports...).Len() + NewPortSet(spec.PortsUDP...).Len(); n > MaxReservedPorts {
 		return fmt.Errorf("%w: %d reserved ports; at most %d", ErrInvalidSpec, n, MaxReservedPorts)

@@ -18,11 +18,25 @@ type Demand struct {
 	requiredAttributes []string // sorted
 }
 
-// NewDemand returns the demand of a task. Negative CPU, memory or GPU counts
-// are an error.
+// MaxAmount bounds every CPU and memory amount the cluster accounts: an
+// instance's registered CPU units and MiB, and a task's demand. [INF] ECS
+// carries these amounts as 32-bit integers; the bound is wider (2^40, a
+// thousand times the largest EC2 instance's memory in MiB) so that task
+// definitions summing ten containers of the largest 32-bit amount still
+// have a demand, and narrow enough that no sum the cluster makes (remaining
+// resources, a decision's pending placements on one instance, which each
+// passed the fit test) comes near overflowing an int64.
+const MaxAmount = 1 << 40
+
+// NewDemand returns the demand of a task. Negative CPU, memory or GPU
+// counts, CPU or memory over [MaxAmount] and GPUs over [MaxGPUs] are an
+// error.
 func NewDemand(cpu, memory int64, ports, portsUDP []uint16, gpus int, requiredAttributes ...string) (*Demand, error) {
 	if cpu < 0 || memory < 0 || gpus < 0 {
 		return nil, fmt.Errorf("cluster: negative demand (cpu %d, memory %d, gpus %d)", cpu, memory, gpus)
+	}
+	if cpu > MaxAmount || memory > MaxAmount {
+		return nil, fmt.Errorf("cluster: demand of cpu %d, memory %d exceeds %d", cpu, memory, int64(MaxAmount))
 	}
 	if gpus > MaxGPUs {
 		return nil, fmt.Errorf("cluster: demand of %d GPUs exceeds the %d an instance can have", gpus, MaxGPUs)

@@ -3,7 +3,6 @@ package taskdef
 import (
 	"fmt"
 	"slices"
-	"strconv"
 )
 
 // Demand is what one task of a definition takes from the container instance
@@ -25,9 +24,12 @@ type Demand struct {
 //     hostPort is omitted; awsvpc and none take no host ports. Split by protocol.
 //   - GPUs: the sum of GPU resourceRequirements.
 //
-// It fails only when a value it needs does not parse (task cpu or memory, a
-// GPU count, a protocol or the network mode); it does not apply the other
-// rules of [TaskDefinition.Validate]. Cost: O(containers + port mappings).
+// It fails when a value it needs does not parse (task cpu or memory, a
+// GPU count, a protocol or the network mode) or is out of the range
+// [TaskDefinition.Validate] allows (a negative amount, a container amount
+// over [MaxContainerValue], more than [MaxContainers] containers, more than
+// [MaxGPUs] GPUs), so that no sum it makes can overflow; it does not apply
+// the other rules of Validate. Cost: O(containers + port mappings).
 func (td TaskDefinition) Demand() (Demand, error) {
 	var d Demand
 	if !td.NetworkMode.Valid() {
@@ -46,19 +48,29 @@ func (td TaskDefinition) Demand() (Demand, error) {
 			return Demand{}, fmt.Errorf("taskdef: demand: %w", err)
 		}
 	}
+	if len(td.ContainerDefinitions) > MaxContainers {
+		return Demand{}, fmt.Errorf("taskdef: demand: %d containers; at most %d", len(td.ContainerDefinitions), MaxContainers)
+	}
 	var cpu, mem int64
 	for _, c := range td.ContainerDefinitions {
-		cpu += int64(max(c.CPU, 0))
+		for _, v := range [...]int{c.CPU, c.Memory, c.MemoryReservation} {
+			if v < 0 || v > MaxContainerValue {
+				return Demand{}, fmt.Errorf("taskdef: demand: container %q: cpu, memory and memoryReservation must be from 0 to %d", c.Name, MaxContainerValue)
+			}
+		}
+		cpu += int64(c.CPU)
 		mem += int64(containerMemory(c))
 		for _, rr := range c.ResourceRequirements {
 			if rr.Type != ResourceGPU {
 				continue
 			}
-			g, err := strconv.Atoi(rr.Value)
-			if err != nil || g < 0 {
+			g, ok := gpuCount(rr.Value)
+			if !ok {
 				return Demand{}, fmt.Errorf("taskdef: demand: container %q: invalid GPU value %q", c.Name, rr.Value)
 			}
-			d.GPUs += g
+			if d.GPUs += g; d.GPUs > MaxGPUs {
+				return Demand{}, fmt.Errorf("taskdef: demand: more than %d GPUs", MaxGPUs)
+			}
 		}
 		for _, pm := range c.PortMappings {
 			port := 0

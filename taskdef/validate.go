@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrInvalid is the sentinel every [*ValidationError] matches with errors.Is.
@@ -35,6 +37,16 @@ const (
 	MaxTaskCPU = 196608
 	// MaxRevisions is the number of revisions per family, deregistered ones included.
 	MaxRevisions = 1_000_000
+	// MaxContainerValue bounds a container's cpu, memory and
+	// memoryReservation: ECS's API carries them as 32-bit integers, so a
+	// larger value is not a value ECS can receive. With at most
+	// [MaxContainers] containers, their sums stay far from overflowing.
+	MaxContainerValue = 1<<31 - 1
+	// MaxGPUs bounds the GPUs a task asks for, per container and summed
+	// over its containers. [INF] ECS documents no such limit; 64 is the
+	// most GPUs a container instance can register in Stevedore, so a task
+	// asking for more could never be placed.
+	MaxGPUs = 64
 )
 
 // ValidationError is a task definition rule violation, as RegisterTaskDefinition
@@ -233,20 +245,62 @@ func (v *validator) volumes() *ValidationError {
 	return nil
 }
 
-func (v *validator) tags() *ValidationError {
-	if len(v.td.Tags) > MaxTags {
-		return paramErr("", "tags", "Too many tags: %d, at most %d are allowed.", len(v.td.Tags), MaxTags)
+func (v *validator) tags() *ValidationError { return validateTags(v.td.Tags) }
+
+// ValidateTags checks tags against ECS's tagging rules, the same for every
+// resource that takes tags (clusters, services, task definitions, tasks):
+//
+//   - at most [MaxTags] tags;
+//   - a key of 1 to 128 characters, unique among the tags;
+//   - a value of at most 256 characters;
+//   - keys and values of letters, digits and spaces, and + - = . _ : / @;
+//   - no key beginning with "aws:" in any case, which AWS reserves.
+//
+// A violation is a [*ValidationError] (InvalidParameterException) whose
+// Field is the offending tag's path, such as "tags[3].key".
+func ValidateTags(tags []Tag) error {
+	if err := validateTags(tags); err != nil {
+		return err
 	}
-	for i, t := range v.td.Tags {
-		// [INF] key 1-128 and value 0-256 characters, the ECS tag limits.
-		if t.Key == "" || len(t.Key) > 128 {
-			return paramErr("", fmt.Sprintf("tags[%d].key", i), "Tag keys must be 1-128 characters.")
+	return nil
+}
+
+func validateTags(tags []Tag) *ValidationError {
+	if len(tags) > MaxTags {
+		return paramErr("", "tags", "Too many tags: %d, at most %d are allowed.", len(tags), MaxTags)
+	}
+	for i, t := range tags {
+		key, value := fmt.Sprintf("tags[%d].key", i), fmt.Sprintf("tags[%d].value", i)
+		switch {
+		case t.Key == "" || utf8.RuneCountInString(t.Key) > 128:
+			return paramErr("", key, "Tag keys must be 1-128 characters.")
+		case utf8.RuneCountInString(t.Value) > 256:
+			return paramErr("", value, "Tag values must be at most 256 characters.")
+		case !tagText(t.Key):
+			return paramErr("", key, "Tag key %q may hold only letters, numbers, spaces and + - = . _ : / @.", t.Key)
+		case !tagText(t.Value):
+			return paramErr("", value, "Tag value %q may hold only letters, numbers, spaces and + - = . _ : / @.", t.Value)
+		case len(t.Key) >= 4 && strings.EqualFold(t.Key[:4], "aws:"):
+			return paramErr("", key, "Tag key %q: the aws: prefix is reserved for AWS use.", t.Key)
 		}
-		if len(t.Value) > 256 {
-			return paramErr("", fmt.Sprintf("tags[%d].value", i), "Tag values must be at most 256 characters.")
+		for j := range i {
+			if tags[j].Key == t.Key {
+				return paramErr("", key, "Tag key %q is given twice; keys must be unique.", t.Key)
+			}
 		}
 	}
 	return nil
+}
+
+// tagText reports whether s holds only what a tag may: Unicode letters,
+// digits and spaces, and + - = . _ : / @.
+func tagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune("+-=._:/@", r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // hostPortKey identifies a port in the task's network namespace.
@@ -292,13 +346,17 @@ func (v *validator) container(c ContainerDefinition, p string, mode NetworkMode,
 	if c.Image == "" {
 		return clientErr(n, p+".image", "Container.image should not be null or empty.")
 	}
-	// [INF] negative amounts are rejected with ClientException.
+	// [INF] negative amounts, and amounts past the API's 32-bit integers,
+	// are rejected with ClientException.
 	for _, f := range []struct {
 		name  string
 		value int
 	}{{"cpu", c.CPU}, {"memory", c.Memory}, {"memoryReservation", c.MemoryReservation}} {
 		if f.value < 0 {
 			return clientErr(n, p+"."+f.name, "Invalid setting for container '%s'. '%s' must not be negative.", n, f.name)
+		}
+		if f.value > MaxContainerValue {
+			return clientErr(n, p+"."+f.name, "Invalid setting for container '%s'. '%s' must be at most %d.", n, f.name, MaxContainerValue)
 		}
 	}
 	if c.Memory > 0 && c.MemoryReservation > 0 && c.Memory <= c.MemoryReservation {
@@ -355,8 +413,8 @@ func (v *validator) container(c ContainerDefinition, p string, mode NetworkMode,
 		rp := fmt.Sprintf("%s.resourceRequirements[%d]", p, k)
 		switch rr.Type {
 		case ResourceGPU:
-			if g, err := strconv.Atoi(rr.Value); err != nil || g <= 0 || rr.Value[0] == '+' {
-				return clientErr(n, rp+".value", "Invalid setting for container '%s'. GPU value %q must be a positive integer.", n, rr.Value)
+			if _, ok := gpuCount(rr.Value); !ok {
+				return clientErr(n, rp+".value", "Invalid setting for container '%s'. GPU value %q must be a whole number from 1 to %d.", n, rr.Value, MaxGPUs)
 			}
 		case ResourceInferenceAccelerator, ResourceNeuronDevice:
 			if rr.Value == "" {
@@ -464,16 +522,42 @@ func parsePortRange(s string) (first, last int, ok bool) {
 	return first, last, true
 }
 
+// gpuCount parses a GPU resource requirement's value: a whole number
+// from 1 to [MaxGPUs], without sign or spaces.
+func gpuCount(s string) (int, bool) {
+	if s == "" || s[0] == '+' || s[0] == '-' || len(s) > 2 {
+		return 0, false
+	}
+	g, err := strconv.Atoi(s)
+	if err != nil || g < 1 || g > MaxGPUs {
+		return 0, false
+	}
+	return g, true
+}
+
 func (v *validator) taskTotals() *ValidationError {
+	// Each container's values are bounded (container), so these sums of at
+	// most MaxContainers terms cannot overflow.
 	var cpu, mem int64
+	gpus := 0
 	essential := false
 	for _, c := range v.td.ContainerDefinitions {
 		cpu += int64(c.CPU)
 		mem += int64(containerMemory(c))
+		for _, rr := range c.ResourceRequirements {
+			if rr.Type == ResourceGPU {
+				g, _ := gpuCount(rr.Value)
+				gpus += g
+			}
+		}
 		essential = essential || c.IsEssential()
 	}
 	if !essential {
 		return clientErr("", "containerDefinitions", "Task definition does not have any essential container. All tasks must have at least one essential container.")
+	}
+	if gpus > MaxGPUs {
+		// [INF] wording and exception.
+		return clientErr("", "containerDefinitions", "The task asks for %d GPUs over its containers; at most %d are allowed.", gpus, MaxGPUs)
 	}
 	// [INF] sums may equal the task value; exception as for one container.
 	if v.taskMemory > 0 && mem > v.taskMemory {

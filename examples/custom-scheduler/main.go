@@ -96,7 +96,10 @@ func run(w io.Writer) error {
 // clock and a seeded random source so that every run prints the same.
 func newCluster(ctx context.Context) (*stevedore.Client, error) {
 	clock := stevedore.NewManualClock(time.Date(2015, 12, 1, 9, 0, 0, 0, time.UTC))
-	ecs := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, 12)})
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, 12)})
+	if err != nil {
+		return nil, err
+	}
 	if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: clusterName}); err != nil {
 		return nil, err
 	}

@@ -87,9 +87,13 @@ type sim struct {
 func run(w io.Writer) error {
 	ctx := context.Background()
 	clock := stevedore.NewManualClock(time.Date(2016, 6, 1, 10, 0, 0, 0, time.UTC))
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2016, 6)})
+	if err != nil {
+		return err
+	}
 	s := &sim{
 		ctx:   ctx,
-		ecs:   stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2016, 6)}),
+		ecs:   ecs,
 		clock: clock,
 		w:     w,
 		seen:  map[string]int{},

@@ -46,7 +46,10 @@ const webTask = `{"family": "web", "containerDefinitions": [
 func deploy(w io.Writer, n int) (int, error) {
 	ctx := context.Background()
 	clock := stevedore.NewManualClock(time.Date(2015, 10, 1, 9, 0, 0, 0, time.UTC))
-	ecs := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, uint64(n))})
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, uint64(n))})
+	if err != nil {
+		return 0, err
+	}
 	fmt.Fprintf(w, "== %d instances, service web: 4 tasks on host port 80\n", n)
 	if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "demo"}); err != nil {
 		return 0, err

@@ -32,10 +32,13 @@ var describedInstances []byte
 
 func run(w io.Writer) error {
 	ctx := context.Background()
-	ecs := stevedore.New(stevedore.Options{
+	ecs, err := stevedore.New(stevedore.Options{
 		Clock: stevedore.NewManualClock(time.Date(2015, 4, 1, 12, 0, 0, 0, time.UTC)),
 		Rand:  rand.NewPCG(2015, 4),
 	})
+	if err != nil {
+		return err
+	}
 	show := func(step string, v any) error {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
