@@ -279,8 +279,8 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 	if !clusterNameRE.MatchString(name) {
 		return nil, invalidParameter(nil, "clusterName %q: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.", name)
 	}
-	if len(in.Tags) > 50 {
-		return nil, invalidParameter(nil, "tags: at most 50 tags, got %d.", len(in.Tags))
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

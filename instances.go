@@ -152,6 +152,9 @@ func (c *Client) instanceSpec(in *RegisterContainerInstanceInput) (cluster.Insta
 				if err != nil || p == 0 {
 					return spec, invalidParameter(err, "totalResources[%d] (%s): %q is not a port number from 1 to 65535.", i, r.Name, s)
 				}
+				if slices.Contains(ports, uint16(p)) {
+					return spec, invalidParameter(nil, "totalResources[%d] (%s): port %s is listed twice.", i, r.Name, s)
+				}
 				ports = append(ports, uint16(p))
 			}
 			if r.Name == "PORTS" {
@@ -176,7 +179,12 @@ func (c *Client) instanceSpec(in *RegisterContainerInstanceInput) (cluster.Insta
 		}
 		spec.GPUs = append(spec.GPUs, d.Id)
 	}
-	for _, a := range in.Attributes {
+	for i, a := range in.Attributes {
+		for _, b := range in.Attributes[:i] {
+			if b.Name == a.Name {
+				return spec, invalidParameter(nil, "attributes[%d]: attribute %q is given twice.", i, a.Name)
+			}
+		}
 		attrs[a.Name] = a.Value
 	}
 	for name, v := range attrs {
@@ -186,24 +194,25 @@ func (c *Client) instanceSpec(in *RegisterContainerInstanceInput) (cluster.Insta
 	return spec, nil
 }
 
+// integerResource reads CPU or MEMORY: an INTEGER, as ECS carries it
+// (32 bits), or [INF] a LONG within the same range.
 func integerResource(r Resource) (int64, error) {
+	var v int64
 	switch r.Type {
 	case "", "INTEGER":
-		v := r.IntegerValue
+		v = r.IntegerValue
 		if v == 0 && r.LongValue != 0 {
 			v = r.LongValue
 		}
-		if v < 0 || v > math.MaxInt32 {
-			return 0, fmt.Errorf("value %d is out of range", v)
-		}
-		return v, nil
 	case "LONG":
-		if r.LongValue < 0 {
-			return 0, fmt.Errorf("value %d is negative", r.LongValue)
-		}
-		return r.LongValue, nil
+		v = r.LongValue
+	default:
+		return 0, fmt.Errorf("type must be INTEGER, not %s", r.Type)
 	}
-	return 0, fmt.Errorf("type must be INTEGER, not %s", r.Type)
+	if v < 0 || v > math.MaxInt32 {
+		return 0, fmt.Errorf("value %d is not from 0 to %d", v, math.MaxInt32)
+	}
+	return v, nil
 }
 
 // instanceError maps a cluster error about an instance to an ECS exception.

@@ -178,6 +178,12 @@ func (c *Client) applyAttributes(ctx context.Context, ref string, attrs []Attrib
 		if a.TargetType == "" && !strings.HasPrefix(a.TargetId, "arn:") {
 			return invalidParameter(nil, "attributes[%d].targetType is required when targetId is not an ARN.", i)
 		}
+		for j, b := range attrs[:i] {
+			// [INF] one call names an attribute of a target once.
+			if b.Name == a.Name && b.TargetId == a.TargetId {
+				return invalidParameter(nil, "attributes[%d]: attribute %q of %s is also attributes[%d].", i, a.Name, a.TargetId, j)
+			}
+		}
 		ops[i] = cluster.AttributeOp{
 			InstanceID: a.TargetId, Delete: del,
 			Attribute: cluster.Attribute{Name: a.Name, Value: a.Value},

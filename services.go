@@ -2,16 +2,19 @@ package stevedore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
+	"github.com/stevedore-go/stevedore/taskdef"
 )
 
 // DeploymentConfiguration bounds the tasks of a service during a
@@ -83,6 +86,15 @@ type Service struct {
 	PlacementConstraints    []PlacementConstraint   `json:"placementConstraints"`
 	PlacementStrategy       []PlacementStrategy     `json:"placementStrategy"`
 	SchedulingStrategy      string                  `json:"schedulingStrategy"`
+	// NetworkConfiguration is the awsvpc configuration of the service's
+	// tasks.
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// HealthCheckGracePeriodSeconds is recorded as given; the model runs
+	// no health checks.
+	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
+	// Tags are in the output of CreateService, and of DescribeServices
+	// with include TAGS.
+	Tags []Tag `json:"tags,omitempty"`
 }
 
 // CreateServiceInput is the input of [Client.CreateService], in the shape
@@ -101,11 +113,14 @@ type CreateServiceInput struct {
 	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
 	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
 	// SchedulingStrategy is REPLICA (the default) or DAEMON.
-	SchedulingStrategy            string                `json:"schedulingStrategy,omitempty"`
-	LaunchType                    string                `json:"launchType,omitempty"`
-	NetworkConfiguration          *NetworkConfiguration `json:"networkConfiguration,omitempty"`
-	HealthCheckGracePeriodSeconds int                   `json:"healthCheckGracePeriodSeconds,omitempty"`
-	Tags                          []Tag                 `json:"tags,omitempty"`
+	SchedulingStrategy   string                `json:"schedulingStrategy,omitempty"`
+	LaunchType           string                `json:"launchType,omitempty"`
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// HealthCheckGracePeriodSeconds is 0 to 2,147,483,647; nil means
+	// none was given.
+	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
+	// Tags follow ECS's tagging rules (see taskdef.ValidateTags).
+	Tags []Tag `json:"tags,omitempty"`
 }
 
 // DecodeCreateServiceInput decodes the JSON that `aws ecs create-service
@@ -181,6 +196,12 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGracePeriod(in.HealthCheckGracePeriodSeconds); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	td, err := c.serviceTaskDef(in.TaskDefinition, in.NetworkConfiguration)
 	if err != nil {
 		return nil, err
@@ -200,11 +221,33 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 		if err != nil {
 			return serviceError(err, in.ServiceName)
 		}
-		e.extras(in.ServiceName, serviceExtras{loadBalancers: in.LoadBalancers, role: in.Role, network: in.NetworkConfiguration})
-		out = &CreateServiceOutput{Service: e.describeService(s)}
+		e.extras(in.ServiceName, serviceExtras{
+			loadBalancers: slices.Clone(in.LoadBalancers), role: in.Role, network: in.NetworkConfiguration.clone(),
+			gracePeriod: copyInt(in.HealthCheckGracePeriodSeconds), tags: slices.Clone(in.Tags),
+		})
+		out = &CreateServiceOutput{Service: e.describeService(s, true)}
 		return nil
 	})
 	return out, err
+}
+
+// MaxHealthCheckGracePeriod is the largest healthCheckGracePeriodSeconds
+// ECS takes (2,147,483,647 seconds).
+const MaxHealthCheckGracePeriod = 1<<31 - 1
+
+// copyInt returns a copy of *p, or nil.
+func copyInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	return new(*p)
+}
+
+func checkGracePeriod(p *int) error {
+	if p != nil && (*p < 0 || *p > MaxHealthCheckGracePeriod) {
+		return invalidParameter(nil, "healthCheckGracePeriodSeconds must be between 0 and %d, got %d.", MaxHealthCheckGracePeriod, *p)
+	}
+	return nil
 }
 
 func checkLaunchType(lt string) error {
@@ -303,23 +346,27 @@ func serviceError(err error, name string) error {
 }
 
 // serviceExtras are what a service records without scheduling on them.
+// They are replaced whole, never changed in place.
 type serviceExtras struct {
 	loadBalancers []LoadBalancer
 	role          string
 	network       *NetworkConfiguration
+	gracePeriod   *int
+	tags          []Tag
 }
 
-func (e *clusterEntry) network(name string) *NetworkConfiguration {
+func (e *clusterEntry) serviceExtra(name string) serviceExtras {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.serviceExtras[name].network
+	return e.serviceExtras[name]
 }
 
-func (e *clusterEntry) setNetwork(name string, net *NetworkConfiguration) {
+// updateExtras applies f to a copy of the service's extras and stores it.
+func (e *clusterEntry) updateExtras(name string, f func(x *serviceExtras)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x := e.serviceExtras[name]
-	x.network = net
+	f(&x)
 	if e.serviceExtras == nil {
 		e.serviceExtras = map[string]serviceExtras{}
 	}
@@ -327,18 +374,12 @@ func (e *clusterEntry) setNetwork(name string, net *NetworkConfiguration) {
 }
 
 func (e *clusterEntry) extras(name string, x serviceExtras) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.serviceExtras == nil {
-		e.serviceExtras = map[string]serviceExtras{}
-	}
-	e.serviceExtras[name] = x
+	e.updateExtras(name, func(old *serviceExtras) { *old = x })
 }
 
-func (e *clusterEntry) describeService(s scheduler.Service) Service {
-	e.mu.Lock()
-	x := e.serviceExtras[s.Name]
-	e.mu.Unlock()
+// describeService describes s, with its tags if withTags.
+func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Service {
+	x := e.serviceExtra(s.Name)
 	out := Service{
 		ServiceArn: s.ARN, ServiceName: s.Name, ClusterArn: e.c.ARN(),
 		LoadBalancers: append([]LoadBalancer{}, x.loadBalancers...), RoleArn: x.role,
@@ -358,6 +399,11 @@ func (e *clusterEntry) describeService(s scheduler.Service) Service {
 		PlacementConstraints: []PlacementConstraint{},
 		PlacementStrategy:    []PlacementStrategy{},
 		SchedulingStrategy:   "REPLICA",
+	}
+	out.NetworkConfiguration = x.network.clone()
+	out.HealthCheckGracePeriodSeconds = copyInt(x.gracePeriod)
+	if withTags {
+		out.Tags = slices.Clone(x.tags)
 	}
 	if s.Config.Daemon {
 		out.SchedulingStrategy = "DAEMON"
@@ -394,7 +440,12 @@ type UpdateServiceInput struct {
 	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
 	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
 	ForceNewDeployment      bool                     `json:"forceNewDeployment,omitempty"`
-	NetworkConfiguration    *NetworkConfiguration    `json:"networkConfiguration,omitempty"`
+	// NetworkConfiguration, for an awsvpc task definition, replaces the
+	// service's; nil keeps it, also when TaskDefinition names a new
+	// revision (one that is not awsvpc drops it).
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// HealthCheckGracePeriodSeconds, when not nil, replaces the service's.
+	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
 }
 
 // UpdateServiceOutput is the output of [Client.UpdateService].
@@ -402,15 +453,20 @@ type UpdateServiceOutput struct {
 	Service Service `json:"service"`
 }
 
-// UpdateService changes a service. A new task definition or
-// ForceNewDeployment starts a new deployment, rolled out by the reconciler
-// within the deployment configuration; the other changes do not.
+// UpdateService changes a service. A new task definition, a changed
+// network configuration or ForceNewDeployment starts a new deployment,
+// rolled out by the reconciler within the deployment configuration; the
+// other changes do not. Every field is checked before anything is written:
+// a call that fails changes nothing.
 func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*UpdateServiceOutput, error) {
 	if in == nil {
 		in = &UpdateServiceInput{}
 	}
 	if in.Service == "" {
 		return nil, invalidParameter(nil, "service is required.")
+	}
+	if err := checkGracePeriod(in.HealthCheckGracePeriodSeconds); err != nil {
+		return nil, err
 	}
 	var out *UpdateServiceOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
@@ -422,85 +478,114 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 		if cur.Status != scheduler.ServiceActive {
 			return serviceError(scheduler.ErrServiceNotActive, name)
 		}
-		var u scheduler.Update
-		u.ForceNewDeployment = in.ForceNewDeployment
-		if in.DesiredCount != nil {
-			if cur.Config.Daemon {
-				return invalidParameter(nil, daemonDesiredCount)
-			}
-			if *in.DesiredCount < 0 || *in.DesiredCount > MaxServiceDesiredCount {
-				return invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, *in.DesiredCount)
-			}
-			u.DesiredCount = in.DesiredCount
-		}
-		if cur.Config.Daemon && len(in.PlacementStrategy) > 0 {
-			return invalidParameter(nil, daemonStrategy)
-		}
-		if dc := in.DeploymentConfiguration; dc != nil {
-			// Each given field is checked on its own and applied by the
-			// registry under its lock, so concurrent updates of different
-			// fields do not undo each other.
-			if dc.MaximumPercent != nil {
-				if cur.Config.Daemon && *dc.MaximumPercent != 100 {
-					return invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
-				}
-				if *dc.MaximumPercent < 100 || *dc.MaximumPercent > MaxMaximumPercent {
-					return invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, *dc.MaximumPercent)
-				}
-				u.MaximumPercent = new(*dc.MaximumPercent)
-			}
-			if dc.MinimumHealthyPercent != nil {
-				if *dc.MinimumHealthyPercent < 0 || *dc.MinimumHealthyPercent > 100 {
-					return invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", *dc.MinimumHealthyPercent)
-				}
-				u.MinimumHealthyPercent = new(*dc.MinimumHealthyPercent)
-			}
-			if b := dc.DeploymentCircuitBreaker; b != nil {
-				u.CircuitBreaker = &scheduler.CircuitBreaker{Enable: b.Enable, Rollback: b.Rollback}
-			}
-		}
-		if net := in.NetworkConfiguration; net != nil && in.TaskDefinition == "" {
-			// A network configuration is checked against the service's task
-			// definition; a changed one starts a new deployment (§4.3).
-			if _, err := c.serviceTaskDef(cur.Config.TaskDef.ARN, net); err != nil {
-				return err
-			}
-		}
-		if in.NetworkConfiguration != nil && !reflect.DeepEqual(in.NetworkConfiguration, e.network(name)) {
-			u.ForceNewDeployment = true
-			e.setNetwork(name, in.NetworkConfiguration)
-		}
-		// The limit counts the constraints the service keeps too.
-		tdConstraints := len(cur.Config.TaskDef.Constraints)
-		if in.TaskDefinition != "" {
-			td, err := c.serviceTaskDef(in.TaskDefinition, in.NetworkConfiguration)
-			if err != nil {
-				return err
-			}
-			u.TaskDef = &td
-			tdConstraints = len(td.Constraints)
-		}
-		if in.PlacementConstraints == nil {
-			tdConstraints += len(cur.Config.Constraints)
-		}
-		strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, tdConstraints)
+		u, net, err := c.serviceUpdate(e, cur, in)
 		if err != nil {
 			return err
 		}
-		if in.PlacementStrategy != nil {
-			u.Strategies = &strategies
-		}
-		if in.PlacementConstraints != nil {
-			u.Constraints = &constraints
-		}
+		// Everything is checked: now write, the scheduler's part first.
 		s, err := e.services.Update(name, u)
 		if err != nil {
 			return serviceError(err, name)
 		}
-		out = &UpdateServiceOutput{Service: e.describeService(s)}
+		e.updateExtras(name, func(x *serviceExtras) {
+			x.network = net.clone()
+			if in.HealthCheckGracePeriodSeconds != nil {
+				x.gracePeriod = copyInt(in.HealthCheckGracePeriodSeconds)
+			}
+		})
+		out = &UpdateServiceOutput{Service: e.describeService(s, false)}
 		return nil
 	})
 	return out, err
+}
+
+// serviceUpdate checks an UpdateService call against the service cur and
+// returns the scheduler's update and the network configuration the service
+// has afterwards. It writes nothing.
+func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *UpdateServiceInput) (scheduler.Update, *NetworkConfiguration, error) {
+	var u scheduler.Update
+	u.ForceNewDeployment = in.ForceNewDeployment
+	if in.DesiredCount != nil {
+		if cur.Config.Daemon {
+			return u, nil, invalidParameter(nil, daemonDesiredCount)
+		}
+		if *in.DesiredCount < 0 || *in.DesiredCount > MaxServiceDesiredCount {
+			return u, nil, invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, *in.DesiredCount)
+		}
+		u.DesiredCount = in.DesiredCount
+	}
+	if cur.Config.Daemon && len(in.PlacementStrategy) > 0 {
+		return u, nil, invalidParameter(nil, daemonStrategy)
+	}
+	if dc := in.DeploymentConfiguration; dc != nil {
+		// Each given field is checked on its own and applied by the
+		// registry under its lock, so concurrent updates of different
+		// fields do not undo each other.
+		if dc.MaximumPercent != nil {
+			if cur.Config.Daemon && *dc.MaximumPercent != 100 {
+				return u, nil, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
+			}
+			if *dc.MaximumPercent < 100 || *dc.MaximumPercent > MaxMaximumPercent {
+				return u, nil, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, *dc.MaximumPercent)
+			}
+			u.MaximumPercent = new(*dc.MaximumPercent)
+		}
+		if dc.MinimumHealthyPercent != nil {
+			if *dc.MinimumHealthyPercent < 0 || *dc.MinimumHealthyPercent > 100 {
+				return u, nil, invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", *dc.MinimumHealthyPercent)
+			}
+			u.MinimumHealthyPercent = new(*dc.MinimumHealthyPercent)
+		}
+		if b := dc.DeploymentCircuitBreaker; b != nil {
+			u.CircuitBreaker = &scheduler.CircuitBreaker{Enable: b.Enable, Rollback: b.Rollback}
+		}
+	}
+	// The network configuration: the given one, else the service's own,
+	// checked against the task definition the service will run.
+	old := e.serviceExtra(cur.Name).network
+	net := cmp.Or(in.NetworkConfiguration, old)
+	tdRef := cur.Config.TaskDef.ARN
+	if in.TaskDefinition != "" {
+		tdRef = in.TaskDefinition
+		if in.NetworkConfiguration == nil && old != nil {
+			// A new revision keeps the service's awsvpc configuration
+			// [INF]; one that is not awsvpc runs without it.
+			if def, err := c.registry.Resolve(in.TaskDefinition); err == nil && def.NetworkMode() != taskdef.NetworkModeAwsvpc {
+				net = nil
+			}
+		}
+	}
+	td := cur.Config.TaskDef
+	if in.TaskDefinition != "" || in.NetworkConfiguration != nil {
+		// Only then: a service on an INACTIVE revision may still change
+		// its desired count.
+		var err error
+		if td, err = c.serviceTaskDef(tdRef, net); err != nil {
+			return u, nil, err
+		}
+	}
+	if in.TaskDefinition != "" {
+		u.TaskDef = &td
+	}
+	if !reflect.DeepEqual(net, old) {
+		u.ForceNewDeployment = true // a changed network configuration (§4.3)
+	}
+	// The limit counts the constraints the service keeps too.
+	tdConstraints := len(td.Constraints)
+	if in.PlacementConstraints == nil {
+		tdConstraints += len(cur.Config.Constraints)
+	}
+	strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, tdConstraints)
+	if err != nil {
+		return u, nil, err
+	}
+	if in.PlacementStrategy != nil {
+		u.Strategies = &strategies
+	}
+	if in.PlacementConstraints != nil {
+		u.Constraints = &constraints
+	}
+	return u, net, nil
 }
 
 // serviceName takes the name out of a service name or ARN.
@@ -538,7 +623,7 @@ func (c *Client) DeleteService(ctx context.Context, in *DeleteServiceInput) (*De
 		if err != nil {
 			return serviceError(err, name)
 		}
-		out = &DeleteServiceOutput{Service: e.describeService(s)}
+		out = &DeleteServiceOutput{Service: e.describeService(s, false)}
 		return nil
 	})
 	return out, err
@@ -549,6 +634,8 @@ type DescribeServicesInput struct {
 	Cluster string `json:"cluster,omitempty"`
 	// Services are 1 to 10 names or ARNs.
 	Services []string `json:"services"`
+	// Include may name TAGS, to describe the services' tags.
+	Include []string `json:"include,omitempty"`
 }
 
 // DescribeServicesOutput is the output of [Client.DescribeServices].
@@ -569,6 +656,13 @@ func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput
 	if len(in.Services) > 10 {
 		return nil, invalidParameter(nil, "services can have at most 10 items.")
 	}
+	tags := false
+	for _, inc := range in.Include {
+		if inc != "TAGS" {
+			return nil, invalidParameter(nil, "include must be TAGS, not %q.", inc)
+		}
+		tags = true
+	}
 	out := &DescribeServicesOutput{Services: []Service{}, Failures: []Failure{}}
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		for _, ref := range in.Services {
@@ -578,7 +672,7 @@ func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput
 				out.Failures = append(out.Failures, Failure{Arn: c.arnPrefix + "service/" + e.c.Name() + "/" + name, Reason: "MISSING"})
 				continue
 			}
-			out.Services = append(out.Services, e.describeService(s))
+			out.Services = append(out.Services, e.describeService(s, tags))
 		}
 		return nil
 	})

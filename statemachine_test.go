@@ -46,6 +46,9 @@ type smState struct {
 	tasks     []stevedore.Task
 	cluster   stevedore.Cluster
 	missing   []string // tasks DescribeTasks no longer knows
+	// services are the services ever created, described with their tags
+	// and network configurations.
+	services []stevedore.Service
 }
 
 type stateMachine struct {
@@ -57,6 +60,9 @@ type stateMachine struct {
 	instances []string // every instance ARN ever registered
 	tasks     []string // every task ARN started and not yet forgotten
 	stoppedAt map[string]time.Time
+	services  []string // every service name ever created
+	// svc is the test's model of each live service (statemachine_services_test.go).
+	svc map[string]*smService
 }
 
 const smCluster = "sm"
@@ -72,6 +78,8 @@ func (m *stateMachine) init(t *rapid.T) {
 	require.NoError(t, err)
 	m.defs = map[string]smDemand{}
 	m.stoppedAt = map[string]time.Time{}
+	m.svc = map[string]*smService{}
+	m.registerServiceDefinitions(t)
 	for _, d := range smDefinitions {
 		in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(d.inputJSON))
 		require.NoError(t, err)
@@ -105,6 +113,12 @@ func (m *stateMachine) snapshot(t require.TestingT) smState {
 		for _, f := range out.Failures {
 			s.missing = append(s.missing, f.Arn)
 		}
+	}
+	for chunk := range slices.Chunk(m.services, 10) {
+		out, err := m.ecs.DescribeServices(m.ctx, &stevedore.DescribeServicesInput{Cluster: smCluster, Services: chunk, Include: []string{"TAGS"}})
+		require.NoError(t, err)
+		require.Empty(t, out.Failures)
+		s.services = append(s.services, out.Services...)
 	}
 	return s
 }
@@ -389,11 +403,14 @@ func (m *stateMachine) TerminateInstance(t *rapid.T) {
 
 func (m *stateMachine) PutAttributes(t *rapid.T) {
 	ref := m.pickInstance(t)
-	n := rapid.IntRange(1, 10).Draw(t, "n")
-	attrs := make([]stevedore.Attribute, n)
+	names := rapid.SliceOfNDistinct(rapid.IntRange(0, 12), 1, 10, rapid.ID[int]).Draw(t, "names")
+	if rapid.IntRange(0, 9).Draw(t, "duplicate") == 0 {
+		names = append(names, names[0]) // refused: one call names an attribute once
+	}
+	attrs := make([]stevedore.Attribute, len(names))
 	for i := range attrs {
 		attrs[i] = stevedore.Attribute{
-			Name:       fmt.Sprintf("custom-%d", rapid.IntRange(0, 12).Draw(t, "name")),
+			Name:       fmt.Sprintf("custom-%d", names[i]),
 			Value:      rapid.SampledFrom([]string{"a", "b", "bad value!"}).Draw(t, "value"),
 			TargetType: "container-instance", TargetId: ref,
 		}

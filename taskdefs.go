@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
 
@@ -41,12 +42,29 @@ func (c *Client) RegisterTaskDefinition(ctx context.Context, in *RegisterTaskDef
 		len(td.RequiresAttributes) > 0 || !td.RegisteredAt.IsZero() || !td.DeregisteredAt.IsZero() {
 		return nil, clientException(nil, "taskDefinitionArn, revision, status, compatibilities, requiresAttributes, registeredAt and deregisteredAt are set by ECS and cannot be registered.")
 	}
+	for i, pc := range td.PlacementConstraints {
+		if pc.Type != taskdef.PlacementConstraintMemberOf || pc.Expression == "" {
+			continue // Register names the rule these break
+		}
+		if _, err := placement.ParseConstraint(string(pc.Type), pc.Expression); err != nil {
+			return nil, invalidParameter(err, "placementConstraints[%d].expression: %v", i, err)
+		}
+	}
 	e, err := c.registry.Register(td, c.clock.Now())
 	if err != nil {
 		return nil, taskDefinitionError(err)
 	}
 	def := e.Definition()
 	return &RegisterTaskDefinitionOutput{TaskDefinition: def, Tags: def.Tags}, nil
+}
+
+// checkTags applies ECS's tagging rules (taskdef.ValidateTags) to the tags
+// of a call.
+func checkTags(tags []Tag) error {
+	if err := taskdef.ValidateTags(tags); err != nil {
+		return taskDefinitionError(err)
+	}
+	return nil
 }
 
 // taskDefinitionError maps a taskdef error to an ECS exception.

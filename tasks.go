@@ -27,6 +27,10 @@ const (
 	MaxPlacementStrategies = 5
 )
 
+// maxReason bounds a stoppedReason given to StopTask or
+// SubmitTaskStateChange.
+const maxReason = 255
+
 // RunTaskInput is the input of [Client.RunTask].
 type RunTaskInput struct {
 	Cluster string `json:"cluster,omitempty"`
@@ -524,8 +528,8 @@ func (c *Client) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutp
 	if in.Task == "" {
 		return nil, invalidParameter(nil, "task is required.")
 	}
-	if len(in.Reason) > 255 {
-		return nil, invalidParameter(nil, "reason must be at most 255 characters.")
+	if len(in.Reason) > maxReason {
+		return nil, invalidParameter(nil, "reason must be at most %d characters.", maxReason)
 	}
 	reason := in.Reason
 	if reason == "" {
@@ -586,6 +590,11 @@ func (c *Client) SubmitTaskStateChange(ctx context.Context, in *SubmitTaskStateC
 	}
 	if in.Status != "RUNNING" && in.Status != "STOPPED" {
 		return nil, invalidParameter(nil, "status must be RUNNING or STOPPED, not %q.", in.Status)
+	}
+	if len(in.Reason) > maxReason {
+		// [INF] the agent's reason becomes the stoppedReason, bounded as
+		// StopTask bounds it.
+		return nil, invalidParameter(nil, "reason must be at most %d characters.", maxReason)
 	}
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		var err error

@@ -1,6 +1,7 @@
 package stevedore
 
 import (
+	"slices"
 	"time"
 
 	"github.com/stevedore-go/stevedore/taskdef"
@@ -138,6 +139,23 @@ type PlacementConstraint struct {
 // model records it; it does not allocate ENIs.
 type NetworkConfiguration struct {
 	AwsvpcConfiguration *AwsVpcConfiguration `json:"awsvpcConfiguration,omitempty"`
+}
+
+// clone returns a deep copy of n (nil for nil), so that what a service
+// keeps shares no memory with a caller.
+func (n *NetworkConfiguration) clone() *NetworkConfiguration {
+	if n == nil {
+		return nil
+	}
+	out := &NetworkConfiguration{}
+	if a := n.AwsvpcConfiguration; a != nil {
+		out.AwsvpcConfiguration = &AwsVpcConfiguration{
+			Subnets:        slices.Clone(a.Subnets),
+			SecurityGroups: slices.Clone(a.SecurityGroups),
+			AssignPublicIp: a.AssignPublicIp,
+		}
+	}
+	return out
 }
 
 // AwsVpcConfiguration names the subnets and security groups of an awsvpc
