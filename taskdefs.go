@@ -3,6 +3,7 @@ package stevedore
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
@@ -154,12 +155,23 @@ func (c *Client) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinition
 	if in.Sort != "" && in.Sort != "ASC" && in.Sort != "DESC" {
 		return nil, invalidParameter(nil, "sort must be one of [ASC, DESC], not %q.", in.Sort)
 	}
-	arns := c.registry.List(in.FamilyPrefix, status, in.Sort == "DESC")
-	page, next, err := paginateFunc(arns, compareTaskDefinitionARNs(in.Sort == "DESC"), in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
+	if in.MaxResults < 0 || in.MaxResults > DefaultMaxResults {
+		return nil, invalidParameter(nil, "maxResults must be between 1 and %d, got %d.", DefaultMaxResults, in.MaxResults)
 	}
-	out := &ListTaskDefinitionsOutput{TaskDefinitionArns: page, NextToken: next}
+	var after taskdef.Cursor
+	if in.NextToken != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(in.NextToken)
+		cur, ok := taskdef.ParseCursor(string(raw))
+		if err != nil || !ok {
+			return nil, invalidParameter(err, "nextToken %q is not valid.", in.NextToken)
+		}
+		after = cur
+	}
+	arns, last, more := c.registry.Page(in.FamilyPrefix, status, in.Sort == "DESC", after, cmp.Or(in.MaxResults, DefaultMaxResults))
+	out := &ListTaskDefinitionsOutput{TaskDefinitionArns: arns}
+	if more {
+		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(last.Family + ":" + strconv.Itoa(last.Revision)))
+	}
 	return out, nil
 }
 
@@ -217,22 +229,3 @@ func (c *Client) defaultSpec(e *taskdef.Entry) (*cluster.TaskSpec, error) {
 	return spec.(*cluster.TaskSpec), nil
 }
 
-// compareTaskDefinitionARNs orders task definition ARNs by family, then
-// revision as a number (descending with desc), the order of
-// ListTaskDefinitions.
-func compareTaskDefinitionARNs(desc bool) func(a, b string) int {
-	split := func(arn string) (string, int) {
-		fam, rev, _ := strings.Cut(arn[strings.LastIndexByte(arn, '/')+1:], ":")
-		n, _ := strconv.Atoi(rev)
-		return fam, n
-	}
-	return func(a, b string) int {
-		fa, ra := split(a)
-		fb, rb := split(b)
-		c := cmp.Or(strings.Compare(fa, fb), cmp.Compare(ra, rb))
-		if desc {
-			return -c
-		}
-		return c
-	}
-}

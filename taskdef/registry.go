@@ -111,11 +111,26 @@ type Registry struct {
 
 	mu       rwshard.RWMutex
 	families map[string]*family
+	names    []string // the family names, sorted
 }
 
 type family struct {
 	revisions    []*Entry // revisions[r-1] is revision r; never shrinks
 	latestActive int      // highest ACTIVE revision, 0 if none
+	// active and inactive hold the revisions (r at position r-1) of each
+	// status, so that a page of one status costs its size.
+	active, inactive revSet
+}
+
+// set returns the revisions of status, or nil for [StatusAll].
+func (f *family) set(status Status) *revSet {
+	switch status {
+	case StatusActive:
+		return &f.active
+	case StatusInactive:
+		return &f.inactive
+	}
+	return nil
 }
 
 // NewRegistry returns an empty registry whose ARNs use region and accountID.
@@ -185,11 +200,14 @@ func (r *Registry) Register(td TaskDefinition, at time.Time) (*Entry, error) {
 	if f == nil {
 		f = &family{}
 		r.families[def.Family] = f
+		i, _ := slices.BinarySearch(r.names, def.Family)
+		r.names = slices.Insert(r.names, i, def.Family)
 	}
 	def.Revision = rev
 	def.TaskDefinitionArn = r.arnPrefix() + def.Family + ":" + strconv.Itoa(rev)
 	e := &Entry{def: def, demand: demand}
 	f.revisions = append(f.revisions, e)
+	f.active.add(rev - 1)
 	f.latestActive = rev
 	return e, nil
 }
@@ -313,14 +331,10 @@ func (r *Registry) Deregister(ref string, at time.Time) (*Entry, error) {
 	def.DeregisteredAt = at
 	e := &Entry{def: def, demand: old.demand}
 	f.revisions[rev-1] = e
+	f.active.remove(rev - 1)
+	f.inactive.add(rev - 1)
 	if f.latestActive == rev {
-		f.latestActive = 0
-		for i := rev - 1; i >= 1; i-- {
-			if f.revisions[i-1].def.Status == StatusActive {
-				f.latestActive = i
-				break
-			}
-		}
+		f.latestActive = f.active.prev(rev-1) + 1 // 0 when none is left
 	}
 	return e, nil
 }
@@ -329,45 +343,131 @@ func (r *Registry) Deregister(ref string, at time.Time) (*Entry, error) {
 // like ListTaskDefinitions: sorted by family then revision, ascending or, if
 // descending, the reverse. As in ECS, familyPrefix is the full family name
 // (not a prefix); "" lists every family. status "" means [StatusActive] (the
-// ECS default) and [StatusAll] any status. Cost: O(F log F + N) over the
-// families F and revisions N it lists.
+// ECS default) and [StatusAll] any status. Cost: O(F + N) over the families
+// F and revisions N it lists; [Registry.Page] lists one page.
 func (r *Registry) List(familyPrefix string, status Status, descending bool) []string {
-	if status == "" {
+	var arns []string
+	for after := (Cursor{}); ; {
+		page, next, more := r.Page(familyPrefix, status, descending, after, 1000)
+		arns = append(arns, page...)
+		if !more {
+			return arns
+		}
+		after = next
+	}
+}
+
+// Cursor is a position in ListTaskDefinitions' order: the family and
+// revision of the last ARN a page returned. The zero Cursor is the start.
+type Cursor struct {
+	Family   string
+	Revision int
+}
+
+// ParseCursor returns the position of a task definition ARN (or
+// family:revision) that a page returned.
+func ParseCursor(arn string) (Cursor, bool) {
+	tail := arn[strings.LastIndexByte(arn, '/')+1:]
+	fam, rev, ok := strings.Cut(tail, ":")
+	n, err := strconv.Atoi(rev)
+	if !ok || err != nil || n < 1 || !validName(fam) {
+		return Cursor{}, false
+	}
+	return Cursor{Family: fam, Revision: n}, true
+}
+
+// Page returns up to limit ARNs of [Registry.List]'s order that come after
+// the position after, the position of the last one, and whether more
+// follow. Cost: O(limit), plus O(1) for each family without a revision of
+// the status it passes over and one step per 4,096 revisions of another
+// status it skips; it does not depend on how many revisions there are.
+func (r *Registry) Page(familyPrefix string, status Status, descending bool, after Cursor, limit int) (arns []string, last Cursor, more bool) {
+	switch status {
+	case "":
 		status = StatusActive
+	case StatusActive, StatusInactive, StatusAll:
+	default:
+		return nil, Cursor{}, false // no revision has another status
 	}
 	defer r.mu.RUnlock(r.mu.RLock())
-	var names []string
+	names := r.names
 	if familyPrefix != "" {
+		names = nil
 		if r.families[familyPrefix] != nil {
 			names = []string{familyPrefix}
 		}
-	} else {
-		names = r.sortedFamilies()
 	}
-	var arns []string
-	for _, name := range names {
-		for _, e := range r.families[name].revisions {
-			if status == StatusAll || e.def.Status == status {
-				arns = append(arns, e.def.TaskDefinitionArn)
+	// i: the first family to look at; rev: where in it to start
+	// (0: from its first revision in the page's direction).
+	i, found := slices.BinarySearch(names, after.Family)
+	rev := 0
+	switch {
+	case after.Family == "":
+		if descending {
+			i = len(names) - 1
+		} else {
+			i = 0
+		}
+	case found:
+		rev = after.Revision
+	case descending:
+		i-- // the families before after.Family
+	}
+	arns = make([]string, 0, min(limit, 100))
+	step := 1
+	if descending {
+		step = -1
+	}
+	for ; i >= 0 && i < len(names); i, rev = i+step, 0 {
+		f := r.families[names[i]]
+		set := f.set(status)
+		if set != nil && set.n == 0 {
+			continue
+		}
+		// pos walks the revisions' positions (revision pos+1).
+		pos := 0
+		switch {
+		case rev > 0 && descending:
+			pos = rev - 2
+		case rev > 0:
+			pos = rev
+		case descending:
+			pos = len(f.revisions) - 1
+		}
+		for {
+			switch {
+			case set == nil && (pos < 0 || pos >= len(f.revisions)):
+				pos = -1
+			case set != nil && descending:
+				pos = set.prev(pos)
+			case set != nil:
+				pos = set.next(pos)
 			}
+			if pos < 0 {
+				break
+			}
+			if len(arns) == limit {
+				return arns, last, true
+			}
+			arns = append(arns, f.revisions[pos].def.TaskDefinitionArn)
+			last = Cursor{Family: names[i], Revision: pos + 1}
+			pos += step
 		}
 	}
-	if descending {
-		slices.Reverse(arns)
-	}
-	return arns
+	return arns, last, false
 }
 
 // Families returns the sorted family names starting with prefix, like
 // ListTaskDefinitionFamilies: status ACTIVE lists families with at least one
 // ACTIVE revision, INACTIVE those with none, and "" or [StatusAll] every
-// family (the ECS default). Cost: O(F log F).
+// family (the ECS default). Cost: O(log F) plus the families it lists.
 func (r *Registry) Families(prefix string, status Status) []string {
 	defer r.mu.RUnlock(r.mu.RLock())
 	var out []string
-	for _, name := range r.sortedFamilies() {
+	i, _ := slices.BinarySearch(r.names, prefix)
+	for _, name := range r.names[i:] {
 		if !strings.HasPrefix(name, prefix) {
-			continue
+			break
 		}
 		active := r.families[name].latestActive > 0
 		switch status {
@@ -386,14 +486,4 @@ func (r *Registry) Families(prefix string, status Status) []string {
 		out = append(out, name)
 	}
 	return out
-}
-
-// sortedFamilies returns all family names in order. Caller holds r.mu.
-func (r *Registry) sortedFamilies() []string {
-	names := make([]string, 0, len(r.families))
-	for name := range r.families {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }
