@@ -228,4 +228,3 @@ func (c *Client) defaultSpec(e *taskdef.Entry) (*cluster.TaskSpec, error) {
 	})
 	return spec.(*cluster.TaskSpec), nil
 }
-
