@@ -135,18 +135,42 @@ func BenchmarkDaemonReconcile(b *testing.B) {
 			require.NoError(b, err)
 			_, err = ecs.StartPendingTasks(ctx, &stevedore.StartPendingTasksInput{Cluster: "scale"})
 			require.NoError(b, err)
-			_, err = ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "scale"})
-			require.NoError(b, err)
+			for range 2 { // the steady-state event, then a step that changes nothing
+				_, err = ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "scale"})
+				require.NoError(b, err)
+			}
 			d, err := ecs.DescribeServices(ctx, &stevedore.DescribeServicesInput{Cluster: "scale", Services: []string{"agent"}})
 			require.NoError(b, err)
 			require.Equal(b, n, d.Services[0].RunningCount)
-			b.ReportAllocs()
-			for b.Loop() {
-				out, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "scale"})
-				if err != nil || len(out.Started)+len(out.Stopped)+len(out.Failures) > 0 {
-					b.Fatalf("Reconcile: %v, %+v", err, out)
+			b.Run("unchanged", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					out, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "scale"})
+					if err != nil || len(out.Started)+len(out.Stopped)+len(out.Failures) > 0 {
+						b.Fatalf("Reconcile: %v, %+v", err, out)
+					}
 				}
-			}
+			})
+			// One instance's attribute changes before each step: the step
+			// is decided again over the whole service.
+			l, err := ecs.ListContainerInstances(ctx, &stevedore.ListContainerInstancesInput{Cluster: "scale", MaxResults: 1})
+			require.NoError(b, err)
+			b.Run("one-instance-changed", func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					i++
+					_, err := ecs.PutAttributes(ctx, &stevedore.PutAttributesInput{Cluster: "scale", Attributes: []stevedore.Attribute{
+						{Name: "tick", Value: fmt.Sprint(i % 2), TargetId: l.ContainerInstanceArns[0]}}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					out, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "scale"})
+					if err != nil || len(out.Started)+len(out.Stopped)+len(out.Failures) > 0 {
+						b.Fatalf("Reconcile: %v, %+v", err, out)
+					}
+				}
+			})
 		})
 	}
 }

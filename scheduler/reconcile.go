@@ -49,12 +49,32 @@ type ReconcileResult struct {
 // This reproduces ECS's documented sequences (§4.3): 6 tasks with room for
 // 8 and the defaults start 2, stop 2, start 2, ...; with
 // minimumHealthyPercent 50: stop 3, start 5, stop 3, start 1.
+//
+// A step is a function of the cluster, the services and, through the start
+// throttle's retry times, the clock. When a step changes nothing — no task
+// started or stopped, no service's state moved — it is a fixed point: the
+// next step, if the cluster's version, the services and the side of every
+// retry time are still the same, would decide the same nothing again, so
+// it returns the same failures without deciding. Cost: O(services) for
+// such an unchanged state; otherwise O(the services' tasks + the instances
+// a DAEMON service covers) per step.
 func (ss *Services) Reconcile() (ReconcileResult, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.clock.Now()
+	var version int64
+	ss.c.Read(func(v *cluster.View) { version = v.Version() })
+	if q := ss.quiet; q != nil && q.version == version && q.gen == ss.gen && (q.until.IsZero() || now.Before(q.until)) {
+		return ReconcileResult{Failures: slices.Clone(q.failures)}, nil
+	}
+	ss.quiet = nil
 	order := ss.order()
+	marks := make([]serviceMark, len(order))
+	for i, s := range order {
+		marks[i] = s.mark()
+	}
 	ss.c.Read(func(v *cluster.View) {
+		version = v.Version()
 		for _, s := range order {
 			ss.refresh(v, s, now)
 		}
@@ -98,12 +118,85 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 	for i, s := range order {
 		ss.record(s, outcomes[i], now)
 	}
+	after := version
 	ss.c.Read(func(v *cluster.View) {
+		after = v.Version()
 		for _, s := range order {
 			ss.settle(v, s, now)
 		}
 	})
+	if len(out.Started)+len(out.Stopped) == 0 && out.Conflicts == 0 && after == version && ss.unmoved(order, marks) {
+		ss.quiet = &quietStep{version: version, gen: ss.gen, until: ss.nextRetry(order, now), failures: slices.Clone(out.Failures)}
+	}
 	return out, nil
+}
+
+// quietStep is a step that changed nothing: the cluster version and
+// service generation it saw, the time until which its decisions hold (the
+// earliest retry time still ahead of it; zero for none) and its failures.
+type quietStep struct {
+	version  int64
+	gen      uint64
+	until    time.Time
+	failures []Failure
+}
+
+// serviceMark is what a step may change in a service, to tell whether it
+// changed anything.
+type serviceMark struct {
+	status                                     ServiceStatus
+	events, deployments                        int
+	firstEvent                                 string
+	desired, running, pending                  int
+	primary                                    string
+	rollout, rolloutReason                     string
+	failed, depRunning, depPending, depDesired int
+	tasks, failedStarts                        int
+	retryAt                                    time.Time
+	throttled, steady, stuck                   bool
+	lastPlaceMsg                               string
+	lastCompleted                              *Deployment
+}
+
+func (s *service) mark() serviceMark {
+	m := serviceMark{
+		status: s.Status, events: len(s.Events), deployments: len(s.Deployments),
+		desired: s.Config.DesiredCount, running: s.RunningCount, pending: s.PendingCount,
+		tasks: len(s.tasks), failedStarts: s.failedStarts, retryAt: s.retryAt,
+		throttled: s.throttled, steady: s.steady, stuck: s.stuck,
+		lastPlaceMsg: s.lastPlaceMsg, lastCompleted: s.lastCompleted,
+	}
+	if len(s.Events) > 0 {
+		m.firstEvent = s.Events[0].ID
+	}
+	if len(s.Deployments) > 0 {
+		p := &s.Deployments[0]
+		m.primary, m.rollout, m.rolloutReason = p.ID, p.RolloutState, p.RolloutStateReason
+		m.failed, m.depRunning, m.depPending, m.depDesired = p.FailedTasks, p.RunningCount, p.PendingCount, p.DesiredCount
+	}
+	return m
+}
+
+// unmoved reports whether every service has the mark it had.
+func (ss *Services) unmoved(order []*service, marks []serviceMark) bool {
+	for i, s := range order {
+		if s.mark() != marks[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// nextRetry returns the earliest retry time of a throttled service that is
+// still after now, or zero.
+func (ss *Services) nextRetry(order []*service, now time.Time) time.Time {
+	var next time.Time
+	for _, s := range order {
+		if s.throttled && now.Before(s.retryAt) && (next.IsZero() || s.retryAt.Before(next)) {
+			next = s.retryAt
+		}
+	}
+	return next
 }
 
 // RoundSize is the most tasks of one service a reconcile round starts;

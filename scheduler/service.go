@@ -166,6 +166,11 @@ type Services struct {
 	mu     sync.Mutex // guards everything below; held through Reconcile
 	rnd    *rand.Rand
 	byName map[string]*service
+	// gen counts the calls that changed a service (Create, Update,
+	// Delete); quiet is what the last step found when it was a fixed point
+	// (see Reconcile), nil otherwise.
+	gen   uint64
+	quiet *quietStep
 }
 
 // NewServices returns the service registry of the cluster named
@@ -215,6 +220,7 @@ func (ss *Services) Create(name string, cfg ServiceConfig) (Service, error) {
 	}}
 	s.Deployments = []Deployment{ss.newDeployment(cfg, now)}
 	ss.byName[name] = s
+	ss.gen++
 	return s.copy(), nil
 }
 
@@ -278,6 +284,7 @@ func (ss *Services) Update(name string, u Update) (Service, error) {
 	}
 	s.Deployments[0].DesiredCount = cfg.DesiredCount
 	s.Deployments[0].UpdatedAt = now
+	ss.gen++
 	return s.copy(), nil
 }
 
@@ -299,6 +306,7 @@ func (ss *Services) Delete(name string, force bool) (Service, error) {
 	if len(s.tasks) == 0 {
 		s.Status = ServiceInactive
 	}
+	ss.gen++
 	return s.copy(), nil
 }
 
