@@ -102,7 +102,7 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 	defer rc.release()
 	var out *RunTaskOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
-		rc.spread = scheduler.RandomSpread{Spec: spec, Count: count, Rand: rc.rnd, Constraints: constraints}
+		rc.spread = scheduler.RandomSpread{Spec: spec, Count: count, Rand: rc.rnd, Constraints: constraints, Survey: e.engine}
 		rc.inner = &rc.spread
 		if len(strategies) > 0 {
 			rc.inner = &scheduler.Strategic{

@@ -77,6 +77,18 @@ type Engine struct {
 	mu   sync.Mutex // serialises building of hot structures
 	hot  atomic.Pointer[hotSet]
 	pool sync.Pool
+
+	// The censuses of task shapes that failed or were surveyed (census.go)
+	// and the log of changed slots they follow. Observe appends to the
+	// log under the cluster's write lock once logging is set; the rest is
+	// guarded by censusMu, taken inside a Read.
+	censusMu   sync.Mutex
+	censuses   []*census
+	censusUses uint64
+	touched    []touchedFit
+	logging    bool
+	changeLog  []int32
+	logBase    uint64
 }
 
 type groupCount struct {
@@ -280,6 +292,7 @@ func (e *Engine) eachTree(h *hotSet, f func(*tree)) {
 // the instance's groups times the indexed attributes; O(1) until the
 // engine's first Place.
 func (e *Engine) Observe(ch cluster.Change) {
+	e.logChange(int32(ch.Instance.Slot()))
 	if e.awake.Load() {
 		e.observe(ch.Instance)
 		return
@@ -790,7 +803,7 @@ func (e *Engine) decide(v *cluster.View, req *Request, p *cluster.Pending, in *c
 	if in != nil {
 		return Decision{Instance: in}
 	}
-	return explain(v, req, p)
+	return e.explainCensus(v, req, p)
 }
 
 // memberOfEquals finds a memberOf constraint that pins an attribute to a

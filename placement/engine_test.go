@@ -39,6 +39,10 @@ type engineWorld struct {
 	seed   uint64
 	ids    []string
 	tasks  []string
+	// demands are shared by shape, as a task definition's tasks share
+	// one, so that the engine's censuses of a shape are used again after
+	// the cluster changed.
+	demands map[[5]int64]*cluster.Demand
 }
 
 func newEngineWorld(t *rapid.T) *engineWorld {
@@ -83,12 +87,26 @@ func (w *engineWorld) register(t *rapid.T, i int) {
 }
 
 func (w *engineWorld) request(t *rapid.T) *placement.Request {
-	d, err := cluster.NewDemand(
-		rapid.SampledFrom([]int64{0, 128, 256, 512, 1024}).Draw(t, "taskCPU"),
+	shape := [5]int64{
+		rapid.SampledFrom([]int64{0, 128, 256, 512, 1024, 8192}).Draw(t, "taskCPU"),
 		rapid.SampledFrom([]int64{64, 256, 512, 1024}).Draw(t, "taskMemory"),
-		rapid.SampledFrom([][]uint16{nil, nil, {80}}).Draw(t, "ports"), nil,
-		rapid.IntRange(0, 1).Draw(t, "taskGPUs"))
-	require.NoError(t, err)
+		rapid.SampledFrom([]int64{0, 0, 80}).Draw(t, "port"),
+		int64(rapid.IntRange(0, 1).Draw(t, "taskGPUs")),
+	}
+	d := w.demands[shape]
+	if d == nil {
+		var ports []uint16
+		if shape[2] != 0 {
+			ports = []uint16{uint16(shape[2])}
+		}
+		var err error
+		d, err = cluster.NewDemand(shape[0], shape[1], ports, nil, int(shape[3]))
+		require.NoError(t, err)
+		if w.demands == nil {
+			w.demands = map[[5]int64]*cluster.Demand{}
+		}
+		w.demands[shape] = d
+	}
 	req := &placement.Request{
 		Spec: &cluster.TaskSpec{Demand: d, Group: rapid.SampledFrom(groups).Draw(t, "group")},
 		Rand: rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "reqSeed"), 1)),

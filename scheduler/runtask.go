@@ -32,6 +32,20 @@ type RandomSpread struct {
 	Rand  *rand.Rand
 	// Constraints, if any, must hold on every instance chosen.
 	Constraints placement.Constraints
+	// Survey, if set, answers the full pass over the instances from the
+	// cluster's placement engine, at the cost of what changed since the
+	// task's shape was last surveyed; nil means the plain O(n) pass. Both
+	// choose the same instances.
+	Survey Surveyor
+
+	req placement.Request // Survey's request, kept to allocate nothing
+}
+
+// Surveyor counts and selects the instances a task fits, or explains why
+// it fits none, over a whole cluster; [placement.Engine] implements it
+// (see [placement.Engine.Feasible]).
+type Surveyor interface {
+	Feasible(v *cluster.View, req *placement.Request, p *cluster.Pending, pick func(n int) (a, b int)) (first, second *cluster.Instance, failure placement.Decision)
 }
 
 // Decide implements [Scheduler]. Each of the two choices is drawn by
@@ -81,6 +95,18 @@ func (s *RandomSpread) sample(v *cluster.View, p *cluster.Pending, other *cluste
 // instances uniformly at random (the second nil when only one is
 // feasible). When none is feasible it records the failure and returns nils.
 func (s *RandomSpread) scan(v *cluster.View, plan *Plan) (first, second *cluster.Instance) {
+	if s.Survey != nil {
+		s.req = placement.Request{Spec: s.Spec, Constraints: s.Constraints}
+		first, second, failure := s.Survey.Feasible(v, &s.req, &plan.Pending, s.pick)
+		switch {
+		case first != nil:
+		case failure.Closest == nil:
+			plan.Fail("", cluster.ReasonMissing, "no container instances")
+		default:
+			plan.FailWith(failure.Closest.ARN(), failure.Reason, &failure.Tally)
+		}
+		return first, second
+	}
 	feasible := 0
 	var closest *cluster.Instance
 	var closestReason cluster.Reason
@@ -107,13 +133,7 @@ func (s *RandomSpread) scan(v *cluster.View, plan *Plan) (first, second *cluster
 		}
 		return nil, nil
 	}
-	a, b := s.Rand.IntN(feasible), -1
-	if feasible > 1 {
-		b = s.Rand.IntN(feasible - 1)
-		if b >= a {
-			b++
-		}
-	}
+	a, b := s.pick(feasible)
 	k := 0
 	for in := range v.Instances() {
 		if in.Status() == cluster.InstanceInactive || s.reason(in, &plan.Pending) != cluster.ReasonNone {
@@ -128,6 +148,19 @@ func (s *RandomSpread) scan(v *cluster.View, plan *Plan) (first, second *cluster
 		k++
 	}
 	return first, second
+}
+
+// pick draws the two choices' positions among n feasible instances: two
+// distinct ones, or one (b < 0) when n is 1.
+func (s *RandomSpread) pick(n int) (a, b int) {
+	a, b = s.Rand.IntN(n), -1
+	if n > 1 {
+		b = s.Rand.IntN(n - 1)
+		if b >= a {
+			b++
+		}
+	}
+	return a, b
 }
 
 func (s *RandomSpread) reason(in *cluster.Instance, p *cluster.Pending) cluster.Reason {

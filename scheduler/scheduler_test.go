@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/internal/clustergen"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 )
@@ -268,4 +270,40 @@ func TestRetriesCounted(t *testing.T) {
 	assert.Equal(t, 1, res.Conflicts)
 	st := c.Stats()
 	assert.Equal(t, cluster.Stats{Commits: 1, Conflicts: 1, Retries: 1, TasksStarted: 1}, st)
+}
+
+// TestRandomSpreadSurveyMatchesScan: RandomSpread with the engine's survey
+// decides exactly what it decides with the plain pass over the instances,
+// placements, failures and their tallies alike, on random clusters, for
+// calls one after another on the same engine.
+func TestRandomSpreadSurveyMatchesScan(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := clustergen.Cluster().Draw(t, "cluster")
+		engine := placement.NewEngine(1)
+		w.Subscribe(engine)
+		req := clustergen.Request().Draw(t, "request") // asked again as the cluster fills
+		for range rapid.IntRange(1, 5).Draw(t, "calls") {
+			seed := rapid.Uint64().Draw(t, "seed")
+			count := rapid.IntRange(1, 10).Draw(t, "count")
+			var plain, surveyed scheduler.Plan
+			w.Read(func(v *cluster.View) {
+				(&scheduler.RandomSpread{Spec: req.Spec, Count: count, Rand: rand.New(rand.NewPCG(seed, 1)), Constraints: req.Constraints}).Decide(v, &plain)
+				(&scheduler.RandomSpread{Spec: req.Spec, Count: count, Rand: rand.New(rand.NewPCG(seed, 1)), Constraints: req.Constraints, Survey: engine}).Decide(v, &surveyed)
+			})
+			require.Equal(t, placementsOf(plain), placementsOf(surveyed))
+			require.Equal(t, plain.Failures, surveyed.Failures)
+			if len(surveyed.Placements) > 0 {
+				_, err := w.Apply(cluster.Proposal{Placements: surveyed.Placements})
+				require.NoError(t, err)
+			}
+		}
+	})
+}
+
+func placementsOf(p scheduler.Plan) []string {
+	var out []string
+	for _, pl := range p.Placements {
+		out = append(out, pl.InstanceID)
+	}
+	return out
 }
