@@ -1,6 +1,7 @@
 package stevedore_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 
@@ -84,6 +85,7 @@ func TestListTasksPagesUnderConcurrentRunTask(t *testing.T) {
 	}
 	registerTaskDefinition(t, c, taskDefinition("tiny", 1, 1))
 	var wg sync.WaitGroup
+	defer wg.Wait() // the writers end before the test does, even when it fails
 	for range 4 {
 		wg.Go(func() {
 			for range 150 {
@@ -118,7 +120,7 @@ func TestListTasksPagesUnderConcurrentRunTask(t *testing.T) {
 		for _, arn := range before {
 			require.Contains(t, seen, arn, "a task that existed when the pass began")
 		}
-		require.Equal(t, before, during[:len(before)], "the older tasks come first, in the same order")
+		require.Truef(t, slices.Equal(before, during[:len(before)]), "the older tasks come first, in the same order: %v, then %v", before, during)
 	}
 	wg.Wait()
 	require.Len(t, listAll(100), 4*150*2)

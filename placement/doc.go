@@ -121,6 +121,9 @@
 // seed, the same Rand and the same pending placements, for every chain and
 // every cluster (a rapid property checks it); a steady-state Place
 // allocates nothing. Chains it has no plan for are answered by Reference.
+// A task that fits nowhere is explained from a census of its task shape
+// that follows the change feed, at the cost of the instances that changed
+// since the shape was last explained.
 //
 // # Concurrency
 //

@@ -45,6 +45,17 @@ const MaxGroupTrees = 256
 // the current call's undecided placements (the Pending) are ranked one by
 // one with their exact keys.
 //
+// # Failures
+//
+// A task that fits nowhere is explained — the tally of first failing checks
+// and the closest instance, as [Reference] explains it — from a census of
+// its task shape (its demand, group and constraints): each instance's
+// first failing check, kept for the few shapes asked about last and
+// brought up to date from the change feed when next used. A failure costs
+// the instances changed since its shape's last census, not the cluster;
+// the first for a shape costs one pass. [Engine.Feasible] answers RunTask's
+// random spread from the same censuses.
+//
 // # Concurrency
 //
 // Observe runs under the cluster's write lock, Place under its read lock

@@ -56,8 +56,10 @@ type ReconcileResult struct {
 // next step, if the cluster's version, the services and the side of every
 // retry time are still the same, would decide the same nothing again, so
 // it returns the same failures without deciding. Cost: O(services) for
-// such an unchanged state; otherwise O(the services' tasks + the instances
-// a DAEMON service covers) per step.
+// such an unchanged state. Otherwise a REPLICA service costs its tasks; a
+// DAEMON service on a State with a change feed (a *cluster.Cluster) costs
+// the instances that changed since the last step and those it could not
+// settle (daemon.go), and without one, every instance and task.
 func (ss *Services) Reconcile() (ReconcileResult, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -98,6 +100,11 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 	r := &reconciler{ss: ss, now: now, services: order, limit: RoundSize}
 	res, err := Execute(ss.c, r, ss.MaxAttempts)
 	if err != nil {
+		for _, s := range order {
+			if s.daemon != nil {
+				s.daemon.all = true // the changes refresh read are decided next step
+			}
+		}
 		return ReconcileResult{}, err
 	}
 	take(r.notes, res)
@@ -162,7 +169,7 @@ func (s *service) mark() serviceMark {
 	m := serviceMark{
 		status: s.Status, events: len(s.Events), deployments: len(s.Deployments),
 		desired: s.Config.DesiredCount, running: s.RunningCount, pending: s.PendingCount,
-		tasks: len(s.tasks), failedStarts: s.failedStarts, retryAt: s.retryAt,
+		tasks: s.liveTasks(), failedStarts: s.failedStarts, retryAt: s.retryAt,
 		throttled: s.throttled, steady: s.steady, stuck: s.stuck,
 		lastPlaceMsg: s.lastPlaceMsg, lastCompleted: s.lastCompleted,
 	}
@@ -213,20 +220,33 @@ type outcome struct {
 
 func (o *outcome) take(s *service, n note, res Result) {
 	started := 0
-	if n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts {
+	startsApplied := n.starts > 0 && len(res.Tasks) >= n.firstStart+n.starts
+	stopsApplied := n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops
+	if startsApplied {
 		started = n.starts
 		for _, t := range res.Tasks[n.firstStart : n.firstStart+n.starts] {
 			o.started = append(o.started, t.ID)
-			s.tasks = append(s.tasks, t.ID)
 		}
 	}
-	if n.stops > 0 && len(res.Stopped) >= n.firstStop+n.stops {
-		gone := map[string]bool{}
+	if stopsApplied {
 		for _, t := range res.Stopped[n.firstStop : n.firstStop+n.stops] {
 			o.stopped = append(o.stopped, t.ID)
-			gone[t.ID] = true
 		}
-		s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return gone[id] })
+	}
+	switch {
+	case s.daemon != nil:
+		s.takeDaemon(n, res, startsApplied, stopsApplied)
+	default:
+		if startsApplied {
+			s.tasks = append(s.tasks, o.started[len(o.started)-started:]...)
+		}
+		if stopsApplied {
+			gone := map[string]bool{}
+			for _, id := range o.stopped[len(o.stopped)-n.stops:] {
+				gone[id] = true
+			}
+			s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return gone[id] })
+		}
 	}
 	o.failures = append(o.failures, n.failures...)
 	o.stuck = o.stuck || n.stuck
@@ -260,6 +280,10 @@ func (ss *Services) order() []*service {
 // stopped tasks leave its list, tasks that stopped before RUNNING count
 // toward the start throttle and the circuit breaker.
 func (ss *Services) refresh(v *cluster.View, s *service, now time.Time) {
+	if s.daemon != nil {
+		ss.refreshIndexed(v, s, now)
+		return
+	}
 	newFailures := 0
 	live := s.tasks[:0]
 	for _, id := range s.tasks {
@@ -288,6 +312,42 @@ func (ss *Services) refresh(v *cluster.View, s *service, now time.Time) {
 	}
 	clear(s.tasks[len(live):])
 	s.tasks = live
+	if s.Config.Daemon && ss.feed != nil {
+		// From now on the service keeps a daemon index instead of its
+		// task list; this step still decides every instance.
+		ss.feed.on.Store(true)
+		s.daemon = newDaemonIndex(v, s, ss.feed.end())
+		s.daemon.basis = daemonBasis{primary: s.Deployments[0].ID, status: s.Status, gen: ss.gen}
+		s.tasks = nil
+	}
+	ss.throttle(s, newFailures, now)
+}
+
+// refreshIndexed is refresh for a service with a daemon index.
+func (ss *Services) refreshIndexed(v *cluster.View, s *service, now time.Time) {
+	newFailures, failedBy := ss.refreshDaemon(v, s)
+	d := s.daemon
+	for i := range s.Deployments {
+		dep := &s.Deployments[i]
+		switch {
+		case d.running[dep.ID] > 0:
+			if !dep.everRunning {
+				dep.everRunning = true
+				dep.FailedTasks = 0 // the breaker stops counting once a task runs
+			}
+		case !dep.everRunning && s.Config.CircuitBreaker.Enable:
+			dep.FailedTasks += failedBy[dep.ID]
+		}
+	}
+	if d.running[s.Deployments[0].ID] > 0 {
+		s.failedStarts, s.throttled = 0, false
+	}
+	ss.throttle(s, newFailures, now)
+}
+
+// throttle counts the tasks that stopped before RUNNING toward the start
+// throttle, then checks the circuit breaker.
+func (ss *Services) throttle(s *service, newFailures int, now time.Time) {
 	if newFailures > 0 {
 		s.failedStarts += newFailures
 		if s.failedStarts >= BackoffAfter {
@@ -350,6 +410,11 @@ type note struct {
 	want               int // starts the service wanted this round
 	failures           []Failure
 	stuck              bool
+	// For a DAEMON service with a daemon index: what it decided on each
+	// instance it visited, and the slots of its stops and starts, in plan
+	// order.
+	daemonSlots           []daemonSlot
+	stopSlots, startSlots []int32
 }
 
 // reconciler is the [Scheduler] of one Reconcile step.
@@ -640,63 +705,6 @@ func pendingRank(t *cluster.Task) int {
 	return 1
 }
 
-// daemon keeps exactly one task of the PRIMARY deployment on every ACTIVE
-// instance that satisfies the constraints, and none elsewhere.
-func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
-	p := &s.Deployments[0]
-	spec := r.spec(s, p)
-	var cs placement.Constraints
-	if spec.Guard != nil {
-		cs = spec.Guard.(placement.Constraints)
-	}
-	byInstance := map[*cluster.Instance][]*cluster.Task{}
-	for _, id := range s.tasks {
-		if t, ok := v.Task(id); ok && t.LastStatus() != cluster.TaskStopped {
-			byInstance[t.Instance()] = append(byInstance[t.Instance()], t)
-		}
-	}
-	reason := r.stopReason(s)
-	qualifying := 0
-	for in := range v.Instances() {
-		tasks := byInstance[in]
-		qualifies := s.Status == ServiceActive && in.Status() == cluster.InstanceActive && cs.Reason(in, "", nil) == cluster.ReasonNone
-		keep := -1
-		if qualifies {
-			qualifying++
-			for i, t := range tasks {
-				if t.StartedBy() == p.ID && (keep < 0 || t.LastStatus() == cluster.TaskRunning && tasks[keep].LastStatus() != cluster.TaskRunning) {
-					keep = i
-				}
-			}
-		}
-		switch {
-		case !qualifies || keep >= 0:
-			for i, t := range tasks {
-				if i != keep {
-					plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
-				}
-			}
-			continue
-		case p.RolloutState == RolloutFailed || (s.throttled && r.now.Before(s.retryAt)):
-			continue // the new revision cannot start now: keep what runs
-		}
-		// Replace the old daemon task here: stop it and start the new
-		// revision in the room it leaves — but keep it if the new one
-		// would not fit.
-		for _, t := range tasks {
-			plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
-		}
-		if fr := in.Fits(spec.Demand, &plan.Pending); fr != cluster.ReasonNone {
-			plan.Unstop(tasks...)
-			n.failures = append(n.failures, Failure{ARN: in.ARN(), Reason: fr})
-			continue
-		}
-		plan.Place(in, spec)
-	}
-	s.Config.DesiredCount = qualifying
-	p.DesiredCount = qualifying
-}
-
 // record turns what a step did into the service's events. Started and
 // stopped tasks are reported ten to an event [INF: ECS does not document
 // its batching].
@@ -746,6 +754,12 @@ func (ss *Services) settle(v *cluster.View, s *service, now time.Time) {
 	}
 	s.RunningCount, s.PendingCount = 0, 0
 	draining := 0
+	if d := s.daemon; d != nil {
+		for i := range s.Deployments {
+			s.Deployments[i].RunningCount, s.Deployments[i].PendingCount = d.running[s.Deployments[i].ID], d.pending[s.Deployments[i].ID]
+		}
+		s.RunningCount, s.PendingCount, draining = d.runningAll, d.live-d.runningAll, d.draining
+	}
 	for _, id := range s.tasks {
 		t, ok := v.Task(id)
 		if !ok || t.LastStatus() == cluster.TaskStopped {
@@ -777,7 +791,7 @@ func (ss *Services) settle(v *cluster.View, s *service, now time.Time) {
 	s.Deployments = kept
 	p := &s.Deployments[0]
 	p.DesiredCount = s.Config.DesiredCount
-	if s.Status == ServiceDraining && len(s.tasks) == 0 {
+	if s.Status == ServiceDraining && s.liveTasks() == 0 {
 		s.Status = ServiceInactive
 		return
 	}

@@ -129,8 +129,11 @@ type Service struct {
 // service is the live record.
 type service struct {
 	Service
-	tasks        []string // ids of the service's tasks not known to be stopped
-	failedStarts int      // consecutive tasks that stopped before RUNNING
+	tasks []string // ids of the service's tasks not known to be stopped
+	// daemon replaces tasks for a DAEMON service once the cluster's
+	// change feed is followed (daemon.go).
+	daemon       *daemonIndex
+	failedStarts int // consecutive tasks that stopped before RUNNING
 	retryAt      time.Time
 	throttled    bool
 	steady       bool
@@ -171,6 +174,8 @@ type Services struct {
 	// (see Reconcile), nil otherwise.
 	gen   uint64
 	quiet *quietStep
+	// feed is the cluster's change feed, when the State has one.
+	feed *changeFeed
 }
 
 // NewServices returns the service registry of the cluster named
@@ -178,7 +183,12 @@ type Services struct {
 // cluster's placement engine); arnPrefix is
 // "arn:aws:ecs:<region>:<account>:".
 func NewServices(c State, clusterName string, place Placer, arnPrefix string, clock cluster.Clock, rnd *rand.Rand) *Services {
-	return &Services{c: c, name: clusterName, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
+	ss := &Services{c: c, name: clusterName, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
+	if sub, ok := c.(subscriber); ok {
+		ss.feed = &changeFeed{}
+		sub.Subscribe(ss.feed)
+	}
+	return ss
 }
 
 func (ss *Services) deploymentID() string {
@@ -303,7 +313,7 @@ func (ss *Services) Delete(name string, force bool) (Service, error) {
 	}
 	s.Status = ServiceDraining
 	s.Config.DesiredCount = 0
-	if len(s.tasks) == 0 {
+	if s.liveTasks() == 0 {
 		s.Status = ServiceInactive
 	}
 	ss.gen++
