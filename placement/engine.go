@@ -267,6 +267,12 @@ func NewEngine(seed uint64) *Engine {
 }
 
 func (e *Engine) growTo(n int, h *hotSet) {
+	if more := n - len(e.eligible); more > 0 {
+		e.eligible = slices.Grow(e.eligible, more)
+		e.sl.cpu, e.sl.mem, e.sl.gpu = slices.Grow(e.sl.cpu, more), slices.Grow(e.sl.mem, more), slices.Grow(e.sl.gpu, more)
+		e.sl.tie, e.sl.prio = slices.Grow(e.sl.tie, more), slices.Grow(e.sl.prio, more)
+		e.slotGroups, e.attrEpoch = slices.Grow(e.slotGroups, more), slices.Grow(e.attrEpoch, more)
+	}
 	for len(e.eligible) < n {
 		slot := len(e.eligible)
 		e.eligible = append(e.eligible, false)
@@ -330,6 +336,7 @@ func (e *Engine) wake(v *cluster.View) {
 	if e.awake.Load() {
 		return
 	}
+	e.growTo(v.NumSlots(), e.hot.Load()) // once, not slot by slot
 	for _, s := range e.dirty { // each slot's state depends on its instance only
 		if in := v.InstanceAt(int(s)); in != nil {
 			e.observe(in)
@@ -535,12 +542,14 @@ func (e *Engine) tree(v *cluster.View, k treeKey) *tree {
 		}
 		t := newTree(k.p, true)
 		t.grow(len(e.eligible))
+		var members []int32
 		for s := range e.eligible {
 			t.level[s] = e.levelOf(h, k, int32(s))
 			if e.eligible[s] {
-				t.insert(&e.sl, int32(s))
+				members = append(members, int32(s))
 			}
 		}
+		t.build(&e.sl, members)
 		h.trees[k] = t
 		if k.grouped {
 			h.groups++

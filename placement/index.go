@@ -1,6 +1,9 @@
 package placement
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // primary is the resource a tree orders by after its level.
 type primary uint8
@@ -130,6 +133,63 @@ func (t *tree) merge(s *slots, a, b int32) int32 {
 		t.left[b] = t.merge(s, a, t.left[b])
 		t.update(s, b)
 		return b
+	}
+}
+
+// build makes the tree of the given slots, which must all have grown into
+// it, at once: sorted by the tree's order, then linked as a treap by a
+// right-spine pass (each slot becomes the right child of the last slot on
+// the spine with a priority at least its own, and adopts the slots it pops
+// as its left subtree), then the maxima from the leaves up. Cost:
+// O(n log n) for the sort, O(n) for the rest, against O(n log n) scattered
+// inserts one by one.
+func (t *tree) build(s *slots, members []int32) {
+	slices.SortFunc(members, func(a, b int32) int {
+		switch {
+		case t.less(s, a, b):
+			return -1
+		case t.less(s, b, a):
+			return 1
+		}
+		return 0
+	})
+	spine := make([]int32, 0, 64)
+	for _, x := range members {
+		t.left[x], t.right[x] = -1, -1
+		last := int32(-1)
+		for len(spine) > 0 && s.prio[spine[len(spine)-1]] < s.prio[x] {
+			last = spine[len(spine)-1]
+			spine = spine[:len(spine)-1]
+		}
+		t.left[x] = last
+		if len(spine) > 0 {
+			t.right[spine[len(spine)-1]] = x
+		}
+		spine = append(spine, x)
+	}
+	t.root = -1
+	if len(spine) > 0 {
+		t.root = spine[0]
+	}
+	// Maxima in post-order: children before their parents.
+	stack := spine[:0]
+	order := make([]int32, 0, len(members))
+	if t.root >= 0 {
+		stack = append(stack, t.root)
+	}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, n)
+		if l := t.left[n]; l >= 0 {
+			stack = append(stack, l)
+		}
+		if r := t.right[n]; r >= 0 {
+			stack = append(stack, r)
+		}
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		t.update(s, order[i])
 	}
 }
 
