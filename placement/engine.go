@@ -337,7 +337,7 @@ func (e *Engine) wake(v *cluster.View) {
 		return
 	}
 	e.growTo(v.NumSlots(), e.hot.Load()) // once, not slot by slot
-	for _, s := range e.dirty { // each slot's state depends on its instance only
+	for _, s := range e.dirty {          // each slot's state depends on its instance only
 		if in := v.InstanceAt(int(s)); in != nil {
 			e.observe(in)
 		}
