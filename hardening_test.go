@@ -2,6 +2,7 @@ package stevedore_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -15,12 +16,16 @@ import (
 // Regression tests for inputs that were accepted, or half applied, before
 // the checks named here existed.
 
+// overMaxContainer is one past the 32-bit container limit, as a variable so
+// that the tests build where int has 32 bits.
+var overMaxContainer = int64(taskdef.MaxContainerValue) + 1
+
 // TestOvercommitThroughOverflow: four containers of 2^62 CPU summed to 0
 // in an int64, so the definition registered and ten of its tasks took no
 // CPU on a 1,024-CPU instance. Every amount is now bounded before it is
 // summed.
 func TestOvercommitThroughOverflow(t *testing.T) {
-	const huge = 1 << 62
+	const huge = math.MaxInt/2 + 1 // 2^62 where int has 64 bits
 	containers := func(f func(c *taskdef.ContainerDefinition)) []taskdef.ContainerDefinition {
 		cs := make([]taskdef.ContainerDefinition, 4)
 		for i := range cs {
@@ -40,7 +45,7 @@ func TestOvercommitThroughOverflow(t *testing.T) {
 		{"memoryReservation 2^62 four times", "containerDefinitions[0].memoryReservation",
 			taskdef.TaskDefinition{Family: "wrap", ContainerDefinitions: containers(func(c *taskdef.ContainerDefinition) { c.Memory = 0; c.MemoryReservation = huge })}},
 		{"cpu one past the 32-bit limit", "containerDefinitions[0].cpu",
-			taskdef.TaskDefinition{Family: "wrap", ContainerDefinitions: containers(func(c *taskdef.ContainerDefinition) { c.CPU = taskdef.MaxContainerValue + 1 })}},
+			taskdef.TaskDefinition{Family: "wrap", ContainerDefinitions: containers(func(c *taskdef.ContainerDefinition) { c.CPU = int(overMaxContainer) })}},
 		{"GPU 2^62 four times", "containerDefinitions[0].resourceRequirements[0].value",
 			taskdef.TaskDefinition{Family: "wrap", ContainerDefinitions: containers(func(c *taskdef.ContainerDefinition) {
 				c.ResourceRequirements = []taskdef.ResourceRequirement{{Type: taskdef.ResourceGPU, Value: "4611686018427387904"}}

@@ -482,8 +482,10 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	if s.Status != ServiceActive {
 		d = 0
 	}
-	maxTotal := d * s.Config.MaximumPercent / 100
-	minHealthy := (d*s.Config.MinimumHealthyPercent + 99) / 100
+	// In int64: desiredCount × maximumPercent can pass 2^31 where int has
+	// 32 bits.
+	maxTotal := int(int64(d) * int64(s.Config.MaximumPercent) / 100)
+	minHealthy := int((int64(d)*int64(s.Config.MinimumHealthyPercent) + 99) / 100)
 	var fresh, old []*cluster.Task
 	healthy, pending := 0, 0
 	for _, id := range s.tasks {

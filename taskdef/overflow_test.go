@@ -10,13 +10,17 @@ import (
 	"pgregory.net/rapid"
 )
 
+// one64 makes amounts past 32 bits without constant overflow where int has
+// 32 bits (they wrap there, which the property covers too).
+var one64 int64 = 1
+
 // extremeAmount draws container amounts from the edges where sums wrap:
 // near MaxInt64 and MinInt64, 2^62, the 32-bit limit and its neighbours,
 // zero, and ordinary values.
 var extremeAmount = rapid.OneOf(
 	rapid.SampledFrom([]int{
-		math.MaxInt64, math.MaxInt64 - 1, math.MinInt64, 1 << 62, 1<<62 + 1, -(1 << 62),
-		MaxContainerValue, MaxContainerValue + 1, 1 << 32, -1, 0, 1,
+		math.MaxInt, math.MaxInt - 1, math.MinInt, math.MaxInt/2 + 1, math.MaxInt/2 + 2, -(math.MaxInt/2 + 1),
+		MaxContainerValue, int(one64 << 31), int(one64 << 32), -1, 0, 1,
 	}),
 	rapid.IntRange(0, 4096),
 )
