@@ -47,7 +47,9 @@ type Options struct {
 // Client is an in-process Amazon ECS control plane: clusters, container
 // instances, task definitions and tasks, with ECS's operations as methods.
 // Its methods are safe for concurrent use. A method that returns an error
-// changed nothing.
+// changed nothing: every input is checked before anything is written. Every
+// method takes a nil context as context.Background(), and a nil input as
+// the zero input.
 type Client struct {
 	// Read by every call, written rarely.
 	opts      Options
