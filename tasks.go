@@ -218,8 +218,9 @@ func task(t cluster.TaskInfo) Task {
 		LastStatus:           t.LastStatus.String(), DesiredStatus: t.DesiredStatus.String(),
 		Cpu: unitText(t.CPU), Memory: unitText(t.Memory),
 		Group: t.Group, StartedBy: t.StartedBy, LaunchType: "EC2", Version: t.Version,
-		GpuIds:    t.GPUIDs,
-		CreatedAt: t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
+		AvailabilityZone: t.AvailabilityZone,
+		GpuIds:           t.GPUIDs,
+		CreatedAt:        t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
 		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
 	}
 }

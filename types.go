@@ -88,25 +88,28 @@ type ContainerInstance struct {
 
 // Task is a task as DescribeTasks reports it. Unset times are omitted.
 type Task struct {
-	TaskArn              string    `json:"taskArn"`
-	ClusterArn           string    `json:"clusterArn"`
-	TaskDefinitionArn    string    `json:"taskDefinitionArn"`
-	ContainerInstanceArn string    `json:"containerInstanceArn"`
-	LastStatus           string    `json:"lastStatus"`
-	DesiredStatus        string    `json:"desiredStatus"`
-	Cpu                  string    `json:"cpu"`
-	Memory               string    `json:"memory"`
-	Group                string    `json:"group"`
-	StartedBy            string    `json:"startedBy,omitempty"`
-	LaunchType           string    `json:"launchType"`
-	Version              int64     `json:"version"`
-	GpuIds               []string  `json:"gpuIds,omitempty"`
-	CreatedAt            time.Time `json:"createdAt,omitzero"`
-	StartedAt            time.Time `json:"startedAt,omitzero"`
-	StoppingAt           time.Time `json:"stoppingAt,omitzero"`
-	StoppedAt            time.Time `json:"stoppedAt,omitzero"`
-	StoppedReason        string    `json:"stoppedReason,omitempty"`
-	StopCode             string    `json:"stopCode,omitempty"`
+	TaskArn              string `json:"taskArn"`
+	ClusterArn           string `json:"clusterArn"`
+	TaskDefinitionArn    string `json:"taskDefinitionArn"`
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	LastStatus           string `json:"lastStatus"`
+	DesiredStatus        string `json:"desiredStatus"`
+	Cpu                  string `json:"cpu"`
+	Memory               string `json:"memory"`
+	Group                string `json:"group"`
+	StartedBy            string `json:"startedBy,omitempty"`
+	LaunchType           string `json:"launchType"`
+	Version              int64  `json:"version"`
+	// AvailabilityZone is the Availability Zone of the task's instance
+	// (its ecs.availability-zone attribute when the task was placed).
+	AvailabilityZone string    `json:"availabilityZone,omitempty"`
+	GpuIds           []string  `json:"gpuIds,omitempty"`
+	CreatedAt        time.Time `json:"createdAt,omitzero"`
+	StartedAt        time.Time `json:"startedAt,omitzero"`
+	StoppingAt       time.Time `json:"stoppingAt,omitzero"`
+	StoppedAt        time.Time `json:"stoppedAt,omitzero"`
+	StoppedReason    string    `json:"stoppedReason,omitempty"`
+	StopCode         string    `json:"stopCode,omitempty"`
 }
 
 // Failure is a failed item of a call that otherwise succeeded: a task that

@@ -11,6 +11,10 @@ import (
 // "com.amazonaws.ecs.") do not count.
 const MaxCustomAttributes = 10
 
+// AttributeAvailabilityZone is the built-in attribute naming an instance's
+// Availability Zone; a task records it when it is placed.
+const AttributeAvailabilityZone = "ecs.availability-zone"
+
 // IsBuiltinAttribute reports whether name is one ECS or the agent sets.
 func IsBuiltinAttribute(name string) bool {
 	return strings.HasPrefix(name, "ecs.") || strings.HasPrefix(name, "com.amazonaws.ecs.")

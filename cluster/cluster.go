@@ -515,8 +515,9 @@ func (c *Cluster) placedInfo(t *Task) TaskInfo {
 		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
 		LastStatus: TaskPending, DesiredStatus: TaskRunning,
 		CPU: d.cpu, Memory: d.memory, GPUIDs: t.inst.gpuIDsOf(t.gpus),
-		Version:   1,
-		CreatedAt: t.createdAt,
+		AvailabilityZone: t.az,
+		Version:          1,
+		CreatedAt:        t.createdAt,
 	}
 }
 

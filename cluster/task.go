@@ -96,6 +96,7 @@ type Task struct {
 	inst          *Instance
 	instPos       int32 // index in inst.tasks while not stopped
 	gpus          gpuMask
+	az            string // the instance's ecs.availability-zone when placed
 	last, desired TaskStatus
 	version       int64
 	createdAt     time.Time
@@ -161,11 +162,14 @@ type TaskInfo struct {
 	DesiredStatus     TaskStatus
 	CPU, Memory       int64
 	GPUIDs            []string
-	Version           int64
-	CreatedAt         time.Time
-	StartedAt         time.Time
-	StoppingAt        time.Time
-	StoppedAt         time.Time
-	StoppedReason     string
-	StopCode          StopCode
+	// AvailabilityZone is the instance's ecs.availability-zone attribute
+	// when the task was placed ("" if it had none).
+	AvailabilityZone string
+	Version          int64
+	CreatedAt        time.Time
+	StartedAt        time.Time
+	StoppingAt       time.Time
+	StoppedAt        time.Time
+	StoppedReason    string
+	StopCode         StopCode
 }

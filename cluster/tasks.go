@@ -222,6 +222,7 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task, ar
 		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
 	}
 	t.setARN(c.nextTaskARN(arn))
+	t.az, _ = in.Attribute(AttributeAvailabilityZone)
 	t.gpus = in.gpuFree.take(d.gpus)
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
