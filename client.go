@@ -249,7 +249,7 @@ func (c *Client) withCluster(ctx context.Context, ref string, fn func(e *cluster
 	name := c.clusterName(ref)
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
-		return clusterNotFound(name)
+		return clusterNotFoundError(name)
 	}
 	return fn(e)
 }
@@ -441,18 +441,18 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 	name := c.clusterName(in.Cluster)
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
-		return nil, clusterNotFound(name)
+		return nil, clusterNotFoundError(name)
 	}
 	var instances, running, pending int
 	e.c.Read(func(v *cluster.View) { instances, running, pending = v.Counts() })
 	if instances > 0 {
-		return nil, &ClusterContainsContainerInstancesException{apiError{Message: "The Cluster cannot be deleted while Container Instances are active or draining."}}
+		return nil, &ClusterContainsContainerInstancesException{Message: "The Cluster cannot be deleted while Container Instances are active or draining."}
 	}
 	if e.services.Live() > 0 {
-		return nil, &ClusterContainsServicesException{apiError{Message: "The Cluster cannot be deleted while Services are active."}}
+		return nil, &ClusterContainsServicesException{Message: "The Cluster cannot be deleted while Services are active."}
 	}
 	if running+pending > 0 {
-		return nil, &ClusterContainsTasksException{apiError{Message: "The Cluster cannot be deleted while Tasks are active."}}
+		return nil, &ClusterContainsTasksException{Message: "The Cluster cannot be deleted while Tasks are active."}
 	}
 	e.active = false
 	return &DeleteClusterOutput{Cluster: e.describe()}, nil

@@ -219,7 +219,7 @@ func integerResource(r Resource) (int64, error) {
 func instanceError(err error) error {
 	switch {
 	case errors.Is(err, cluster.ErrAttributeLimit):
-		return &AttributeLimitExceededException{apiError{Message: err.Error(), Err: err}}
+		return &AttributeLimitExceededException{Message: err.Error(), Err: err}
 	case errors.Is(err, cluster.ErrInstanceNotFound):
 		return invalidParameter(err, "Container instance not found: %v", err)
 	case errors.Is(err, cluster.ErrInstanceHasTasks):

@@ -192,7 +192,7 @@ func (c *Client) applyAttributes(ctx context.Context, ref string, attrs []Attrib
 	return c.withCluster(ctx, ref, func(e *clusterEntry) error {
 		err := e.c.ApplyAttributes(ops)
 		if errors.Is(err, cluster.ErrInstanceNotFound) {
-			return &TargetNotFoundException{apiError{Message: "Could not find the target: " + err.Error(), Err: err}}
+			return &TargetNotFoundException{Message: "Could not find the target: " + err.Error(), Err: err}
 		}
 		return instanceError(err)
 	})

@@ -336,9 +336,9 @@ func serviceError(err error, name string) error {
 	case errors.Is(err, scheduler.ErrServiceExists):
 		return invalidParameter(err, "Creation of service was not idempotent.")
 	case errors.Is(err, scheduler.ErrServiceNotFound):
-		return &ServiceNotFoundException{apiError{Message: "Service not found: " + name, Err: err}}
+		return &ServiceNotFoundException{Message: "Service not found: " + name, Err: err}
 	case errors.Is(err, scheduler.ErrServiceNotActive):
-		return &ServiceNotActiveException{apiError{Message: "Service was not ACTIVE: " + name, Err: err}}
+		return &ServiceNotActiveException{Message: "Service was not ACTIVE: " + name, Err: err}
 	case errors.Is(err, scheduler.ErrServiceScaled):
 		return invalidParameter(err, "The service cannot be stopped while it is scaled above 0.")
 	}

@@ -79,7 +79,7 @@ func taskDefinitionError(err error) error {
 		return clientException(err, "%s", msg)
 	}
 	if le, ok := errors.AsType[*taskdef.LimitExceededException](err); ok {
-		return &LimitExceededException{apiError{Message: le.Error(), Err: err}}
+		return &LimitExceededException{Message: le.Error(), Err: err}
 	}
 	if re, ok := errors.AsType[*taskdef.ReferenceError](err); ok {
 		return clientException(err, "%s", re.Reason)
