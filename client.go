@@ -15,7 +15,6 @@ import (
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/internal/mix"
-	"github.com/stevedore-go/stevedore/internal/rwshard"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
@@ -68,7 +67,7 @@ type Client struct {
 	// Written by every call: on cache lines of their own, away from the
 	// fields above.
 	_         cacheLinePad
-	mu        rwshard.RWMutex // guards clusters; held for reading by every cluster-scoped call
+	mu        sync.RWMutex // guards clusters; held for reading by every cluster-scoped call
 	callCount atomic.Uint64
 	_         cacheLinePad
 
@@ -245,7 +244,8 @@ func (c *Client) withCluster(ctx context.Context, ref string, fn func(e *cluster
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock(c.mu.RLock())
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	name := c.clusterName(ref)
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
@@ -358,7 +358,8 @@ func (c *Client) DescribeClusters(ctx context.Context, in *DescribeClustersInput
 		}
 	}
 	out := &DescribeClustersOutput{Clusters: []Cluster{}, Failures: []Failure{}}
-	defer c.mu.RUnlock(c.mu.RLock())
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	for _, ref := range refs {
 		name := c.clusterName(ref)
 		if e, ok := c.clusters[name]; ok {
@@ -401,14 +402,14 @@ func (c *Client) ListClusters(ctx context.Context, in *ListClustersInput) (*List
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	token := c.mu.RLock()
+	c.mu.RLock()
 	arns := make([]string, 0, len(c.clusters))
 	for _, e := range c.clusters {
 		if e.active {
 			arns = append(arns, e.c.ARN())
 		}
 	}
-	c.mu.RUnlock(token)
+	c.mu.RUnlock()
 	page, next, err := paginate(arns, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err

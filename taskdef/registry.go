@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/stevedore-go/stevedore/internal/rwshard"
 )
 
 // Sentinels a [*ReferenceError] wraps.
@@ -109,7 +108,7 @@ type Registry struct {
 	region, accountID string
 	maxRevisions      int // MaxRevisions; lowered by tests
 
-	mu       rwshard.RWMutex
+	mu       sync.RWMutex
 	families map[string]*family
 	names    []string // the family names, sorted
 }
@@ -298,7 +297,8 @@ func (r *Registry) Resolve(ref string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.mu.RUnlock(r.mu.RLock())
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	e, _, err := r.lookup(ref, fam, rev)
 	return e, err
 }
@@ -389,7 +389,8 @@ func (r *Registry) Page(familyPrefix string, status Status, descending bool, aft
 	default:
 		return nil, Cursor{}, false // no revision has another status
 	}
-	defer r.mu.RUnlock(r.mu.RLock())
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	names := r.names
 	if familyPrefix != "" {
 		names = nil
@@ -462,7 +463,8 @@ func (r *Registry) Page(familyPrefix string, status Status, descending bool, aft
 // ACTIVE revision, INACTIVE those with none, and "" or [StatusAll] every
 // family (the ECS default). Cost: O(log F) plus the families it lists.
 func (r *Registry) Families(prefix string, status Status) []string {
-	defer r.mu.RUnlock(r.mu.RLock())
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	var out []string
 	i, _ := slices.BinarySearch(r.names, prefix)
 	for _, name := range r.names[i:] {
