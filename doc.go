@@ -66,42 +66,33 @@
 // # Concurrency
 //
 // Every method of [Client] is safe for concurrent use. Reads see a
-// consistent state of a cluster. Scheduling decisions are made under a
-// cluster's read lock and committed under its write lock with a re-check of
-// every placement (does the task still fit, do its ports still not collide);
-// a commit that no longer fits is decided again, a bounded number of times
+// consistent state of a cluster. A scheduling decision is made on a
+// consistent view and committed with a re-check of every placement (does
+// the task still fit, do its ports still not collide); a commit that no
+// longer fits is decided again, a bounded number of times
 // ([Options.MaxCommitAttempts]), then reported as failures. A cluster's
-// commit and conflict counters are in DescribeClusters' STATISTICS.
-//
-// The serial part of a call is kept short so that calls on several cores
-// proceed together: task records, ARNs and answers are built before the
-// write lock is taken; task ids come from a per-cluster counter through a
-// bijective mix (one atomic add, no lock, never a repeat) and encode the
-// task's number, so a task is found without hashing; calls find their
-// cluster and task definition under sharded read locks whose shards stay
-// with one core; and a waiter spins briefly before it blocks, as a
-// critical section lasts about a microsecond.
+// commit and conflict counters are in DescribeClusters' STATISTICS. How the
+// commit path stays short is package cluster's business (see its
+// Concurrency section).
 //
 // # Layers
 //
-// The root package is the API. Below it: scheduler (the Scheduler
-// interface, RunTask's schedulers, StartTask pinning, the service
-// reconciler), placement (strategies, constraints, the cluster query
-// language, the reference scan and the index), cluster (state and
-// accounting, the change feed and optimistic commits) and taskdef (task
-// definitions, their JSON, their validation and the family:revision
-// registry).
+// The root package is the API, the one most programs need. Below it:
+// scheduler (the Scheduler interface for custom schedulers, RunTask's
+// schedulers, StartTask pinning, the service reconciler), placement
+// (strategies, constraints, the cluster query language, the reference scan
+// and the index), cluster (state and accounting, the change feed and
+// optimistic commits) and taskdef (task definitions, their JSON, their
+// validation and the family:revision registry).
 //
-// # Commit seam
+// # What is modelled, and [INF]
 //
-// Schedulers reach the state through scheduler.State, two methods: Read (a
-// consistent view) and Apply (a proposal of stops and placements,
-// re-checked and applied all or nothing, or rejected with a
-// cluster.ConflictError, after which the scheduler decides again). Indexes
-// follow the state through cluster.Observer. That is the seam where the
-// state can later live in an external store with compare-and-swap
-// transactions (etcd is the intended one): Apply becomes one transaction
-// guarded by the revisions of the instances and tasks it touches, the
-// change feed is the store's watch, and placement and the reconciler do
-// not change.
+// The behaviour the library reproduces, rule by rule with its sources, is
+// in the repository's [docs/semantics.md]; the section numbers in comments
+// (§3.2) are that page's. Where ECS's documentation does not say what ECS
+// does, Stevedore decides: such a decision is marked [INF] in the comment
+// that states it and on that page, and a test pins it. A program that relies
+// on an [INF] point relies on Stevedore, not on ECS.
+//
+// [docs/semantics.md]: https://github.com/stevedore-go/stevedore/blob/main/docs/semantics.md
 package stevedore

@@ -16,7 +16,7 @@ import (
 	"github.com/stevedore-go/stevedore/taskdef"
 )
 
-// Exact ECS messages (ECS-SEMANTICS §4.2, §4.7, §4.8, §7).
+// Exact ECS messages (docs/semantics.md §4.2, §4.7, §4.8, §7).
 const (
 	msgNotIdempotent  = "Creation of service was not idempotent."
 	msgDaemonDesired  = "The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again"
@@ -374,7 +374,7 @@ func TestUpdateServiceErrors(t *testing.T) {
 			apiErrorIs[*stevedore.ServiceNotFoundException]("")},
 		{"DRAINING service", stevedore.UpdateServiceInput{Service: "draining", DesiredCount: new(1)},
 			apiErrorIs[*stevedore.ServiceNotActiveException]("")},
-		// ECS-SEMANTICS §4.8 and §7: UpdateService on a non-ACTIVE service,
+		// docs/semantics.md §4.8 and §7: UpdateService on a non-ACTIVE service,
 		// INACTIVE included, is ServiceNotActiveException (the API reference:
 		// "You can't update a service that's inactive").
 		{"INACTIVE service", stevedore.UpdateServiceInput{Service: "gone", DesiredCount: new(1)},

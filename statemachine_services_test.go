@@ -16,7 +16,7 @@ import (
 // configurations included; an accepted one must do what the model says.
 
 // smVPC are the awsvpc task definitions services run besides web; their
-// tasks take no host ports (ECS-SEMANTICS §1.3).
+// tasks take no host ports (docs/semantics.md §1.3).
 var smVPC = []smDemand{
 	{cpu: 128, mem: 128, family: "vpc", inputJSON: `{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
 		{"name": "app", "image": "app", "cpu": 128, "memory": 128, "portMappings": [{"containerPort": 8080}]}]}`},

@@ -16,7 +16,7 @@ import (
 )
 
 // smDemand is the test's own model of what a task of each definition takes,
-// written from ECS-SEMANTICS §1.3, independently of the code under test.
+// written from docs/semantics.md §1.3, independently of the code under test.
 type smDemand struct {
 	cpu, mem  int64
 	tcp, udp  []string

@@ -32,6 +32,25 @@
 // re-checks, so several schedulers can share a cluster without
 // overcommitting it.
 //
+// The write-locked part of a change is kept short so that calls on several
+// cores proceed together: task records, ARNs and answers are built before
+// the lock is taken; task ids come from the cluster's counter through a
+// bijective mix (one add under the lock, never a repeat) and encode the
+// task's number, so a task is found by number, not hashed; and a writer
+// waiting for the lock spins briefly before it blocks, since a critical
+// section lasts about a microsecond.
+//
+// # Commit seam
+//
+// Schedulers reach the state through two operations: [Cluster.Read] (a
+// consistent view) and [Cluster.Apply] (a proposal of stops and
+// placements, re-checked and applied all or nothing, or refused with a
+// [ConflictError], after which the scheduler decides again), and indexes
+// follow it through [Observer]. That is where the state can move to an
+// external store with compare-and-swap transactions: Apply becomes one
+// transaction guarded by the revisions of the instances and tasks it
+// touches, the change feed the store's watch.
+//
 // # Costs
 //
 // Looking up an instance or task by id or ARN is a map access. [View.Instances]

@@ -25,7 +25,7 @@
 // # Strategies
 //
 // A request's strategies form a chain ranked lexicographically
-// (ECS-SEMANTICS §3.2): the first rule orders the instances that can take
+// (docs/semantics.md §3.2): the first rule orders the instances that can take
 // the task, each later rule only orders those the earlier ones rank equal,
 // and what is still tied goes to a fixed pseudo-random order derived from a
 // seed, so the same seed always picks the same instance. Lower keys win:
@@ -75,7 +75,7 @@
 // # The cluster query language
 //
 // memberOf expressions are written in ECS's cluster query language
-// (ECS-SEMANTICS §3.4): simple expressions `subject operator [value]` over
+// (docs/semantics.md §3.4): simple expressions `subject operator [value]` over
 // attribute:NAME, agentConnected, agentVersion, ec2InstanceId,
 // registeredAt, runningTasksCount and task:group, combined with not (!),
 // and (&&) and or (||), in that order of precedence, and parentheses. Where ECS's documentation is silent the package decides,

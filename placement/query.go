@@ -9,11 +9,11 @@ import (
 )
 
 // This file holds the cluster query language used by memberOf constraints
-// (ECS-SEMANTICS §3.4): the compiled [Expression], the [QueryTarget] it is
+// (docs/semantics.md §3.4): the compiled [Expression], the [QueryTarget] it is
 // evaluated against and the [SyntaxError] that [ParseExpression] returns. The
 // scanner and parser live in query_parse.go.
 //
-// Decisions the ECS documentation leaves open ([INF] in ECS-SEMANTICS), each
+// Decisions the ECS documentation leaves open ([INF] in docs/semantics.md), each
 // covered by a test in query_test.go:
 //
 //   - Keywords (subjects, operators, and, or, not, true, false) are
@@ -292,7 +292,7 @@ func (o operator) String() string { return operatorSpellings[o][0] }
 func (o operator) takesList() bool { return o == opIn || o == opNotIn }
 func (o operator) noValue() bool   { return o == opExists || o == opNotExists }
 
-// validOperators lists the operators each subject accepts (ECS-SEMANTICS
+// validOperators lists the operators each subject accepts (docs/semantics.md
 // §3.4 table), in canonical order.
 var validOperators = [...][]operator{
 	subjAttribute:         {opEq, opNe, opGt, opGe, opLt, opLe, opExists, opNotExists, opIn, opNotIn, opMatches, opNotMatches},

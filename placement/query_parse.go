@@ -12,7 +12,7 @@ import (
 )
 
 // The parser is a recursive-descent parser over the grammar of
-// ECS-SEMANTICS §3.4, scanning as it goes: what a piece of text means
+// docs/semantics.md §3.4, scanning as it goes: what a piece of text means
 // depends on where it is (after an operator, "and" is a value), so there is
 // no separate token stream.
 //

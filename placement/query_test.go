@@ -95,7 +95,7 @@ func checkMatches(t *testing.T, cases []matchCase) {
 }
 
 // TestExpressionDocumentedExamples evaluates every example of
-// ECS-SEMANTICS §3.4 on instances that match it and instances that do not.
+// docs/semantics.md §3.4 on instances that match it and instances that do not.
 func TestExpressionDocumentedExamples(t *testing.T) {
 	gpu := base.with("ecs.instance-type", "g2.2xlarge").named("g2.2xlarge")
 	gpuD := gpu.with("ecs.availability-zone", "us-east-1d").named("g2 in us-east-1d")

@@ -176,7 +176,7 @@ func refRequest(t testing.TB, d *cluster.Demand, group string, strategies []stri
 
 const az = "ecs.availability-zone"
 
-// TestReferenceBinpack pins binpack (ECS-SEMANTICS §3.2): "the instance
+// TestReferenceBinpack pins binpack (docs/semantics.md §3.2): "the instance
 // with the least amount of remaining memory but still enough to run the
 // task", and likewise for CPU.
 func TestReferenceBinpack(t *testing.T) {
@@ -449,7 +449,7 @@ func TestReferenceDistinctInstance(t *testing.T) {
 }
 
 // TestReferenceMemberOf pins the documented memberOf expressions
-// (ECS-SEMANTICS §3.4) as filters on a real cluster.
+// (docs/semantics.md §3.4) as filters on a real cluster.
 func TestReferenceMemberOf(t *testing.T) {
 	f := newRefFixture(t)
 	v1145 := cluster.VersionInfo{AgentVersion: "1.14.5"}

@@ -10,7 +10,7 @@ import (
 	"github.com/stevedore-go/stevedore/cluster"
 )
 
-// Limits of a placement request (ECS-SEMANTICS §3).
+// Limits of a placement request (docs/semantics.md §3).
 const (
 	// MaxStrategies is the most strategy rules in a chain.
 	MaxStrategies = 5

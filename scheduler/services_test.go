@@ -132,7 +132,7 @@ func (w *svcWorld) rollout(t testingT, name string, td scheduler.TaskDef) []stri
 }
 
 // TestRollingUpdateSequences pins the ECS best-practices guide's rolling
-// update sequences (ECS-SEMANTICS §4.3).
+// update sequences (docs/semantics.md §4.3).
 func TestRollingUpdateSequences(t *testing.T) {
 	tests := []struct {
 		name      string

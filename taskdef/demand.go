@@ -6,7 +6,7 @@ import (
 )
 
 // Demand is what one task of a definition takes from the container instance
-// it runs on (ECS-SEMANTICS §1.3): CPU units, MiB of memory, the static TCP
+// it runs on (docs/semantics.md §1.3): CPU units, MiB of memory, the static TCP
 // and UDP host ports it binds (sorted, unique) and whole GPUs.
 type Demand struct {
 	CPU, Memory     int64
@@ -14,7 +14,7 @@ type Demand struct {
 	GPUs            int
 }
 
-// Demand computes the task demand vector (ECS-SEMANTICS §1.3, §1.5, §1.6):
+// Demand computes the task demand vector (docs/semantics.md §1.3, §1.5, §1.6):
 //
 //   - CPU: task-level cpu when set (> 0), else the sum of container cpu.
 //   - Memory: task-level memory when set (> 0), else the sum over containers

@@ -113,7 +113,7 @@ func validName(s string) bool {
 }
 
 // Validate checks td against the rules RegisterTaskDefinition applies
-// (ECS-SEMANTICS §1.3, §1.6, §2) and returns the first violation as a
+// (docs/semantics.md §1.3, §1.6, §2) and returns the first violation as a
 // [*ValidationError], or nil. Rules are checked in a fixed order: family,
 // task-level settings, placement constraints, volumes, tags, each container
 // in order, then the rules over the whole task, then the encoded size.
