@@ -30,8 +30,9 @@
 //     placement strategies and constraints it is given (package placement:
 //     binpack, spread, random; distinctInstance, memberOf with the cluster
 //     query language), answered by an index that never scans the cluster;
-//     StartTask pins tasks to named instances; custom schedulers use the
-//     same cycle.
+//     StartTask pins tasks to named instances; a custom scheduler (a
+//     scheduler.Scheduler) runs in the same cycle with [Client.Schedule],
+//     on task specs from [Client.TaskSpec].
 //   - A service (CreateService) keeps a task definition at its desired
 //     count (REPLICA) or on every qualifying instance (DAEMON). The service
 //     scheduler runs one deterministic step per [Client.Reconcile]: it

@@ -74,8 +74,14 @@ type Plan struct {
 // decide runs the plan's scheduler; Execute passes it to State.Read.
 func (p *Plan) decide(v *cluster.View) { p.sched.Decide(v, p) }
 
-// Place appends a placement of spec on in and counts it in Pending.
+// Place appends a placement of spec on in and counts it in Pending. A nil
+// instance or a spec without a demand is kept as it is, for the commit to
+// refuse as an invalid plan.
 func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
+	if in == nil || spec == nil || spec.Demand == nil {
+		p.Placements = append(p.Placements, cluster.Placement{Spec: spec})
+		return
+	}
 	p.Placements = append(p.Placements, cluster.Placement{InstanceID: in.ID(), Spec: spec, Instance: in})
 	p.Pending.Add(in, spec)
 }
@@ -83,6 +89,10 @@ func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
 // Stop appends a stop of t and counts its resources as free in Pending.
 // t must be PENDING or RUNNING and not already in the plan.
 func (p *Plan) Stop(t *cluster.Task, reason string, code cluster.StopCode) {
+	if t == nil {
+		p.Stops = append(p.Stops, cluster.Stop{Reason: reason, Code: code}) // the commit refuses it
+		return
+	}
 	p.Stops = append(p.Stops, cluster.Stop{TaskID: t.ID(), Reason: reason, Code: code})
 	p.Pending.Release(t)
 }

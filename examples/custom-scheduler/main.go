@@ -1,15 +1,18 @@
 // Command custom-scheduler is a custom scheduler in the style of the ECS
-// whitepaper's: it reads the cluster state through the API
-// (ListContainerInstances, then DescribeContainerInstances for remaining
-// resources, task counts and attributes), decides by its own rule where each
-// task goes, and pins the task there with StartTask. ECS's placement engine
-// takes no part in the decision; StartTask only checks that the task fits.
+// whitepaper's, run on a Client's cluster: its rule is a
+// scheduler.Scheduler, which Client.Schedule runs against a consistent view
+// of the cluster (every instance's remaining resources, task count,
+// attributes and agent) and whose plan it commits with every placement
+// re-checked, all or nothing, deciding again if the cluster changed
+// meanwhile — the same cycle RunTask uses, with the program's own rule in
+// place of ECS's placement engine. Client.TaskSpec gives the scheduler the
+// task definition's demand.
 //
 // The rule: among the ACTIVE instances with a connected agent in the
 // Availability Zone [targetAZ] that have enough CPU and memory left for the
 // task, take the least loaded one, load being its RUNNING plus PENDING
-// tasks; break ties by the most memory left, then by ARN. The state is read
-// again before every task, so each decision sees the previous ones.
+// tasks; break ties by the most memory left, then by ARN. Each decision
+// sees the earlier ones of the same round (the plan's pending placements).
 package main
 
 import (
@@ -24,6 +27,8 @@ import (
 	"time"
 
 	"github.com/stevedore-go/stevedore"
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/scheduler"
 )
 
 func main() {
@@ -115,11 +120,8 @@ func newCluster(ctx context.Context) (*stevedore.Client, error) {
 	for _, h := range hosts {
 		out, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
 			Cluster:                  clusterName,
-			InstanceIdentityDocument: fmt.Sprintf(`{"instanceId": %q, "availabilityZone": %q, "instanceType": "m4.large"}`, h.ec2, h.az),
-			TotalResources: []stevedore.Resource{
-				{Name: "CPU", Type: "INTEGER", IntegerValue: h.cpu},
-				{Name: "MEMORY", Type: "INTEGER", IntegerValue: h.mem},
-			},
+			InstanceIdentityDocument: stevedore.IdentityDocument(h.ec2, "m4.large", h.az),
+			TotalResources:           stevedore.TotalResources(h.cpu, h.mem),
 		})
 		if err != nil {
 			return nil, err
@@ -158,7 +160,7 @@ type placement struct {
 }
 
 // readHosts lists the cluster's ACTIVE instances, every page, and describes
-// them.
+// them, as a program outside the cluster reads them.
 func readHosts(ctx context.Context, ecs *stevedore.Client) ([]host, error) {
 	var arns []string
 	for token := ""; ; {
@@ -180,21 +182,16 @@ func readHosts(ctx context.Context, ecs *stevedore.Client) ([]host, error) {
 			return nil, err
 		}
 		for _, ci := range out.ContainerInstances {
+			cpu, _ := ci.Remaining("CPU")
+			memory, _ := ci.Remaining("MEMORY")
 			h := host{
 				arn: ci.ContainerInstanceArn, ec2: ci.Ec2InstanceId, connected: ci.AgentConnected,
 				tasks: ci.RunningTasksCount + ci.PendingTasksCount,
+				cpu:   cpu.IntegerValue, memory: memory.IntegerValue,
 			}
 			for _, a := range ci.Attributes {
 				if a.Name == "ecs.availability-zone" {
 					h.az = a.Value
-				}
-			}
-			for _, r := range ci.RemainingResources {
-				switch r.Name {
-				case "CPU":
-					h.cpu = r.IntegerValue
-				case "MEMORY":
-					h.memory = r.IntegerValue
 				}
 			}
 			hs = append(hs, h)
@@ -214,55 +211,79 @@ func lessLoaded(a, b host) int {
 	return cmp.Or(cmp.Compare(a.tasks, b.tasks), cmp.Compare(b.memory, a.memory), strings.Compare(a.arn, b.arn))
 }
 
-// choose applies the rule to the hosts, returning the chosen one and the
-// eligible ones in order.
-func choose(hs []host) (host, []host, bool) {
-	var ok []host
-	for _, h := range hs {
-		if eligible(h) {
-			ok = append(ok, h)
-		}
-	}
-	slices.SortFunc(ok, lessLoaded)
-	if len(ok) == 0 {
-		return host{}, nil, false
-	}
-	return ok[0], ok, true
+// leastLoaded is the rule as a scheduler.Scheduler: up to n tasks of spec,
+// each on the best eligible instance as the earlier ones of the round left
+// it. Client.Schedule calls Decide with a consistent view of the cluster;
+// if the commit finds the cluster changed, it calls Decide again, so
+// Decide starts its record afresh.
+type leastLoaded struct {
+	spec *cluster.TaskSpec
+	n    int
+	// rounds records, for each task, the eligible hosts in rank order
+	// (none when no instance qualified, which ends the round).
+	rounds [][]host
 }
 
-// schedule starts up to n worker tasks, one decision at a time, printing
-// each, and returns where they went. It stops early, without an error,
-// when no instance qualifies.
+// Decide implements scheduler.Scheduler.
+func (s *leastLoaded) Decide(v *cluster.View, plan *scheduler.Plan) {
+	s.rounds = s.rounds[:0]
+	for range s.n {
+		var ranked []host
+		byARN := map[string]*cluster.Instance{}
+		for in := range v.Instances() {
+			if in.Status() != cluster.InstanceActive {
+				continue
+			}
+			az, _ := in.Attribute("ecs.availability-zone")
+			cpu, memory, _ := plan.Pending.Resources(in) // this round's earlier tasks
+			h := host{
+				arn: in.ARN(), ec2: in.EC2InstanceID(), az: az, connected: in.AgentConnected(),
+				tasks: in.TaskCount() + plan.Pending.TaskCount(in),
+				cpu:   in.RemainingCPU() - cpu, memory: in.RemainingMemory() - memory,
+			}
+			if eligible(h) {
+				ranked = append(ranked, h)
+				byARN[h.arn] = in
+			}
+		}
+		slices.SortFunc(ranked, lessLoaded)
+		s.rounds = append(s.rounds, ranked)
+		if len(ranked) == 0 {
+			return
+		}
+		plan.Place(byARN[ranked[0].arn], s.spec)
+	}
+}
+
+// schedule starts up to n worker tasks in one round of the rule, printing
+// each decision, and returns where they went. It places fewer, without an
+// error, when no instance qualifies any more.
 func schedule(ctx context.Context, ecs *stevedore.Client, w io.Writer, n int) ([]placement, error) {
+	spec, err := ecs.TaskSpec(ctx, &stevedore.TaskSpecInput{TaskDefinition: "worker", StartedBy: startedBy})
+	if err != nil {
+		return nil, err
+	}
+	rule := &leastLoaded{spec: spec, n: n}
+	out, err := ecs.Schedule(ctx, &stevedore.ScheduleInput{Cluster: clusterName, Scheduler: rule})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Failures) > 0 {
+		return nil, fmt.Errorf("the commit refused the plan: %+v", out.Failures)
+	}
 	var placed []placement
-	for i := 1; i <= n; i++ {
-		hs, err := readHosts(ctx, ecs)
-		if err != nil {
-			return placed, err
+	for i, ranked := range rule.rounds {
+		if len(ranked) == 0 {
+			fmt.Fprintf(w, "task %d: no ACTIVE instance in %s has %d CPU and %d MiB left; stopping\n", i+1, targetAZ, demand.cpu, demand.memory)
+			break
 		}
-		best, ranked, ok := choose(hs)
-		if !ok {
-			fmt.Fprintf(w, "task %d: no ACTIVE instance in %s has %d CPU and %d MiB left; stopping\n", i, targetAZ, demand.cpu, demand.memory)
-			return placed, nil
-		}
-		started, err := ecs.StartTask(ctx, &stevedore.StartTaskInput{
-			Cluster: clusterName, TaskDefinition: "worker", StartedBy: startedBy,
-			ContainerInstances: []string{best.arn},
-		})
-		if err != nil {
-			return placed, err
-		}
-		if len(started.Failures) > 0 || len(started.Tasks) != 1 {
-			return placed, fmt.Errorf("start-task on %s: %+v", best.ec2, started.Failures)
-		}
-		t := started.Tasks[0]
-		placed = append(placed, placement{taskArn: t.TaskArn, instanceArn: t.ContainerInstanceArn, ec2: best.ec2})
+		t := out.Tasks[i]
+		placed = append(placed, placement{taskArn: t.TaskArn, instanceArn: t.ContainerInstanceArn, ec2: ranked[0].ec2})
 		var seen []string
 		for _, h := range ranked {
-			seen = append(seen, fmt.Sprintf("%s %d tasks %d MiB", h.ec2, h.tasks, h.memory))
+			seen = append(seen, fmt.Sprintf("%s %d tasks %d MiB left", h.ec2, h.tasks, h.memory))
 		}
-		id := t.TaskArn[strings.LastIndexByte(t.TaskArn, '/')+1:]
-		fmt.Fprintf(w, "task %d -> %s: %s (candidates: %s)\n", i, best.ec2, id, strings.Join(seen, ", "))
+		fmt.Fprintf(w, "task %d -> %s: %s (candidates: %s)\n", i+1, ranked[0].ec2, stevedore.ResourceID(t.TaskArn), strings.Join(seen, ", "))
 	}
 	return placed, nil
 }
@@ -275,9 +296,9 @@ func printInstances(ctx context.Context, w io.Writer, ecs *stevedore.Client) err
 		return err
 	}
 	slices.SortFunc(hs, func(a, b host) int { return strings.Compare(a.ec2, b.ec2) })
-	fmt.Fprintf(w, "%-11s %-11s %5s %4s %6s\n", "instance", "zone", "tasks", "CPU", "MEMORY")
+	fmt.Fprintf(w, "%-11s %-11s %5s %8s %11s\n", "instance", "zone", "tasks", "CPU left", "MEMORY left")
 	for _, h := range hs {
-		fmt.Fprintf(w, "%-11s %-11s %5d %4d %6d\n", h.ec2, h.az, h.tasks, h.cpu, h.memory)
+		fmt.Fprintf(w, "%-11s %-11s %5d %8d %11d\n", h.ec2, h.az, h.tasks, h.cpu, h.memory)
 	}
 	return nil
 }

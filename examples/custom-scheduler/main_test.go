@@ -156,11 +156,12 @@ func TestRun(t *testing.T) {
 	assert.Contains(t, out, "== started 8 of 8 tasks")
 	// The describe output after scheduling.
 	for _, row := range []string{
-		"i-1a000001  us-east-1a      0 2048   4096",
-		"i-1a000002  us-east-1a      0 2048   4096",
-		"i-1b000001  us-east-1b      4 1024      0",
-		"i-1b000002  us-east-1b      4 1280   2560",
-		"i-1b000003  us-east-1b      2 1536      0",
+		"instance    zone        tasks CPU left MEMORY left",
+		"i-1a000001  us-east-1a      0     2048        4096",
+		"i-1a000002  us-east-1a      0     2048        4096",
+		"i-1b000001  us-east-1b      4     1024           0",
+		"i-1b000002  us-east-1b      4     1280        2560",
+		"i-1b000003  us-east-1b      2     1536           0",
 	} {
 		assert.Contains(t, out, row+"\n")
 	}

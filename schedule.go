@@ -1,0 +1,99 @@
+package stevedore
+
+import (
+	"context"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/scheduler"
+)
+
+// Custom schedulers on a Client's cluster: the same read, decide, commit
+// cycle RunTask and the service scheduler use, open to a program's own
+// scheduler.Scheduler.
+
+// TaskSpecInput is the input of [Client.TaskSpec].
+type TaskSpecInput struct {
+	// TaskDefinition is a family (latest ACTIVE revision),
+	// family:revision or ARN. Required.
+	TaskDefinition string
+	// Group is the tasks' group; empty means "family:<family>".
+	Group string
+	// StartedBy tags the tasks: up to 128 letters, digits, '-', '/' and
+	// '_'.
+	StartedBy string
+	// NetworkConfiguration is required for an awsvpc task definition.
+	NetworkConfiguration *NetworkConfiguration
+}
+
+// TaskSpec returns the spec of the tasks a custom scheduler places with
+// scheduler.Plan.Place: the task definition's demand (CPU, memory, host
+// ports, GPUs, required attributes), its ARN, family, group and startedBy,
+// checked as RunTask checks them. The spec is immutable and may be shared:
+// do not modify it (copy it to change a field). The task definition's
+// memberOf constraints are the scheduler's to honour (see
+// placement.ParseConstraint and placement.Constraints); Schedule's commit
+// re-checks only the fit, as StartTask does. (Not an ECS operation.)
+func (c *Client) TaskSpec(ctx context.Context, in *TaskSpecInput) (*cluster.TaskSpec, error) {
+	if in == nil {
+		in = &TaskSpecInput{}
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkStartedBy(in.StartedBy, 128); err != nil {
+		return nil, err
+	}
+	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	return spec, err
+}
+
+// ScheduleInput is the input of [Client.Schedule].
+type ScheduleInput struct {
+	Cluster string
+	// Scheduler decides the round: it reads the cluster through the
+	// consistent view it is given and writes its placements and stops into
+	// the plan (see scheduler.Scheduler). Required.
+	Scheduler scheduler.Scheduler
+}
+
+// ScheduleOutput is the output of [Client.Schedule].
+type ScheduleOutput struct {
+	// Tasks are the tasks started, in the order the plan placed them.
+	Tasks []Task
+	// Stopped are the tasks stopped, in the plan's order.
+	Stopped []Task
+	// Failures are the plan's own failures and, when its commit kept
+	// conflicting, its placements.
+	Failures []Failure
+	// Conflicts counts the commits refused because the cluster changed
+	// between the decision and the commit; each was decided again.
+	Conflicts int
+}
+
+// Schedule runs a custom scheduler on a cluster, as RunTask runs its own:
+// in.Scheduler decides against a consistent view of the cluster; the plan
+// is committed with every placement re-checked (does the task still fit on
+// that instance, do its ports still not collide) and applied all or
+// nothing; when the cluster changed meanwhile the scheduler decides again,
+// up to Options.MaxCommitAttempts times, and after that the plan's
+// placements are failures. The scheduler may be called more than once, so
+// it must start each decision afresh. (Not an ECS operation: ECS runs
+// custom schedulers outside, through StartTask; this is the same cycle
+// without the round trips.)
+func (c *Client) Schedule(ctx context.Context, in *ScheduleInput) (*ScheduleOutput, error) {
+	if in == nil || in.Scheduler == nil {
+		return nil, invalidParameter(nil, "scheduler is required.")
+	}
+	var out *ScheduleOutput
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		res, err := scheduler.Execute(e.c, in.Scheduler, c.opts.MaxCommitAttempts)
+		if err != nil {
+			// The plan itself was wrong: a placement without a spec, an
+			// instance or task that is not the cluster's.
+			return invalidParameter(err, "the scheduler's plan cannot be applied: %v", err)
+		}
+		out = &ScheduleOutput{Tasks: tasks(res.Tasks), Stopped: tasks(res.Stopped), Failures: failures(res.Failures), Conflicts: res.Conflicts}
+		return nil
+	})
+	return out, err
+}
