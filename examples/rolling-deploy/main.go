@@ -2,16 +2,19 @@
 // getting-started article: five instances, a service of four tasks that each
 // bind host port 80, updated to revision 2. With one spare instance the
 // tasks are replaced one at a time (start new, stop old, four times); with
-// ten instances the same update takes fewer reconcile steps.
+// ten instances the same update takes fewer reconcile steps. After every
+// step it prints which revision each instance runs.
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stevedore-go/stevedore"
@@ -57,11 +60,8 @@ func deploy(w io.Writer, n int) (int, error) {
 	for i := range n {
 		_, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
 			Cluster:                  "demo",
-			InstanceIdentityDocument: fmt.Sprintf(`{"instanceId": "i-%08d", "availabilityZone": "us-east-1%c", "instanceType": "t2.medium"}`, i, 'a'+i%2),
-			TotalResources: []stevedore.Resource{
-				{Name: "CPU", Type: "INTEGER", IntegerValue: 2048},
-				{Name: "MEMORY", Type: "INTEGER", IntegerValue: 3955},
-			},
+			InstanceIdentityDocument: stevedore.IdentityDocument(fmt.Sprintf("i-%08d", i), "t2.medium", fmt.Sprintf("us-east-1%c", 'a'+i%2)),
+			TotalResources:           stevedore.TotalResources(2048, 3955),
 		})
 		if err != nil {
 			return 0, err
@@ -95,8 +95,10 @@ func deploy(w io.Writer, n int) (int, error) {
 		if err != nil {
 			return err
 		}
-		seen, err = printEvents(ctx, w, ecs, seen)
-		return err
+		if seen, err = printEvents(ctx, w, ecs, seen); err != nil {
+			return err
+		}
+		return printHolders(ctx, w, ecs)
 	}
 	for range 2 {
 		if err := step(); err != nil {
@@ -104,6 +106,12 @@ func deploy(w io.Writer, n int) (int, error) {
 		}
 	}
 	fmt.Fprintln(w, "-- update-service --task-definition web:2")
+	if n-4 < 4 {
+		fmt.Fprintf(w, "   Each task binds host port 80, so a new task needs an instance without a web task: %d of the %d.\n", n-4, n)
+		fmt.Fprintln(w, "   The scheduler starts new tasks there and stops old ones within maximumPercent 200 and")
+		fmt.Fprintln(w, "   minimumHealthyPercent 100; until an old task stops, the next new one fits nowhere, so")
+		fmt.Fprintln(w, "   \"unable to place a task ... already using a port\" is expected on the way.")
+	}
 	if _, err := ecs.UpdateService(ctx, &stevedore.UpdateServiceInput{Cluster: "demo", Service: "web", TaskDefinition: "web:2"}); err != nil {
 		return 0, err
 	}
@@ -122,6 +130,45 @@ func deploy(w io.Writer, n int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("the deployment did not complete in 20 steps")
+}
+
+// printHolders prints, for every instance, the revision of the web task it
+// holds: "web:2 pending" before its agent reports it RUNNING, "-" for none.
+func printHolders(ctx context.Context, w io.Writer, ecs *stevedore.Client) error {
+	list, err := ecs.ListTasks(ctx, &stevedore.ListTasksInput{Cluster: "demo", ServiceName: "web"})
+	if err != nil {
+		return err
+	}
+	holds := map[string]string{}
+	if len(list.TaskArns) > 0 {
+		tasks, err := ecs.DescribeTasks(ctx, &stevedore.DescribeTasksInput{Cluster: "demo", Tasks: list.TaskArns})
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks.Tasks {
+			rev := stevedore.ResourceID(t.TaskDefinitionArn)
+			if t.LastStatus == "PENDING" {
+				rev += " pending"
+			}
+			holds[t.ContainerInstanceArn] = rev
+		}
+	}
+	instances, err := ecs.ListContainerInstances(ctx, &stevedore.ListContainerInstancesInput{Cluster: "demo"})
+	if err != nil {
+		return err
+	}
+	described, err := ecs.DescribeContainerInstances(ctx, &stevedore.DescribeContainerInstancesInput{Cluster: "demo", ContainerInstances: instances.ContainerInstanceArns})
+	if err != nil {
+		return err
+	}
+	cis := described.ContainerInstances
+	slices.SortFunc(cis, func(a, b stevedore.ContainerInstance) int { return strings.Compare(a.Ec2InstanceId, b.Ec2InstanceId) })
+	var cells []string
+	for _, ci := range cis {
+		cells = append(cells, ci.Ec2InstanceId+" "+cmp.Or(holds[ci.ContainerInstanceArn], "-"))
+	}
+	_, err = fmt.Fprintf(w, "          holds: %s\n", strings.Join(cells, ", "))
+	return err
 }
 
 // printEvents prints the service events not printed yet, oldest first.

@@ -34,6 +34,23 @@ func TestRollingDeploy(t *testing.T) {
 	}
 	assert.Equal(t, []string{"start", "stop", "start", "stop", "start", "stop", "start", "stop"}, ops)
 	assert.Contains(t, ten, "has started 4 tasks", "with six spare instances all four start at once")
+	assert.Contains(t, update, "is expected on the way", "the port events are explained")
+
+	// The last holds line of each run: every task on revision 2, one per
+	// instance, the spare instances empty.
+	for run, want := range map[string]int{five: 1, ten: 6} {
+		var last string
+		for line := range strings.Lines(run) {
+			if strings.Contains(line, "holds: ") {
+				last = line
+			}
+		}
+		require.NotEmpty(t, last)
+		assert.Equal(t, 4, strings.Count(last, "web:2"), last)
+		assert.NotContains(t, last, "web:1", last)
+		assert.NotContains(t, last, "pending", last)
+		assert.Equal(t, want, strings.Count(last, " -"), last)
+	}
 	assert.Equal(t, out, runString(t), "the story replays exactly")
 }
 

@@ -58,19 +58,32 @@ func run(w io.Writer) error {
 	}
 
 	// Step 2: two instances register, each like the whitepaper's
-	// describe-container-instances output.
+	// describe-container-instances output. On EC2 the ECS agent makes this
+	// call when the instance boots; here the program makes it.
 	var described stevedore.DescribeContainerInstancesOutput
 	if err := json.Unmarshal(describedInstances, &described); err != nil {
 		return err
 	}
 	template := described.ContainerInstances[0]
+	if _, err := fmt.Fprint(w, "# The ECS agent on each instance registers it: its EC2 identity and the CPU units\n# and MiB it offers (the whitepaper's instances: 1024 CPU, 996 MiB).\n"); err != nil {
+		return err
+	}
 	for _, ec2 := range []string{"i-c5690f29", "i-d8f1a2b3"} {
-		_, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
+		reg, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{
 			Cluster:                  "Walkthrough",
-			InstanceIdentityDocument: fmt.Sprintf(`{"instanceId": %q, "availabilityZone": "us-east-1a", "instanceType": "t2.micro"}`, ec2),
+			InstanceIdentityDocument: stevedore.IdentityDocument(ec2, "t2.micro", "us-east-1a"),
 			TotalResources:           template.RegisteredResources,
 		})
 		if err != nil {
+			return err
+		}
+		cpu, _ := reg.ContainerInstance.Registered("CPU")
+		memory, _ := reg.ContainerInstance.Registered("MEMORY")
+		cmd := fmt.Sprintf("aws ecs register-container-instance --cluster Walkthrough --instance-identity-document file://%s-identity.json --total-resources file://whitepaper-resources.json", ec2)
+		if err := show(cmd, reg); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "# %s registered: CPU %d, MEMORY %d, the agent's reserved ports\n\n", ec2, cpu.IntegerValue, memory.IntegerValue); err != nil {
 			return err
 		}
 	}
@@ -105,7 +118,10 @@ func run(w io.Writer) error {
 			return err
 		}
 		if len(ran.Tasks) == 0 {
-			break
+			// ECS fills arn and reason; the detail is Stevedore's own
+			// addition, which ECS leaves empty.
+			_, err := fmt.Fprint(w, "# No instance has 1000 CPU left: ECS reports the closest instance and RESOURCE:CPU.\n# \"detail\" is Stevedore's addition (ECS leaves it empty): how many instances failed each check.\n")
+			return err
 		}
 		desc, err := ecs.DescribeContainerInstances(ctx, &stevedore.DescribeContainerInstancesInput{
 			Cluster:            "Walkthrough",

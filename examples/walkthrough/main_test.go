@@ -58,22 +58,30 @@ func TestRun(t *testing.T) {
 		commands = append(commands, strings.Fields(s.command)[2])
 	}
 	require.Equal(t, []string{
-		"create-cluster", "list-container-instances", "register-task-definition",
+		"create-cluster", "register-container-instance", "register-container-instance",
+		"list-container-instances", "register-task-definition",
 		"run-task", "describe-container-instances",
 		"run-task", "describe-container-instances",
 		"run-task",
 	}, commands)
 
 	var listed stevedore.ListContainerInstancesOutput
-	require.NoError(t, json.Unmarshal(all[1].output, &listed))
+	require.NoError(t, json.Unmarshal(all[3].output, &listed))
 	assert.Len(t, listed.ContainerInstanceArns, 2)
+	for _, at := range []int{1, 2} {
+		var reg stevedore.RegisterContainerInstanceOutput
+		require.NoError(t, json.Unmarshal(all[at].output, &reg), all[at].command)
+		cpu, _ := reg.ContainerInstance.Registered("CPU")
+		assert.Equal(t, int64(1024), cpu.IntegerValue)
+		assert.Contains(t, listed.ContainerInstanceArns, reg.ContainerInstance.ContainerInstanceArn)
+	}
 
 	var runs [3]stevedore.RunTaskOutput
 	var described [2]stevedore.DescribeContainerInstancesOutput
-	for i, at := range []int{3, 5, 7} {
+	for i, at := range []int{5, 7, 9} {
 		require.NoError(t, json.Unmarshal(all[at].output, &runs[i]), all[at].command)
 	}
-	for i, at := range []int{4, 6} {
+	for i, at := range []int{6, 8} {
 		require.NoError(t, json.Unmarshal(all[at].output, &described[i]), all[at].command)
 	}
 
@@ -98,5 +106,7 @@ func TestRun(t *testing.T) {
 	assert.Contains(t, listed.ContainerInstanceArns, runs[2].Failures[0].Arn)
 
 	assert.Contains(t, buf.String(), "# task 1 is on i-")
+	assert.Contains(t, buf.String(), "# i-c5690f29 registered: CPU 1024, MEMORY 996")
+	assert.Contains(t, buf.String(), `"detail" is Stevedore's addition`)
 	assert.Contains(t, buf.String(), "remaining CPU 24, MEMORY 496, PORTS [22 80 2375 2376 51678]")
 }
