@@ -1,15 +1,21 @@
 package stevedore_test
 
 import (
+	_ "embed"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 
 	"github.com/stevedore-go/stevedore"
 )
+
+// nginxTask is the whitepaper's task definition, as
+// `aws ecs register-task-definition --cli-input-json` takes it.
+//
+//go:embed testdata/whitepaper-nginx-task.json
+var nginxTask []byte
 
 // exampleClient returns a client that replays: a manual clock and a seeded
 // random source.
@@ -45,11 +51,7 @@ func exampleWalkthrough(ctx context.Context, ecs *stevedore.Client) []string {
 		}
 		arns = append(arns, out.ContainerInstance.ContainerInstanceArn)
 	}
-	nginx, err := os.ReadFile("testdata/whitepaper-nginx-task.json")
-	if err != nil {
-		panic(err)
-	}
-	in, err := stevedore.DecodeRegisterTaskDefinitionInput(nginx)
+	in, err := stevedore.DecodeRegisterTaskDefinitionInput(nginxTask)
 	if err != nil {
 		panic(err)
 	}
@@ -83,13 +85,8 @@ func ExampleNew() {
 func ExampleClient_RegisterTaskDefinition() {
 	ctx := context.Background()
 	ecs := exampleClient()
-	nginx, err := os.ReadFile("testdata/whitepaper-nginx-task.json")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 	for range 2 {
-		in, err := stevedore.DecodeRegisterTaskDefinitionInput(nginx)
+		in, err := stevedore.DecodeRegisterTaskDefinitionInput(nginxTask)
 		if err != nil {
 			fmt.Println(err)
 			return
