@@ -1,8 +1,8 @@
 package stevedore_test
 
 import (
-	_ "embed"
 	"context"
+	_ "embed"
 	"fmt"
 	"math/rand/v2"
 	"slices"
