@@ -1,21 +1,22 @@
 package taskdef_test
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/stevedore-go/stevedore/taskdef"
 )
 
+// nginxTask is the whitepaper's task definition, as
+// `aws ecs register-task-definition --cli-input-json` takes it.
+//
+//go:embed testdata/whitepaper-nginx-task.json
+var nginxTask []byte
+
 func ExampleDecode() {
-	data, err := os.ReadFile("testdata/whitepaper-nginx-task.json")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	td, err := taskdef.Decode(data)
+	td, err := taskdef.Decode(nginxTask)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -92,12 +93,7 @@ func ExampleTaskDefinition_Validate() {
 }
 
 func ExampleTaskDefinition_Demand() {
-	data, err := os.ReadFile("testdata/whitepaper-nginx-task.json")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	td, err := taskdef.Decode(data)
+	td, err := taskdef.Decode(nginxTask)
 	if err != nil {
 		fmt.Println(err)
 		return
