@@ -288,7 +288,7 @@ func TestInputChecks(t *testing.T) {
 			return err
 		}, "tags[0].key"},
 		{"healthCheckGracePeriodSeconds -1 on CreateService", func(c *stevedore.Client) error {
-			_, err := c.CreateService(t.Context(), &stevedore.CreateServiceInput{Cluster: "app01", ServiceName: "s", TaskDefinition: "web", DesiredCount: new(1), HealthCheckGracePeriodSeconds: new(-1)})
+			_, err := c.CreateService(t.Context(), &stevedore.CreateServiceInput{Cluster: "app01", ServiceName: "s", TaskDefinition: "web", DesiredCount: new(1), HealthCheckGracePeriodSeconds: -1})
 			return err
 		}, "healthCheckGracePeriodSeconds"},
 		{"healthCheckGracePeriodSeconds -1 on UpdateService", func(c *stevedore.Client) error {
@@ -330,10 +330,10 @@ func TestInputChecks(t *testing.T) {
 func TestServiceTagsKept(t *testing.T) {
 	c, _ := serviceFixture(t)
 	tags := []stevedore.Tag{{Key: "team", Value: "payments"}, {Key: "cost-center", Value: "42"}}
-	out, err := c.CreateService(t.Context(), &stevedore.CreateServiceInput{Cluster: "app01", ServiceName: "tagged", TaskDefinition: "web", DesiredCount: new(0), Tags: tags, HealthCheckGracePeriodSeconds: new(30)})
+	out, err := c.CreateService(t.Context(), &stevedore.CreateServiceInput{Cluster: "app01", ServiceName: "tagged", TaskDefinition: "web", DesiredCount: new(0), Tags: tags, HealthCheckGracePeriodSeconds: 30})
 	require.NoError(t, err)
 	assert.Equal(t, tags, out.Service.Tags)
-	assert.Equal(t, new(30), out.Service.HealthCheckGracePeriodSeconds)
+	assert.Equal(t, 30, out.Service.HealthCheckGracePeriodSeconds)
 	d, err := c.DescribeServices(t.Context(), &stevedore.DescribeServicesInput{Cluster: "app01", Services: []string{"tagged"}, Include: []string{"TAGS"}})
 	require.NoError(t, err)
 	assert.Equal(t, tags, d.Services[0].Tags)

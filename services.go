@@ -91,7 +91,7 @@ type Service struct {
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	// HealthCheckGracePeriodSeconds is recorded as given; the model runs
 	// no health checks.
-	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
+	HealthCheckGracePeriodSeconds int `json:"healthCheckGracePeriodSeconds,omitempty"`
 	// Tags are in the output of CreateService, and of DescribeServices
 	// with include TAGS.
 	Tags []Tag `json:"tags,omitempty"`
@@ -116,9 +116,9 @@ type CreateServiceInput struct {
 	SchedulingStrategy   string                `json:"schedulingStrategy,omitempty"`
 	LaunchType           string                `json:"launchType,omitempty"`
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
-	// HealthCheckGracePeriodSeconds is 0 to 2,147,483,647; nil means
-	// none was given.
-	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
+	// HealthCheckGracePeriodSeconds is 0 (none, the default) to
+	// 2,147,483,647.
+	HealthCheckGracePeriodSeconds int `json:"healthCheckGracePeriodSeconds,omitempty"`
 	// Tags follow ECS's tagging rules (see taskdef.ValidateTags).
 	Tags []Tag `json:"tags,omitempty"`
 }
@@ -223,7 +223,7 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 		}
 		e.extras(in.ServiceName, serviceExtras{
 			loadBalancers: slices.Clone(in.LoadBalancers), role: in.Role, network: in.NetworkConfiguration.clone(),
-			gracePeriod: copyInt(in.HealthCheckGracePeriodSeconds), tags: slices.Clone(in.Tags),
+			gracePeriod: in.HealthCheckGracePeriodSeconds, tags: slices.Clone(in.Tags),
 		})
 		out = &CreateServiceOutput{Service: e.describeService(s, true)}
 		return nil
@@ -235,17 +235,9 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 // ECS takes (2,147,483,647 seconds).
 const MaxHealthCheckGracePeriod = 1<<31 - 1
 
-// copyInt returns a copy of *p, or nil.
-func copyInt(p *int) *int {
-	if p == nil {
-		return nil
-	}
-	return new(*p)
-}
-
-func checkGracePeriod(p *int) error {
-	if p != nil && (*p < 0 || *p > MaxHealthCheckGracePeriod) {
-		return invalidParameter(nil, "healthCheckGracePeriodSeconds must be between 0 and %d, got %d.", MaxHealthCheckGracePeriod, *p)
+func checkGracePeriod(p int) error {
+	if p < 0 || p > MaxHealthCheckGracePeriod {
+		return invalidParameter(nil, "healthCheckGracePeriodSeconds must be between 0 and %d, got %d.", MaxHealthCheckGracePeriod, p)
 	}
 	return nil
 }
@@ -351,7 +343,7 @@ type serviceExtras struct {
 	loadBalancers []LoadBalancer
 	role          string
 	network       *NetworkConfiguration
-	gracePeriod   *int
+	gracePeriod   int
 	tags          []Tag
 }
 
@@ -401,7 +393,7 @@ func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Servi
 		SchedulingStrategy:   "REPLICA",
 	}
 	out.NetworkConfiguration = x.network.clone()
-	out.HealthCheckGracePeriodSeconds = copyInt(x.gracePeriod)
+	out.HealthCheckGracePeriodSeconds = x.gracePeriod
 	if withTags {
 		out.Tags = slices.Clone(x.tags)
 	}
@@ -465,8 +457,10 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 	if in.Service == "" {
 		return nil, invalidParameter(nil, "service is required.")
 	}
-	if err := checkGracePeriod(in.HealthCheckGracePeriodSeconds); err != nil {
-		return nil, err
+	if p := in.HealthCheckGracePeriodSeconds; p != nil {
+		if err := checkGracePeriod(*p); err != nil {
+			return nil, err
+		}
 	}
 	var out *UpdateServiceOutput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
@@ -489,8 +483,8 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 		}
 		e.updateExtras(name, func(x *serviceExtras) {
 			x.network = net.clone()
-			if in.HealthCheckGracePeriodSeconds != nil {
-				x.gracePeriod = copyInt(in.HealthCheckGracePeriodSeconds)
+			if p := in.HealthCheckGracePeriodSeconds; p != nil {
+				x.gracePeriod = *p
 			}
 		})
 		out = &UpdateServiceOutput{Service: e.describeService(s, false)}

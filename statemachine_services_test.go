@@ -95,7 +95,7 @@ func (m *stateMachine) CreateService(t *rapid.T) {
 	fault := rapid.IntRange(0, 12).Draw(t, "fault")
 	switch fault {
 	case 1:
-		in.HealthCheckGracePeriodSeconds = new(-1)
+		in.HealthCheckGracePeriodSeconds = -1
 	case 2:
 		in.Tags = []stevedore.Tag{{Key: "", Value: "x"}}
 	case 3:
