@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stevedore-go/stevedore"
+	"github.com/stevedore-go/stevedore/ecsapi"
+)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// endpoint serves a fresh Client on 127.0.0.1 and returns an ECS client of
+// aws-sdk-go-v2 pointed at it, signing with key:secret.
+func endpoint(t *testing.T, opts ecsapi.Options, key, secret string) (*ecs.Client, *stevedore.Client, *stevedore.ManualClock) {
+	t.Helper()
+	clock := stevedore.NewManualClock(t0)
+	c, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(ecsapi.NewHandler(c, opts)) // listens on 127.0.0.1
+	t.Cleanup(srv.Close)
+	client := ecs.New(ecs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+		HTTPClient:   srv.Client(),
+		Retryer:      aws.NopRetryer{},
+	})
+	return client, c, clock
+}
+
+// TestWalkthroughThroughTheSDK: the whitepaper's walkthrough with the real
+// ECS client: two instances of 1024 CPU and 996 MiB, the nginx task
+// definition, two tasks on different instances, the third RESOURCE:CPU.
+func TestWalkthroughThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, _, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("Walkthrough")})
+	require.NoError(t, err)
+	for _, id := range []string{"i-c5690f29", "i-d8f1a2b3"} {
+		_, err := client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+			Cluster:                  aws.String("Walkthrough"),
+			InstanceIdentityDocument: aws.String(stevedore.IdentityDocument(id, "t2.micro", "us-east-1a")),
+			TotalResources: []types.Resource{
+				{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+				{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 996},
+			},
+		})
+		require.NoError(t, err)
+	}
+	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("nginx"),
+		ContainerDefinitions: []types.ContainerDefinition{{
+			Name: aws.String("nginx"), Image: aws.String("nginx"), Cpu: 1000, Memory: aws.Int32(500),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(80), HostPort: aws.Int32(80)}},
+		}},
+	})
+	require.NoError(t, err)
+	var instances []string
+	for i := range 3 {
+		out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("Walkthrough"), TaskDefinition: aws.String("nginx")})
+		require.NoError(t, err)
+		if i == 2 {
+			require.Empty(t, out.Tasks)
+			require.Len(t, out.Failures, 1)
+			assert.Equal(t, "RESOURCE:CPU", aws.ToString(out.Failures[0].Reason))
+			break
+		}
+		require.Len(t, out.Tasks, 1)
+		task := out.Tasks[0]
+		assert.Equal(t, "PENDING", aws.ToString(task.LastStatus))
+		assert.Equal(t, t0, aws.ToTime(task.CreatedAt).UTC(), "timestamps arrive as the SDK reads them")
+		instances = append(instances, aws.ToString(task.ContainerInstanceArn))
+	}
+	assert.NotEqual(t, instances[0], instances[1])
+	d, err := client.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("Walkthrough"), ContainerInstances: instances})
+	require.NoError(t, err)
+	for _, ci := range d.ContainerInstances {
+		left := map[string]int32{}
+		for _, r := range ci.RemainingResources {
+			left[aws.ToString(r.Name)] = r.IntegerValue
+		}
+		assert.Equal(t, map[string]int32{"CPU": 24, "MEMORY": 496, "PORTS": 0, "PORTS_UDP": 0}, left)
+	}
+}
+
+// TestErrorsThroughTheSDK: ECS's exceptions arrive as the SDK's typed errors.
+func TestErrorsThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, _, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("app")})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		call  func() error
+		check func(t *testing.T, err error)
+	}{
+		{"ClusterNotFoundException", func() error {
+			_, err := client.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("nope")})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ClusterNotFoundException
+			require.ErrorAs(t, err, &e)
+			assert.Contains(t, e.ErrorMessage(), "nope")
+		}},
+		{"InvalidParameterException", func() error {
+			_, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("app"), TaskDefinition: aws.String("x"), Count: aws.Int32(11)})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.InvalidParameterException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"ClientException", func() error {
+			_, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+				ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("nginx")}}})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ClientException
+			require.ErrorAs(t, err, &e)
+			assert.Contains(t, e.ErrorMessage(), "memory")
+		}},
+		{"ServiceNotFoundException", func() error {
+			_, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("app"), Service: aws.String("nope"), DesiredCount: aws.Int32(1)})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ServiceNotFoundException
+			require.ErrorAs(t, err, &e)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			require.Error(t, err)
+			tc.check(t, err)
+			var api smithy.APIError
+			require.ErrorAs(t, err, &api)
+			assert.Equal(t, tc.name, api.ErrorCode())
+		})
+	}
+}
+
+// TestPaginatorThroughTheSDK: the SDK's paginator walks ListTasks' pages.
+func TestPaginatorThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, c, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := c.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{TotalResources: stevedore.TotalResources(1<<20, 1<<20)})
+	require.NoError(t, err)
+	td, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(`{"family": "tiny", "containerDefinitions": [{"name": "t", "image": "t", "cpu": 1, "memory": 1}]}`))
+	require.NoError(t, err)
+	_, err = c.RegisterTaskDefinition(ctx, td)
+	require.NoError(t, err)
+	started, err := c.RunTaskAll(ctx, &stevedore.RunTaskInput{TaskDefinition: "tiny", Count: 237})
+	require.NoError(t, err)
+	require.Len(t, started.Tasks, 237)
+	p := ecs.NewListTasksPaginator(client, &ecs.ListTasksInput{MaxResults: aws.Int32(50)})
+	var arns []string
+	pages := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		require.NoError(t, err)
+		arns = append(arns, page.TaskArns...)
+		pages++
+	}
+	assert.Equal(t, 5, pages)
+	assert.Len(t, arns, 237)
+}
+
+// TestSignatures: with credentials, a request signed by the key is served;
+// one signed with a wrong secret, by an unknown key, or not at all is
+// refused with ECS's exceptions and changes nothing.
+func TestSignatures(t *testing.T) {
+	ctx := t.Context()
+	opts := ecsapi.Options{Credentials: map[string]string{"AKIDGOOD": "good-secret"}, Region: "us-east-1"}
+	good, c, _ := endpoint(t, opts, "AKIDGOOD", "good-secret")
+	_, err := good.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("signed")})
+	require.NoError(t, err, "a good signature is served")
+
+	srvURL := aws.ToString(good.Options().BaseEndpoint)
+	for _, tc := range []struct {
+		name, key, secret, code string
+	}{
+		{"wrong secret", "AKIDGOOD", "bad-secret", "InvalidSignatureException"},
+		{"unknown key", "AKIDNOPE", "good-secret", "UnrecognizedClientException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srvURL),
+				Credentials: credentials.NewStaticCredentialsProvider(tc.key, tc.secret, ""), Retryer: aws.NopRetryer{}})
+			_, err := bad.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("forged")})
+			var api smithy.APIError
+			require.ErrorAs(t, err, &api)
+			assert.Equal(t, tc.code, api.ErrorCode())
+		})
+	}
+	t.Run("unsigned", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srvURL+"/", bytes.NewReader([]byte(`{"clusterName": "forged"}`)))
+		require.NoError(t, err)
+		req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+".CreateCluster")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, string(body), "UnrecognizedClientException")
+	})
+	out, err := c.ListClusters(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"arn:aws:ecs:us-east-1:123456789012:cluster/signed"}, out.ClusterArns, "refused requests changed nothing")
+}
+
+// TestExpiredSignature: a signature more than 15 minutes from the server's
+// clock is refused.
+func TestExpiredSignature(t *testing.T) {
+	ctx := t.Context()
+	opts := ecsapi.Options{Credentials: map[string]string{"AKIDGOOD": "good-secret"}, Clock: func() time.Time { return time.Now().Add(20 * time.Minute) }}
+	client, _, _ := endpoint(t, opts, "AKIDGOOD", "good-secret")
+	_, err := client.ListClusters(ctx, &ecs.ListClustersInput{})
+	var api smithy.APIError
+	require.ErrorAs(t, err, &api)
+	assert.Equal(t, "InvalidSignatureException", api.ErrorCode())
+	assert.Contains(t, api.ErrorMessage(), "Signature expired")
+}
