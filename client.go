@@ -46,7 +46,9 @@ type Options struct {
 // Client is an in-process Amazon ECS control plane: clusters, container
 // instances, task definitions and tasks, with ECS's operations as methods.
 // Its methods are safe for concurrent use. A method that returns an error
-// changed nothing: every input is checked before anything is written. Every
+// changed nothing: every input is checked before anything is written. (The
+// one exception is [Client.RunTaskAll], a loop over RunTask, whose doc says
+// what its later calls leave.) Every
 // method takes a nil context as context.Background(), and a nil input as
 // the zero input.
 type Client struct {
@@ -73,6 +75,9 @@ type Client struct {
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
+
+	tagsMu sync.Mutex
+	tags   map[string][]Tag // container instances' and tasks' tags, by ARN
 }
 
 // cacheLinePad separates fields that different cores write: 128 bytes, two

@@ -30,6 +30,8 @@ import "fmt"
 //     DeleteCluster on a cluster that is not empty.
 //   - [LimitExceededException]: RegisterTaskDefinition over a resource
 //     limit (1,000,000 revisions per family).
+//   - [ResourceNotFoundException]: a tagging call named a resource that
+//     does not exist.
 type APIError interface {
 	error
 	ErrorCode() string
@@ -84,6 +86,7 @@ type (
 	limitExceeded                     struct{}
 	serviceNotFound                   struct{}
 	serviceNotActive                  struct{}
+	resourceNotFound                  struct{}
 )
 
 func (clusterNotFound) code() string        { return "ClusterNotFoundException" }
@@ -99,6 +102,7 @@ func (clusterContainsServices) code() string { return "ClusterContainsServicesEx
 func (limitExceeded) code() string           { return "LimitExceededException" }
 func (serviceNotFound) code() string         { return "ServiceNotFoundException" }
 func (serviceNotActive) code() string        { return "ServiceNotActiveException" }
+func (resourceNotFound) code() string        { return "ResourceNotFoundException" }
 
 type (
 	// ClusterNotFoundException: the named cluster does not exist (or is
@@ -135,6 +139,9 @@ type (
 	// ServiceNotActiveException: UpdateService on a service that is
 	// DRAINING or INACTIVE.
 	ServiceNotActiveException = Exception[serviceNotActive]
+	// ResourceNotFoundException: TagResource, UntagResource or
+	// ListTagsForResource named a resource that does not exist.
+	ResourceNotFoundException = Exception[resourceNotFound]
 )
 
 func clusterNotFoundError(name string) error {

@@ -3,6 +3,7 @@ package stevedore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -196,4 +197,81 @@ func (c *Client) applyAttributes(ctx context.Context, ref string, attrs []Attrib
 		}
 		return instanceError(err)
 	})
+}
+
+// ListAttributesInput is the input of [Client.ListAttributes].
+type ListAttributesInput struct {
+	Cluster string `json:"cluster,omitempty"`
+	// TargetType is required: container-instance, the one target type.
+	TargetType string `json:"targetType"`
+	// AttributeName keeps the attributes of that name; AttributeValue,
+	// which needs it, those of that value too.
+	AttributeName  string `json:"attributeName,omitempty"`
+	AttributeValue string `json:"attributeValue,omitempty"`
+	MaxResults     int    `json:"maxResults,omitempty"`
+	NextToken      string `json:"nextToken,omitempty"`
+}
+
+// ListAttributesOutput is the output of [Client.ListAttributes].
+type ListAttributesOutput struct {
+	Attributes []Attribute `json:"attributes"`
+	NextToken  string      `json:"nextToken,omitempty"`
+}
+
+// ListAttributes lists the attributes of a cluster's container instances
+// (those not INACTIVE), built-in and custom, each with its instance's ARN
+// as targetId, by instance in registration order and then by name [INF],
+// in pages.
+func (c *Client) ListAttributes(ctx context.Context, in *ListAttributesInput) (*ListAttributesOutput, error) {
+	if in == nil {
+		in = &ListAttributesInput{}
+	}
+	if in.TargetType != "container-instance" {
+		return nil, invalidParameter(nil, "targetType must be container-instance, not %q.", in.TargetType)
+	}
+	if in.AttributeValue != "" && in.AttributeName == "" {
+		return nil, invalidParameter(nil, "attributeValue needs attributeName.")
+	}
+	type item struct {
+		key  string
+		attr Attribute
+	}
+	var items []item
+	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		e.c.Read(func(v *cluster.View) {
+			for inst := range v.Instances() {
+				if inst.Status() == cluster.InstanceInactive {
+					continue
+				}
+				for _, a := range inst.Attributes() {
+					if in.AttributeName != "" && a.Name != in.AttributeName || in.AttributeValue != "" && a.Value != in.AttributeValue {
+						continue
+					}
+					items = append(items, item{
+						key:  fmt.Sprintf("%016d\x00%s", inst.Slot(), a.Name),
+						attr: Attribute{Name: a.Name, Value: a.Value, TargetType: "container-instance", TargetId: inst.ARN()},
+					})
+				}
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(items))
+	byKey := make(map[string]Attribute, len(items))
+	for i, it := range items {
+		keys[i] = it.key
+		byKey[it.key] = it.attr
+	}
+	page, next, err := paginate(keys, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListAttributesOutput{Attributes: make([]Attribute, len(page)), NextToken: next}
+	for i, k := range page {
+		out.Attributes[i] = byKey[k]
+	}
+	return out, nil
 }

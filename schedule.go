@@ -28,8 +28,7 @@ type TaskSpecInput struct {
 // TaskSpec returns the spec of the tasks a custom scheduler places with
 // scheduler.Plan.Place: the task definition's demand (CPU, memory, host
 // ports, GPUs, required attributes), its ARN, family, group and startedBy,
-// checked as RunTask checks them. The spec is immutable and may be shared:
-// do not modify it (copy it to change a field). The task definition's
+// checked as RunTask checks them. The spec is the caller's own copy. The task definition's
 // memberOf constraints are the scheduler's to honour (see
 // placement.ParseConstraint and placement.Constraints); Schedule's commit
 // re-checks only the fit, as StartTask does. (Not an ECS operation.)
@@ -44,7 +43,11 @@ func (c *Client) TaskSpec(ctx context.Context, in *TaskSpecInput) (*cluster.Task
 		return nil, err
 	}
 	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
-	return spec, err
+	if err != nil {
+		return nil, err
+	}
+	own := *spec // the default spec is shared with RunTask's calls
+	return &own, nil
 }
 
 // ScheduleInput is the input of [Client.Schedule].
@@ -56,7 +59,10 @@ type ScheduleInput struct {
 	Scheduler scheduler.Scheduler
 }
 
-// ScheduleOutput is the output of [Client.Schedule].
+// ScheduleOutput is the output of [Client.Schedule]. A plan whose
+// placements or stops name no instance or task is not an error: the commit
+// refuses it as a conflict, decides again, and reports its placements as
+// failures.
 type ScheduleOutput struct {
 	// Tasks are the tasks started, in the order the plan placed them.
 	Tasks []Task
@@ -88,8 +94,10 @@ func (c *Client) Schedule(ctx context.Context, in *ScheduleInput) (*ScheduleOutp
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		res, err := scheduler.Execute(e.c, in.Scheduler, c.opts.MaxCommitAttempts)
 		if err != nil {
-			// The plan itself was wrong: a placement without a spec, an
-			// instance or task that is not the cluster's.
+			// The plan itself was wrong: a placement without a spec or a
+			// demand. (A placement on no instance, or a stop of no task,
+			// is refused like one whose instance or task went away: a
+			// conflict, decided again, then a failure.)
 			return invalidParameter(err, "the scheduler's plan cannot be applied: %v", err)
 		}
 		out = &ScheduleOutput{Tasks: tasks(res.Tasks), Stopped: tasks(res.Stopped), Failures: failures(res.Failures), Conflicts: res.Conflicts}

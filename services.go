@@ -472,7 +472,7 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 		if cur.Status != scheduler.ServiceActive {
 			return serviceError(scheduler.ErrServiceNotActive, name)
 		}
-		u, net, err := c.serviceUpdate(e, cur, in)
+		u, net, netChanged, err := c.serviceUpdate(e, cur, in)
 		if err != nil {
 			return err
 		}
@@ -482,7 +482,9 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 			return serviceError(err, name)
 		}
 		e.updateExtras(name, func(x *serviceExtras) {
-			x.network = net.clone()
+			if netChanged { // else a concurrent update's network stands
+				x.network = net.clone()
+			}
 			if p := in.HealthCheckGracePeriodSeconds; p != nil {
 				x.gracePeriod = *p
 			}
@@ -494,22 +496,22 @@ func (c *Client) UpdateService(ctx context.Context, in *UpdateServiceInput) (*Up
 }
 
 // serviceUpdate checks an UpdateService call against the service cur and
-// returns the scheduler's update and the network configuration the service
-// has afterwards. It writes nothing.
-func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *UpdateServiceInput) (scheduler.Update, *NetworkConfiguration, error) {
+// returns the scheduler's update, the network configuration the service
+// has afterwards and whether that changes it. It writes nothing.
+func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *UpdateServiceInput) (scheduler.Update, *NetworkConfiguration, bool, error) {
 	var u scheduler.Update
 	u.ForceNewDeployment = in.ForceNewDeployment
 	if in.DesiredCount != nil {
 		if cur.Config.Daemon {
-			return u, nil, invalidParameter(nil, daemonDesiredCount)
+			return u, nil, false, invalidParameter(nil, daemonDesiredCount)
 		}
 		if *in.DesiredCount < 0 || *in.DesiredCount > MaxServiceDesiredCount {
-			return u, nil, invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, *in.DesiredCount)
+			return u, nil, false, invalidParameter(nil, "desiredCount must be between 0 and %d, got %d.", MaxServiceDesiredCount, *in.DesiredCount)
 		}
 		u.DesiredCount = in.DesiredCount
 	}
 	if cur.Config.Daemon && len(in.PlacementStrategy) > 0 {
-		return u, nil, invalidParameter(nil, daemonStrategy)
+		return u, nil, false, invalidParameter(nil, daemonStrategy)
 	}
 	if dc := in.DeploymentConfiguration; dc != nil {
 		// Each given field is checked on its own and applied by the
@@ -517,16 +519,16 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 		// fields do not undo each other.
 		if dc.MaximumPercent != nil {
 			if cur.Config.Daemon && *dc.MaximumPercent != 100 {
-				return u, nil, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
+				return u, nil, false, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be 100 for the DAEMON scheduling strategy.")
 			}
 			if *dc.MaximumPercent < 100 || *dc.MaximumPercent > MaxMaximumPercent {
-				return u, nil, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, *dc.MaximumPercent)
+				return u, nil, false, invalidParameter(nil, "deploymentConfiguration.maximumPercent must be between 100 and %d, got %d.", MaxMaximumPercent, *dc.MaximumPercent)
 			}
 			u.MaximumPercent = new(*dc.MaximumPercent)
 		}
 		if dc.MinimumHealthyPercent != nil {
 			if *dc.MinimumHealthyPercent < 0 || *dc.MinimumHealthyPercent > 100 {
-				return u, nil, invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", *dc.MinimumHealthyPercent)
+				return u, nil, false, invalidParameter(nil, "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got %d.", *dc.MinimumHealthyPercent)
 			}
 			u.MinimumHealthyPercent = new(*dc.MinimumHealthyPercent)
 		}
@@ -555,13 +557,14 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 		// its desired count.
 		var err error
 		if td, err = c.serviceTaskDef(tdRef, net); err != nil {
-			return u, nil, err
+			return u, nil, false, err
 		}
 	}
 	if in.TaskDefinition != "" {
 		u.TaskDef = &td
 	}
-	if !reflect.DeepEqual(net, old) {
+	changed := !reflect.DeepEqual(net, old)
+	if changed {
 		u.ForceNewDeployment = true // a changed network configuration (§4.3)
 	}
 	// The limit counts the constraints the service keeps too.
@@ -571,7 +574,7 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 	}
 	strategies, constraints, err := parsePlacement(in.PlacementStrategy, in.PlacementConstraints, tdConstraints)
 	if err != nil {
-		return u, nil, err
+		return u, nil, false, err
 	}
 	if in.PlacementStrategy != nil {
 		u.Strategies = &strategies
@@ -579,7 +582,7 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 	if in.PlacementConstraints != nil {
 		u.Constraints = &constraints
 	}
-	return u, net, nil
+	return u, net, changed, nil
 }
 
 // serviceName takes the name out of a service name or ARN.

@@ -228,3 +228,108 @@ func (c *Client) defaultSpec(e *taskdef.Entry) (*cluster.TaskSpec, error) {
 	})
 	return spec.(*cluster.TaskSpec), nil
 }
+
+// ListTaskDefinitionFamiliesInput is the input of
+// [Client.ListTaskDefinitionFamilies].
+type ListTaskDefinitionFamiliesInput struct {
+	// FamilyPrefix keeps the families whose names begin with it.
+	FamilyPrefix string `json:"familyPrefix,omitempty"`
+	// Status is ACTIVE (families with an ACTIVE revision), INACTIVE
+	// (families without one) or ALL, the default.
+	Status     string `json:"status,omitempty"`
+	MaxResults int    `json:"maxResults,omitempty"`
+	NextToken  string `json:"nextToken,omitempty"`
+}
+
+// ListTaskDefinitionFamiliesOutput is the output of
+// [Client.ListTaskDefinitionFamilies].
+type ListTaskDefinitionFamiliesOutput struct {
+	Families  []string `json:"families"`
+	NextToken string   `json:"nextToken,omitempty"`
+}
+
+// ListTaskDefinitionFamilies lists the task definition families, sorted,
+// in pages.
+func (c *Client) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefinitionFamiliesInput) (*ListTaskDefinitionFamiliesOutput, error) {
+	if in == nil {
+		in = &ListTaskDefinitionFamiliesInput{}
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	status := taskdef.StatusAll
+	switch in.Status {
+	case "", "ALL":
+	case "ACTIVE":
+		status = taskdef.StatusActive
+	case "INACTIVE":
+		status = taskdef.StatusInactive
+	default:
+		return nil, invalidParameter(nil, "status must be one of [ACTIVE, INACTIVE, ALL], not %q.", in.Status)
+	}
+	page, next, err := paginate(c.registry.Families(in.FamilyPrefix, status), in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTaskDefinitionFamiliesOutput{Families: page, NextToken: next}, nil
+}
+
+// DeleteTaskDefinitionsInput is the input of [Client.DeleteTaskDefinitions].
+type DeleteTaskDefinitionsInput struct {
+	// TaskDefinitions are 1 to 10 family:revision references or ARNs of
+	// INACTIVE revisions.
+	TaskDefinitions []string `json:"taskDefinitions"`
+}
+
+// DeleteTaskDefinitionsOutput is the output of
+// [Client.DeleteTaskDefinitions].
+type DeleteTaskDefinitionsOutput struct {
+	TaskDefinitions []taskdef.TaskDefinition `json:"taskDefinitions"`
+	Failures        []Failure                `json:"failures"`
+}
+
+// MaxDeleteTaskDefinitions is the most revisions one DeleteTaskDefinitions
+// call names.
+const MaxDeleteTaskDefinitions = 10
+
+// DeleteTaskDefinitions marks INACTIVE revisions DELETE_IN_PROGRESS: they
+// are no longer listed, are still described, and their tasks keep running.
+// A revision that is ACTIVE or unknown is a failure, not an error.
+func (c *Client) DeleteTaskDefinitions(ctx context.Context, in *DeleteTaskDefinitionsInput) (*DeleteTaskDefinitionsOutput, error) {
+	if in == nil {
+		in = &DeleteTaskDefinitionsInput{}
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if n := len(in.TaskDefinitions); n == 0 || n > MaxDeleteTaskDefinitions {
+		return nil, invalidParameter(nil, "taskDefinitions must name 1 to %d task definitions, got %d.", MaxDeleteTaskDefinitions, n)
+	}
+	out := &DeleteTaskDefinitionsOutput{TaskDefinitions: []taskdef.TaskDefinition{}, Failures: []Failure{}}
+	for _, ref := range in.TaskDefinitions {
+		e, err := c.registry.Delete(ref)
+		switch {
+		case err == nil:
+			out.TaskDefinitions = append(out.TaskDefinitions, e.Definition())
+		case errors.Is(err, taskdef.ErrStillActive):
+			out.Failures = append(out.Failures, Failure{Arn: c.taskDefinitionARN(ref), Reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."})
+		case errors.Is(err, taskdef.ErrNotFound):
+			out.Failures = append(out.Failures, Failure{Arn: c.taskDefinitionARN(ref), Reason: "The specified task definition does not exist."})
+		default: // a malformed reference: the others are still deleted [INF]
+			reason := err.Error()
+			if re, ok := errors.AsType[*taskdef.ReferenceError](err); ok {
+				reason = re.Reason
+			}
+			out.Failures = append(out.Failures, Failure{Arn: c.taskDefinitionARN(ref), Reason: reason})
+		}
+	}
+	return out, nil
+}
+
+// taskDefinitionARN is the ARN a family:revision reference names.
+func (c *Client) taskDefinitionARN(ref string) string {
+	if isARN(ref) {
+		return ref
+	}
+	return c.arnPrefix + "task-definition/" + ref
+}

@@ -105,6 +105,12 @@ var operations = map[string]operation{
 	"DeleteService":                 op((*stevedore.Client).DeleteService),
 	"DescribeServices":              op((*stevedore.Client).DescribeServices),
 	"ListServices":                  op((*stevedore.Client).ListServices),
+	"ListAttributes":                op((*stevedore.Client).ListAttributes),
+	"ListTaskDefinitionFamilies":    op((*stevedore.Client).ListTaskDefinitionFamilies),
+	"DeleteTaskDefinitions":         op((*stevedore.Client).DeleteTaskDefinitions),
+	"TagResource":                   op((*stevedore.Client).TagResource),
+	"UntagResource":                 op((*stevedore.Client).UntagResource),
+	"ListTagsForResource":           op((*stevedore.Client).ListTagsForResource),
 }
 
 // Operations returns the names of the operations a Handler serves, sorted.

@@ -240,6 +240,7 @@ func (r *reconciler) daemon(v *cluster.View, plan *Plan, s *service, n *note) {
 		p.DesiredCount = qualifying
 		return
 	}
+	d.grow(v.NumSlots()) // instances may have registered since refresh read the cluster
 	var tasks []*cluster.Task
 	decide := func(slot int32) {
 		in := v.InstanceAt(int(slot))

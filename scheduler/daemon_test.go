@@ -3,9 +3,11 @@ package scheduler_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
@@ -45,11 +47,12 @@ func newTwinWorld(seed uint64) *twinWorld {
 		}
 		w.services[i] = scheduler.NewServices(st, "twin", engine.Place, "arn:aws:ecs:us-east-1:123456789012:", w.clocks[i], rand.New(rand.NewPCG(seed, 2)))
 	}
+	scheduler.DisableQuietSteps(w.services[1]) // the full pass, every step
 	return w
 }
 
 // both runs f on each world and requires the same outcome of both.
-func both[T any](t *rapid.T, w *twinWorld, what string, f func(i int) T) T {
+func both[T any](t require.TestingT, w *twinWorld, what string, f func(i int) T) T {
 	a, b := f(0), f(1)
 	require.Equal(t, b, a, "%s: the indexed world and the full pass differ", what)
 	return a
@@ -79,7 +82,7 @@ func TestDaemonIndexMatchesFullPass(t *testing.T) {
 			register()
 		}
 		revs := []scheduler.TaskDef{taskDef(t, 1, 256, 256), taskDef(t, 2, 512, 256), taskDef(t, 3, 2048, 256)}
-		names := []string{"agent", "logs"}
+		names := []string{"agent", "logs", "web"}
 		for range rapid.IntRange(1, 40).Draw(t, "steps") {
 			switch rapid.IntRange(0, 11).Draw(t, "action") {
 			case 0, 1, 2:
@@ -92,6 +95,10 @@ func TestDaemonIndexMatchesFullPass(t *testing.T) {
 			case 3:
 				name := rapid.SampledFrom(names).Draw(t, "create")
 				cfg := scheduler.ServiceConfig{TaskDef: rapid.SampledFrom(revs).Draw(t, "rev"), Daemon: true, MaximumPercent: 100}
+				if name == "web" { // a REPLICA service beside the daemons, placed at random
+					cfg = replica(cfg.TaskDef, rapid.IntRange(0, 6).Draw(t, "desired"), 200, 50)
+					cfg.Strategies = []placement.Strategy{placement.MustParseStrategy("random", "")}
+				}
 				if rapid.Bool().Draw(t, "constrained") {
 					cfg.Constraints = placement.Constraints{placement.MustParseConstraint("memberOf", "attribute:rack == r1")}
 				}
@@ -199,4 +206,116 @@ func TestDaemonIndexMatchesFullPass(t *testing.T) {
 			}
 		}
 	})
+}
+
+// lateRegistration is a cluster where another writer registers an
+// instance just before the at-th Read, as a concurrent
+// RegisterContainerInstance would between a step's refresh and its
+// decision.
+type lateRegistration struct {
+	*cluster.Cluster
+	reads, at int
+}
+
+func (s *lateRegistration) Read(fn func(v *cluster.View)) {
+	if s.reads++; s.reads == s.at {
+		if _, err := s.Cluster.RegisterInstance(cluster.InstanceSpec{CPU: 1024, Memory: 1024}); err != nil {
+			panic(err)
+		}
+	}
+	s.Cluster.Read(fn)
+}
+
+// TestDaemonInstanceRegisteredDuringStep: an instance that joins between
+// the step's refresh and its decision is decided (it was out of the
+// index's range and made the step panic).
+func TestDaemonInstanceRegisteredDuringStep(t *testing.T) {
+	for at := 1; at <= 4; at++ {
+		t.Run(fmt.Sprintf("before read %d", at), func(t *testing.T) {
+			clock := cluster.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			c := cluster.New("late", cluster.Options{Clock: clock, Rand: rand.New(rand.NewPCG(1, 1))})
+			engine := placement.NewEngine(1)
+			c.Subscribe(engine)
+			_, err := c.RegisterInstance(cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+			require.NoError(t, err)
+			st := &lateRegistration{Cluster: c, at: at}
+			ss := scheduler.NewServices(st, "late", engine.Place, "arn:aws:ecs:us-east-1:123456789012:", clock, rand.New(rand.NewPCG(1, 2)))
+			_, err = ss.Create("agent", scheduler.ServiceConfig{TaskDef: taskDef(t, 1, 128, 128), Daemon: true, MaximumPercent: 100})
+			require.NoError(t, err)
+			started := 0
+			for range 3 {
+				res, err := ss.Reconcile()
+				require.NoError(t, err)
+				started += len(res.Started)
+			}
+			assert.Equal(t, 2, started, "one daemon task on each instance, the late one included")
+		})
+	}
+}
+
+// TestDaemonRollbackDecidesEveryInstance: when the circuit breaker rolls a
+// DAEMON service back in a step, that step decides every instance under
+// the new PRIMARY, as the full pass does.
+func TestDaemonRollbackDecidesEveryInstance(t *testing.T) {
+	w := newTwinWorld(7)
+	for range 12 {
+		for i := range 2 {
+			_, err := w.cs[i].RegisterInstance(cluster.InstanceSpec{CPU: 4096, Memory: 4096})
+			require.NoError(t, err)
+		}
+	}
+	scheduler.DisableQuietSteps(w.services[1])
+	step := func(what string) {
+		both(t, w, what, func(i int) [2]int {
+			w.clocks[i].Advance(10 * time.Second)
+			res, err := w.services[i].Reconcile()
+			require.NoError(t, err)
+			return [2]int{len(res.Started), len(res.Stopped)}
+		})
+	}
+	agents := func(fail int) {
+		for i := range 2 {
+			var ids []string
+			w.cs[i].Read(func(v *cluster.View) {
+				for tk := range v.Tasks() {
+					if tk.LastStatus() == cluster.TaskPending {
+						ids = append(ids, tk.ID())
+					}
+				}
+			})
+			for k, id := range ids {
+				var err error
+				switch {
+				case fail < 0:
+					_, err = w.cs[i].TaskStarted(id)
+				case k < fail:
+					_, err = w.cs[i].TaskExited(id, "CannotPullContainerError")
+				}
+				require.NoError(t, err)
+			}
+		}
+	}
+	for i := range 2 {
+		_, err := w.services[i].Create("agent", scheduler.ServiceConfig{TaskDef: taskDef(t, 1, 256, 256), Daemon: true, MaximumPercent: 100,
+			CircuitBreaker: scheduler.CircuitBreaker{Enable: true, Rollback: true}})
+		require.NoError(t, err)
+	}
+	step("create")
+	agents(-1)
+	step("steady")
+	for i := range 2 {
+		_, err := w.services[i].Update("agent", scheduler.Update{TaskDef: new(taskDef(t, 2, 256, 256))})
+		require.NoError(t, err)
+	}
+	step("update")
+	step("settle")
+	agents(10) // 10 of 12 fail to start: the breaker trips and rolls back
+	step("rollback")
+	step("after")
+	s, _ := w.services[0].Get("agent")
+	rolledBack := false
+	for _, e := range s.Events {
+		rolledBack = rolledBack || strings.Contains(e.Message, "rolling back")
+	}
+	assert.True(t, rolledBack, "the breaker rolled the deployment back")
 }

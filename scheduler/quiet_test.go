@@ -25,9 +25,11 @@ func TestQuietStepRepeats(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, first.Failures, 1, "big fits nowhere")
 	for range 3 {
+		reads := w.reads
 		again, err := w.services.Reconcile()
 		require.NoError(t, err)
 		assert.Equal(t, first, again, "an unchanged state gives the same step")
+		assert.Equal(t, 1, w.reads-reads, "the quiet step reads the cluster's version only")
 	}
 	w.register(t, 1, 4096, 4096)
 	res, err := w.services.Reconcile()

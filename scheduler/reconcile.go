@@ -55,7 +55,8 @@ type ReconcileResult struct {
 // started or stopped, no service's state moved — it is a fixed point: the
 // next step, if the cluster's version, the services and the side of every
 // retry time are still the same, would decide the same nothing again, so
-// it returns the same failures without deciding. Cost: O(services) for
+// it returns the same failures without deciding (not when a service places
+// with a random strategy, whose draws a skipped step would not make). Cost: O(services) for
 // such an unchanged state. Otherwise a REPLICA service costs its tasks; a
 // DAEMON service on a State with a change feed (a *cluster.Cluster) costs
 // the instances that changed since the last step and those it could not
@@ -132,7 +133,7 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 			ss.settle(v, s, now)
 		}
 	})
-	if len(out.Started)+len(out.Stopped) == 0 && out.Conflicts == 0 && after == version && ss.unmoved(order, marks) {
+	if len(out.Started)+len(out.Stopped) == 0 && out.Conflicts == 0 && after == version && ss.unmoved(order, marks) && ss.quietAllowed && !drawsRandom(order) {
 		ss.quiet = &quietStep{version: version, gen: ss.gen, until: ss.nextRetry(order, now), failures: slices.Clone(out.Failures)}
 	}
 	return out, nil
@@ -192,6 +193,20 @@ func (ss *Services) unmoved(order []*service, marks []serviceMark) bool {
 		}
 	}
 	return true
+}
+
+// drawsRandom reports whether a service places with a random strategy:
+// its step draws from the registry's generator even when nothing fits, so
+// skipping the step would change later draws.
+func drawsRandom(order []*service) bool {
+	for _, s := range order {
+		for _, st := range s.Config.Strategies {
+			if st.Type() == placement.Random {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nextRetry returns the earliest retry time of a throttled service that is
@@ -343,6 +358,11 @@ func (ss *Services) refreshIndexed(v *cluster.View, s *service, now time.Time) {
 		s.failedStarts, s.throttled = 0, false
 	}
 	ss.throttle(s, newFailures, now)
+	if p := s.Deployments[0].ID; p != d.basis.primary {
+		// The circuit breaker rolled back: a new PRIMARY, so every
+		// instance is decided again.
+		d.basis.primary, d.all = p, true
+	}
 }
 
 // throttle counts the tasks that stopped before RUNNING toward the start

@@ -74,9 +74,10 @@ type Plan struct {
 // decide runs the plan's scheduler; Execute passes it to State.Read.
 func (p *Plan) decide(v *cluster.View) { p.sched.Decide(v, p) }
 
-// Place appends a placement of spec on in and counts it in Pending. A nil
-// instance or a spec without a demand is kept as it is, for the commit to
-// refuse as an invalid plan.
+// Place appends a placement of spec on in and counts it in Pending. A spec
+// without a demand is kept for the commit to refuse as an invalid plan
+// (Execute's error); a nil instance is refused like an instance that went
+// away meanwhile: a conflict, decided again, then a failure.
 func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
 	if in == nil || spec == nil || spec.Demand == nil {
 		p.Placements = append(p.Placements, cluster.Placement{Spec: spec})
@@ -89,8 +90,8 @@ func (p *Plan) Place(in *cluster.Instance, spec *cluster.TaskSpec) {
 // Stop appends a stop of t and counts its resources as free in Pending.
 // t must be PENDING or RUNNING and not already in the plan.
 func (p *Plan) Stop(t *cluster.Task, reason string, code cluster.StopCode) {
-	if t == nil {
-		p.Stops = append(p.Stops, cluster.Stop{Reason: reason, Code: code}) // the commit refuses it
+	if t == nil { // refused at commit like a task that went away: a conflict
+		p.Stops = append(p.Stops, cluster.Stop{Reason: reason, Code: code})
 		return
 	}
 	p.Stops = append(p.Stops, cluster.Stop{TaskID: t.ID(), Reason: reason, Code: code})

@@ -172,8 +172,9 @@ type Services struct {
 	// gen counts the calls that changed a service (Create, Update,
 	// Delete); quiet is what the last step found when it was a fixed point
 	// (see Reconcile), nil otherwise.
-	gen   uint64
-	quiet *quietStep
+	gen          uint64
+	quiet        *quietStep
+	quietAllowed bool // false only in tests that compare with full steps
 	// feed is the cluster's change feed, when the State has one.
 	feed *changeFeed
 }
@@ -183,7 +184,7 @@ type Services struct {
 // cluster's placement engine); arnPrefix is
 // "arn:aws:ecs:<region>:<account>:".
 func NewServices(c State, clusterName string, place Placer, arnPrefix string, clock cluster.Clock, rnd *rand.Rand) *Services {
-	ss := &Services{c: c, name: clusterName, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}}
+	ss := &Services{c: c, name: clusterName, place: place, arnPrefix: arnPrefix, clock: clock, rnd: rnd, byName: map[string]*service{}, quietAllowed: true}
 	if sub, ok := c.(subscriber); ok {
 		ss.feed = &changeFeed{}
 		sub.Subscribe(ss.feed)

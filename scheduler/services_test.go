@@ -21,7 +21,18 @@ type svcWorld struct {
 	clock    *cluster.ManualClock
 	services *scheduler.Services
 	ids      []string
+	reads    int // the registry's Reads of the cluster
 }
+
+// countedState is the world's cluster as its service registry sees it,
+// counting the registry's Reads.
+type countedState struct{ w *svcWorld }
+
+func (s countedState) Read(fn func(v *cluster.View)) { s.w.reads++; s.w.c.Read(fn) }
+func (s countedState) Apply(p cluster.Proposal) (cluster.Applied, error) {
+	return s.w.c.Apply(p)
+}
+func (s countedState) Subscribe(o cluster.Observer) { s.w.c.Subscribe(o) }
 
 func newSvcWorld(t testingT, seed uint64) *svcWorld {
 	t.Helper()
@@ -29,7 +40,7 @@ func newSvcWorld(t testingT, seed uint64) *svcWorld {
 	w.c = cluster.New("svc", cluster.Options{Clock: w.clock, Rand: rand.New(rand.NewPCG(seed, 1))})
 	engine := placement.NewEngine(seed)
 	w.c.Subscribe(engine)
-	w.services = scheduler.NewServices(w.c, "svc", engine.Place, "arn:aws:ecs:us-east-1:123456789012:", w.clock, rand.New(rand.NewPCG(seed, 2)))
+	w.services = scheduler.NewServices(countedState{w}, "svc", engine.Place, "arn:aws:ecs:us-east-1:123456789012:", w.clock, rand.New(rand.NewPCG(seed, 2)))
 	return w
 }
 

@@ -20,6 +20,8 @@ var (
 	ErrNotFound = errors.New("taskdef: task definition not found")
 	// ErrInvalidReference: the reference is malformed.
 	ErrInvalidReference = errors.New("taskdef: invalid task definition reference")
+	// ErrStillActive: DeleteTaskDefinitions named an ACTIVE revision.
+	ErrStillActive = errors.New("taskdef: the task definition is still ACTIVE")
 )
 
 // ReferenceError reports a task definition reference (family, family:revision
@@ -339,6 +341,61 @@ func (r *Registry) Deregister(ref string, at time.Time) (*Entry, error) {
 	return e, nil
 }
 
+// revision resolves ref (family:revision or ARN, a revision required) for a
+// change. Caller holds r.mu for writing.
+func (r *Registry) revision(ref string) (*Entry, *family, error) {
+	fam, rev, err := r.parseRef(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rev == 0 {
+		return nil, nil, &ReferenceError{Ref: ref, Reason: "Revision is missing.", Err: ErrInvalidReference}
+	}
+	return r.lookup(ref, fam, rev)
+}
+
+// Delete marks an INACTIVE revision DELETE_IN_PROGRESS, like
+// DeleteTaskDefinitions: it is listed no more (ListTaskDefinitions lists
+// ACTIVE or INACTIVE revisions) but is still described, and what runs on it
+// keeps running. An ACTIVE revision is [ErrStillActive]; one already
+// DELETE_IN_PROGRESS is returned as it is.
+func (r *Registry) Delete(ref string) (*Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, f, err := r.revision(ref)
+	if err != nil {
+		return nil, err
+	}
+	switch old.def.Status {
+	case StatusActive:
+		return nil, ErrStillActive
+	case StatusDeleteInProgress:
+		return old, nil
+	}
+	def := old.def
+	def.Status = StatusDeleteInProgress
+	e := &Entry{def: def, demand: old.demand}
+	f.revisions[old.def.Revision-1] = e
+	f.inactive.remove(old.def.Revision - 1)
+	return e, nil
+}
+
+// SetTags replaces the tags of a revision (TagResource, UntagResource);
+// tags must already satisfy [ValidateTags].
+func (r *Registry) SetTags(ref string, tags []Tag) (*Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, f, err := r.revision(ref)
+	if err != nil {
+		return nil, err
+	}
+	def := old.def
+	def.Tags = slices.Clone(tags)
+	e := &Entry{def: def, demand: old.demand}
+	f.revisions[old.def.Revision-1] = e
+	return e, nil
+}
+
 // List returns the ARNs of the revisions of family with the given status,
 // like ListTaskDefinitions: sorted by family then revision, ascending or, if
 // descending, the reverse. As in ECS, familyPrefix is the full family name
@@ -378,7 +435,7 @@ func ParseCursor(arn string) (Cursor, bool) {
 
 // Page returns up to limit ARNs of [Registry.List]'s order that come after
 // the position after, the position of the last one, and whether more
-// follow. Cost: O(limit), plus O(1) for each family without a revision of
+// follow. A limit below 1 is taken as 1. Cost: O(limit), plus O(1) for each family without a revision of
 // the status it passes over and one step per 4,096 revisions of another
 // status it skips; it does not depend on how many revisions there are.
 func (r *Registry) Page(familyPrefix string, status Status, descending bool, after Cursor, limit int) (arns []string, last Cursor, more bool) {
@@ -391,6 +448,7 @@ func (r *Registry) Page(familyPrefix string, status Status, descending bool, aft
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	limit = max(limit, 1)
 	names := r.names
 	if familyPrefix != "" {
 		names = nil

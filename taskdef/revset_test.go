@@ -113,3 +113,19 @@ func cmpOr(s, def Status) Status {
 	}
 	return s
 }
+
+// TestPageLimitBelowOne: a limit below 1 is taken as 1, so a caller that
+// follows "more" still moves on.
+func TestPageLimitBelowOne(t *testing.T) {
+	r := NewRegistry("r", "a")
+	for range 3 {
+		_, err := r.Register(TaskDefinition{Family: "web", ContainerDefinitions: []ContainerDefinition{{Name: "c", Image: "i", Memory: 16}}}, t0)
+		require.NoError(t, err)
+	}
+	for _, limit := range []int{0, -5} {
+		page, last, more := r.Page("", "", false, Cursor{}, limit)
+		require.Equal(t, []string{"arn:aws:ecs:r:a:task-definition/web:1"}, page)
+		require.True(t, more)
+		require.Equal(t, Cursor{Family: "web", Revision: 1}, last)
+	}
+}
