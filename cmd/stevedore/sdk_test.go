@@ -25,7 +25,7 @@ var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 // endpoint serves a fresh Client on 127.0.0.1 and returns an ECS client of
 // aws-sdk-go-v2 pointed at it, signing with key:secret.
-func endpoint(t *testing.T, opts ecsapi.Options, key, secret string) (*ecs.Client, *stevedore.Client, *stevedore.ManualClock) {
+func endpoint(t testing.TB, opts ecsapi.Options, key, secret string) (*ecs.Client, *stevedore.Client, *stevedore.ManualClock) {
 	t.Helper()
 	clock := stevedore.NewManualClock(t0)
 	c, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
@@ -231,4 +231,72 @@ func TestExpiredSignature(t *testing.T) {
 	require.ErrorAs(t, err, &api)
 	assert.Equal(t, "InvalidSignatureException", api.ErrorCode())
 	assert.Contains(t, api.ErrorMessage(), "Signature expired")
+}
+
+// TestServiceRolloutThroughTheSDK: a service created and rolled to a new
+// revision with the SDK, the agents and the service scheduler ticking on
+// the test's clock, until DescribeServices shows the deployment completed.
+func TestServiceRolloutThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, c, clock := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("app")})
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+			Cluster:                  aws.String("app"),
+			InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-000000"+string(rune('a'+i)), "m5.large", "us-east-1"+string(rune('a'+i%2)))),
+			TotalResources: []types.Resource{
+				{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
+				{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 4096},
+			},
+		})
+		require.NoError(t, err)
+	}
+	var revisions []string
+	for _, image := range []string{"web:1", "web:2"} {
+		out, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String("web"),
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image), Cpu: 512, Memory: aws.Int32(512),
+				PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(80), HostPort: aws.Int32(80)}}}},
+		})
+		require.NoError(t, err)
+		revisions = append(revisions, aws.ToString(out.TaskDefinition.TaskDefinitionArn))
+	}
+	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("app"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String(revisions[0]), DesiredCount: aws.Int32(2)})
+	require.NoError(t, err)
+	a := agents{ecs: c, startDelay: time.Second}
+	describe := func() types.Service {
+		d, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("app"), Services: []string{"web"}})
+		require.NoError(t, err)
+		require.Len(t, d.Services, 1)
+		return d.Services[0]
+	}
+	tick := func(until func(types.Service) bool) types.Service {
+		for range 30 {
+			clock.Advance(time.Second)
+			require.NoError(t, a.step(ctx, clock.Now()))
+			if s := describe(); until(s) {
+				return s
+			}
+		}
+		t.Fatalf("the service did not get there: %+v", describe())
+		return types.Service{}
+	}
+	s := tick(func(s types.Service) bool { return s.RunningCount == 2 })
+	assert.Equal(t, "COMPLETED", string(s.Deployments[0].RolloutState))
+
+	_, err = client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("app"), Service: aws.String("web"), TaskDefinition: aws.String(revisions[1])})
+	require.NoError(t, err)
+	s = tick(func(s types.Service) bool {
+		return len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted && aws.ToString(s.Deployments[0].TaskDefinition) == revisions[1]
+	})
+	assert.Equal(t, int32(2), s.RunningCount)
+	assert.Equal(t, revisions[1], aws.ToString(s.TaskDefinition))
+	var messages []string
+	for _, e := range s.Events {
+		messages = append(messages, aws.ToString(e.Message))
+	}
+	assert.Contains(t, messages, "(service web) has reached a steady state.")
+	assert.False(t, aws.ToTime(s.Events[0].CreatedAt).IsZero(), "event times arrive")
 }
