@@ -40,6 +40,7 @@ type serveConfig struct {
 	credentialsFile string
 	startDelay      time.Duration
 	tick            time.Duration
+	state           string
 }
 
 func newServe() *cobra.Command {
@@ -55,7 +56,13 @@ was placed, and the service scheduler reconciles every --tick.
 
 Without --credentials (or --credentials-file) any request is served, signed
 or not, as local ECS emulators do; with them, every request must carry a
-valid AWS Signature Version 4 by that key, or it is refused.`,
+valid AWS Signature Version 4 by that key, or it is refused.
+
+With --state FILE, every call that changes the state, and every agent
+tick, is written to FILE (and synced to disk) before it is answered; a
+restart with the same FILE and flags replays it and carries on with the
+same ARNs, revisions, tasks, services and events. A FILE that does not
+parse is an error, never an empty state.`,
 		Example: `  stevedore serve --addr 127.0.0.1:4566
   aws ecs create-cluster --cluster-name demo --endpoint-url http://127.0.0.1:4566`,
 		Args: cobra.NoArgs,
@@ -72,6 +79,7 @@ valid AWS Signature Version 4 by that key, or it is refused.`,
 	f.StringVar(&cfg.credentialsFile, "credentials-file", "", "file holding KEY:SECRET lines, as --credentials")
 	f.DurationVar(&cfg.startDelay, "start-delay", time.Second, "how long a placed task stays PENDING before its agent reports it RUNNING")
 	f.DurationVar(&cfg.tick, "tick", time.Second, "how often the service scheduler reconciles and agents report")
+	f.StringVar(&cfg.state, "state", "", "journal file that keeps the state across restarts (see above)")
 	return cmd
 }
 
@@ -111,15 +119,31 @@ func serve(ctx context.Context, cfg serveConfig, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ecs, err := stevedore.New(stevedore.Options{Region: cfg.region, AccountID: cfg.account, Rand: rand.NewPCG(cfg.seed, cfg.seed^0x5eed)})
+	// The Client's clock stands at the time of the call or tick it serves:
+	// a ManualClock the recorder sets, so that a journal replays exactly.
+	clock := stevedore.NewManualClock(time.Unix(0, 0).UTC())
+	ecs, err := stevedore.New(stevedore.Options{Region: cfg.region, AccountID: cfg.account, Clock: clock, Rand: rand.NewPCG(cfg.seed, cfg.seed^0x5eed)})
 	if err != nil {
 		return err
+	}
+	rec := &recorder{
+		clock:   clock,
+		inner:   ecsapi.NewHandler(ecs, ecsapi.Options{Credentials: creds, Region: cfg.region}),
+		agents:  agents{ecs: ecs, startDelay: cfg.startDelay},
+		failed:  make(chan error, 1),
+		maxBody: ecsapi.DefaultMaxBodyBytes,
+	}
+	if cfg.state != "" {
+		if err := rec.open(ctx, cfg, w); err != nil {
+			return err
+		}
+		defer rec.journal.f.Close()
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: ecsapi.NewHandler(ecs, ecsapi.Options{Credentials: creds, Region: cfg.region}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	auth := "any request is served (no --credentials)"
@@ -128,7 +152,6 @@ func serve(ctx context.Context, cfg serveConfig, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "stevedore: serving ECS on http://%s; %s\n", ln.Addr(), auth)
 
-	a := agents{ecs: ecs, startDelay: cfg.startDelay}
 	ticker := time.NewTicker(cfg.tick)
 	defer ticker.Stop()
 	for {
@@ -143,8 +166,11 @@ func serve(ctx context.Context, cfg serveConfig, w io.Writer) error {
 			return nil
 		case err := <-served:
 			return err
+		case err := <-rec.failed:
+			_ = srv.Close()
+			return err
 		case now := <-ticker.C:
-			if err := a.step(ctx, now); err != nil && ctx.Err() == nil {
+			if err := rec.tick(ctx, now); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(w, "stevedore: agents:", err)
 			}
 		}

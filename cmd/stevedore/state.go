@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stevedore-go/stevedore"
+	"github.com/stevedore-go/stevedore/ecsapi"
+)
+
+// The state file is a journal, not a snapshot [INF]: the Client is
+// deterministic — the same seed, the same calls in the same order at the
+// same times give the same ARNs, revisions, tasks, services and events —
+// so serve records each call that reached it (its operation, its body and
+// the time the Client's clock stood at) and each agent tick, one JSON line
+// apiece, and writes it to disk (fsync) before the call is answered. A
+// restart replays the journal into a fresh Client and carries on: nothing
+// acknowledged is lost, and nothing has to be serialised twice. Calls that
+// change state are applied one at a time, in journal order; reads run
+// beside them. A journal that does not parse — a torn last line included —
+// is an error at start, never an empty state.
+
+// journalEntry is one line of the journal.
+type journalEntry struct {
+	// T is the Client's time for the call, in Unix nanoseconds.
+	T int64 `json:"t"`
+	// Op is the ECS operation, or "tick" for a step of the agents and the
+	// service scheduler.
+	Op   string          `json:"op"`
+	Body json.RawMessage `json:"body,omitempty"`
+}
+
+const tickOp = "tick"
+
+// readOnly are the operations that change nothing: they are served beside
+// the writes and not journaled.
+var readOnly = map[string]bool{
+	"DescribeClusters": true, "ListClusters": true, "DescribeContainerInstances": true,
+	"ListContainerInstances": true, "DescribeTaskDefinition": true, "ListTaskDefinitions": true,
+	"DescribeTasks": true, "ListTasks": true, "DescribeServices": true, "ListServices": true,
+	"ListAttributes": true, "ListTaskDefinitionFamilies": true, "ListTagsForResource": true,
+}
+
+// neverReached are the error codes of requests the handler refused before
+// the Client saw them.
+var neverReached = map[string]bool{
+	"UnrecognizedClientException": true, "InvalidSignatureException": true,
+	"SerializationException": true, "UnknownOperationException": true,
+}
+
+// journal appends entries to the state file.
+type journal struct {
+	f *os.File
+}
+
+func (j *journal) append(e journalEntry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return j.f.Sync()
+}
+
+// recorder serves the ECS API with every state-changing call applied one
+// at a time at a time the journal records.
+type recorder struct {
+	mu      sync.Mutex // orders the writes and the ticks
+	clock   *stevedore.ManualClock
+	inner   http.Handler
+	agents  agents
+	journal *journal // nil without --state
+	failed  chan error
+	maxBody int64
+}
+
+func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), ecsapi.TargetPrefix+".")
+	if readOnly[op] {
+		p.inner.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.maxBody))
+	if err != nil {
+		http.Error(w, `{"__type": "com.amazonaws.ecs#SerializationException", "message": "The request body could not be read."}`, http.StatusRequestEntityTooLarge)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clock.Set(time.Now())
+	rec := httptest.NewRecorder()
+	p.inner.ServeHTTP(rec, r)
+	if p.journal != nil && !neverReached[rec.Header().Get("X-Amzn-ErrorType")] {
+		if err := p.journal.append(journalEntry{T: p.clock.Now().UnixNano(), Op: op, Body: compact(body)}); err != nil {
+			p.fail(fmt.Errorf("writing the state file: %w", err))
+			http.Error(w, `{"__type": "com.amazonaws.ecs#ServerException", "message": "The state could not be saved."}`, http.StatusInternalServerError)
+			return
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// tick is one step of the agents and the service scheduler at now.
+func (p *recorder) tick(ctx context.Context, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clock.Set(now)
+	at := p.clock.Now()
+	if p.journal != nil {
+		if err := p.journal.append(journalEntry{T: at.UnixNano(), Op: tickOp}); err != nil {
+			p.fail(fmt.Errorf("writing the state file: %w", err))
+			return err
+		}
+	}
+	return p.agents.step(ctx, at)
+}
+
+func (p *recorder) fail(err error) {
+	select {
+	case p.failed <- err:
+	default:
+	}
+}
+
+// compact is body as one line of JSON (or as it is when it is not JSON:
+// the call failed the same way then, and does on replay).
+func compact(body []byte) json.RawMessage {
+	var b bytes.Buffer
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Compact(&b, body); err != nil {
+		quoted, _ := json.Marshal(string(body))
+		return json.RawMessage(`{"__raw": ` + string(quoted) + `}`)
+	}
+	return b.Bytes()
+}
+
+// replay reads the journal at path into the Client behind p and returns
+// how many entries it applied. A missing file is an empty journal.
+func (p *recorder) replay(ctx context.Context, path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), ecsapi.DefaultMaxBodyBytes+4096)
+	plain := ecsapi.NewHandler(p.agents.ecs, ecsapi.Options{MaxBodyBytes: p.maxBody})
+	n := 0
+	var last int64
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		var e journalEntry
+		if err := json.Unmarshal(line, &e); err != nil || e.Op == "" || e.T < last {
+			return n - 1, fmt.Errorf("state file %s: line %d is not a journal entry (torn or corrupt): %q; a torn last line is a call never acknowledged, and removing it starts from the state before it", path, n, truncate(line))
+		}
+		last = e.T
+		if e.Op == headerOp {
+			continue
+		}
+		p.clock.Set(time.Unix(0, e.T).UTC())
+		if e.Op == tickOp {
+			if err := p.agents.step(ctx, p.clock.Now()); err != nil {
+				return n - 1, fmt.Errorf("state file %s: line %d: the agents' step: %w", path, n, err)
+			}
+			continue
+		}
+		body := []byte(e.Body)
+		var raw struct {
+			Raw *string `json:"__raw"`
+		}
+		if json.Unmarshal(body, &raw) == nil && raw.Raw != nil {
+			body = []byte(*raw.Raw)
+		}
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+e.Op)
+		plain.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if err := sc.Err(); err != nil {
+		return n, fmt.Errorf("state file %s: %w", path, err)
+	}
+	return n, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:80]) + "..."
+	}
+	return string(b)
+}
+
+// openJournal opens the state file for appending, creating it (and making
+// its creation durable) if needed.
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if dir, err := os.Open(dirOf(path)); err == nil {
+		_ = dir.Sync()
+		_ = dir.Close()
+	}
+	return &journal{f: f}, nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[:max(i, 1)]
+	}
+	return "."
+}
+
+// journalHeader is the first entry of a journal: the flags that decide
+// what the calls do, which a restart must give again.
+type journalHeader struct {
+	Seed       uint64        `json:"seed"`
+	Region     string        `json:"region"`
+	Account    string        `json:"account"`
+	StartDelay time.Duration `json:"startDelay"`
+}
+
+const headerOp = "serve"
+
+// open replays the state file, if there is one, and opens it for the
+// calls to come.
+func (p *recorder) open(ctx context.Context, cfg serveConfig, w io.Writer) error {
+	want := journalHeader{Seed: cfg.seed, Region: cfg.region, Account: cfg.account, StartDelay: cfg.startDelay}
+	header, err := readHeader(cfg.state)
+	if err != nil {
+		return err
+	}
+	fresh := header == nil
+	if !fresh && *header != want {
+		return fmt.Errorf("state file %s was written with --seed %d --region %s --account %s --start-delay %s: restart with the same flags",
+			cfg.state, header.Seed, header.Region, header.Account, header.StartDelay)
+	}
+	n, err := p.replay(ctx, cfg.state)
+	if err != nil {
+		return err
+	}
+	if p.journal, err = openJournal(cfg.state); err != nil {
+		return err
+	}
+	if fresh {
+		body, _ := json.Marshal(want)
+		if err := p.journal.append(journalEntry{T: 0, Op: headerOp, Body: body}); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "stevedore: new state file %s\n", cfg.state)
+		return nil
+	}
+	fmt.Fprintf(w, "stevedore: state file %s: %d entries replayed\n", cfg.state, n-1)
+	return nil
+}
+
+// readHeader returns the journal's header, nil for a missing or empty
+// file.
+func readHeader(path string) (*journalHeader, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), ecsapi.DefaultMaxBodyBytes+4096)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("state file %s: %w", path, err)
+		}
+		return nil, nil
+	}
+	var e journalEntry
+	var h journalHeader
+	if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Op != headerOp || json.Unmarshal(e.Body, &h) != nil {
+		return nil, fmt.Errorf("state file %s is not a stevedore journal: its first line is %q", path, truncate(sc.Bytes()))
+	}
+	return &h, nil
+}
