@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -100,8 +101,26 @@ func TestWalkthroughThroughTheSDK(t *testing.T) {
 // TestErrorsThroughTheSDK: ECS's exceptions arrive as the SDK's typed errors.
 func TestErrorsThroughTheSDK(t *testing.T) {
 	ctx := t.Context()
-	client, _, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
-	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("app")})
+	client, c, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	// app has an instance and a deleted service, svc a live service.
+	// (ClusterContainsTasksException cannot arise in the model: a task runs
+	// on an instance, and a cluster with instances is refused first.)
+	for _, name := range []string{"app", "svc"} {
+		_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name)})
+		require.NoError(t, err)
+	}
+	reg, err := c.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{Cluster: "app", TotalResources: stevedore.TotalResources(1024, 1024)})
+	require.NoError(t, err)
+	instance := reg.ContainerInstance.ContainerInstanceArn
+	td, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(`{"family": "w", "containerDefinitions": [{"name": "w", "image": "w", "cpu": 1, "memory": 1}]}`))
+	require.NoError(t, err)
+	_, err = c.RegisterTaskDefinition(ctx, td)
+	require.NoError(t, err)
+	_, err = c.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "app", ServiceName: "gone", TaskDefinition: "w", DesiredCount: new(0)})
+	require.NoError(t, err)
+	_, err = c.DeleteService(ctx, &stevedore.DeleteServiceInput{Cluster: "app", Service: "gone"})
+	require.NoError(t, err)
+	_, err = c.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "svc", ServiceName: "live", TaskDefinition: "w", DesiredCount: new(0)})
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name  string
@@ -137,6 +156,56 @@ func TestErrorsThroughTheSDK(t *testing.T) {
 			return err
 		}, func(t *testing.T, err error) {
 			var e *types.ServiceNotFoundException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"ServiceNotActiveException", func() error {
+			_, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("app"), Service: aws.String("gone"), DesiredCount: aws.Int32(1)})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ServiceNotActiveException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"TargetNotFoundException", func() error {
+			_, err := client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("app"), Attributes: []types.Attribute{{Name: aws.String("a"),
+				TargetType: types.TargetTypeContainerInstance, TargetId: aws.String("arn:aws:ecs:us-east-1:123456789012:container-instance/app/0123456789abcdef0123456789abcdef")}}})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.TargetNotFoundException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"AttributeLimitExceededException", func() error {
+			var attrs []types.Attribute
+			for i := range 10 {
+				attrs = append(attrs, types.Attribute{Name: aws.String(fmt.Sprintf("custom-%d", i)), TargetType: types.TargetTypeContainerInstance, TargetId: aws.String(instance)})
+			}
+			if _, err := client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("app"), Attributes: attrs}); err != nil {
+				return err
+			}
+			_, err := client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("app"), Attributes: []types.Attribute{{Name: aws.String("one-more"), TargetType: types.TargetTypeContainerInstance, TargetId: aws.String(instance)}}})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.AttributeLimitExceededException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"ClusterContainsContainerInstancesException", func() error {
+			_, err := client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("app")})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ClusterContainsContainerInstancesException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"ClusterContainsServicesException", func() error {
+			_, err := client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("svc")})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ClusterContainsServicesException
+			require.ErrorAs(t, err, &e)
+		}},
+		{"ResourceNotFoundException", func() error {
+			_, err := client.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/nope")})
+			return err
+		}, func(t *testing.T, err error) {
+			var e *types.ResourceNotFoundException
 			require.ErrorAs(t, err, &e)
 		}},
 	} {
