@@ -197,35 +197,45 @@ func encode(out any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
-	}
-	return json.Marshal(epochSeconds(tree))
+	return epochSeconds(raw), nil
 }
 
-// epochSeconds replaces, throughout v, the RFC 3339 strings of members
-// whose names end in "At" with their epoch seconds.
-func epochSeconds(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if s, ok := e.(string); ok && strings.HasSuffix(k, "At") {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					x[k] = json.Number(strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64))
-					continue
-				}
-			}
-			x[k] = epochSeconds(e)
+// timestampKey ends a member whose name ends in "At" and whose value is a
+// string. Inside a JSON string a quote is escaped, so the unescaped
+// sequence only occurs where such a member's name ends and its value
+// starts.
+var timestampKey = []byte(`At":"`)
+
+// epochSeconds rewrites, in the JSON b, the RFC 3339 values of members
+// whose names end in "At" as epoch seconds, in one pass.
+func epochSeconds(b []byte) []byte {
+	var out []byte
+	rest := b
+	for {
+		i := bytes.Index(rest, timestampKey)
+		if i < 0 {
+			break
 		}
-	case []any:
-		for i, e := range x {
-			x[i] = epochSeconds(e)
+		value := rest[i+len(timestampKey):]
+		end := bytes.IndexByte(value, '"')
+		if end < 0 {
+			break
 		}
+		t, err := time.Parse(time.RFC3339Nano, string(value[:end]))
+		keep := i + len(timestampKey) + end + 1
+		if err != nil {
+			out = append(out, rest[:keep]...)
+			rest = rest[keep:]
+			continue
+		}
+		out = append(out, rest[:i+len(`At":`)]...)
+		out = strconv.AppendFloat(out, float64(t.UnixNano())/1e9, 'f', -1, 64)
+		rest = rest[keep:]
 	}
-	return v
+	if out == nil {
+		return b
+	}
+	return append(out, rest...)
 }
 
 // wireError is an error as the protocol carries it.

@@ -76,6 +76,30 @@ func TestProtocol(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, out)
 }
 
+// TestTimestampsOnlyWhereTheyAre: a value that looks like a timestamp
+// member inside a string is left as it is; real timestamps become epoch
+// seconds.
+func TestTimestampsOnlyWhereTheyAre(t *testing.T) {
+	h := newHandler(t, ecsapi.Options{})
+	code, _ := call(t, h, "RegisterContainerInstance", `{"totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]}`)
+	require.Equal(t, http.StatusOK, code)
+	code, _ = call(t, h, "RegisterTaskDefinition", `{"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "cpu": 1, "memory": 1}]}`)
+	require.Equal(t, http.StatusOK, code)
+	code, run := call(t, h, "RunTask", `{"taskDefinition": "web"}`)
+	require.Equal(t, http.StatusOK, code, run)
+	arn := run["tasks"].([]any)[0].(map[string]any)["taskArn"].(string)
+	reason := `tricky "createdAt":"2020-01-01T00:00:00Z" text`
+	body, err := json.Marshal(map[string]string{"task": arn, "reason": reason})
+	require.NoError(t, err)
+	code, out := call(t, h, "StopTask", string(body))
+	require.Equal(t, http.StatusOK, code, out)
+	task := out["task"].(map[string]any)
+	assert.Equal(t, reason, task["stoppedReason"])
+	for _, k := range []string{"createdAt", "stoppedAt", "stoppingAt"} {
+		assert.IsType(t, float64(0), task[k], k)
+	}
+}
+
 func TestOnlyPostSlash(t *testing.T) {
 	h := newHandler(t, ecsapi.Options{})
 	rec := httptest.NewRecorder()
