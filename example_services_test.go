@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/stevedore-go/stevedore"
 )
@@ -11,8 +13,12 @@ import (
 // exampleServiceCluster is cluster "web" with three instances in two zones
 // (2048 CPU, 2048 MiB each) and the task definition app (revisions 1 and
 // 2: 512 CPU, 512 MiB).
-func exampleServiceCluster(ctx context.Context) *stevedore.Client {
-	ecs := exampleClient()
+func exampleServiceCluster(ctx context.Context) (*stevedore.Client, *stevedore.ManualClock) {
+	clock := stevedore.NewManualClock(time.Date(2015, 4, 1, 12, 0, 0, 0, time.UTC))
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(2015, 4)})
+	if err != nil {
+		panic(err)
+	}
 	if _, err := ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "web"}); err != nil {
 		panic(err)
 	}
@@ -33,23 +39,15 @@ func exampleServiceCluster(ctx context.Context) *stevedore.Client {
 			panic(err)
 		}
 	}
-	return ecs
+	return ecs, clock
 }
 
-// settle runs reconcile steps, with every agent starting its PENDING
-// tasks, until a step starts and stops nothing.
-func settle(ctx context.Context, ecs *stevedore.Client) {
-	for range 20 {
-		out, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "web"})
-		if err != nil {
-			panic(err)
-		}
-		if _, err := ecs.StartPendingTasks(ctx, &stevedore.StartPendingTasksInput{Cluster: "web"}); err != nil {
-			panic(err)
-		}
-		if len(out.Started)+len(out.Stopped) == 0 {
-			return
-		}
+// settle runs the cluster until it is steady: the agents start what is
+// placed, the service scheduler steps (see Driver).
+func settle(ctx context.Context, ecs *stevedore.Client, clock *stevedore.ManualClock) {
+	d := &stevedore.Driver{Client: ecs, Clock: clock, Cluster: "web"}
+	if _, err := d.RunUntilSteady(ctx, 10*time.Second, 20); err != nil {
+		panic(err)
 	}
 }
 
@@ -65,14 +63,14 @@ func describe(ctx context.Context, ecs *stevedore.Client) stevedore.Service {
 // each Reconcile, spread over the zones.
 func ExampleClient_CreateService() {
 	ctx := context.Background()
-	ecs := exampleServiceCluster(ctx)
+	ecs, clock := exampleServiceCluster(ctx)
 	out, err := ecs.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "web", ServiceName: "api", TaskDefinition: "app", DesiredCount: new(4)})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(out.Service.Status, out.Service.DesiredCount, "desired,", out.Service.RunningCount, "running")
-	settle(ctx, ecs)
+	settle(ctx, ecs, clock)
 	s := describe(ctx, ecs)
 	fmt.Println(s.RunningCount, "running:", s.Events[0].Message)
 	// Output:
@@ -84,12 +82,12 @@ func ExampleClient_CreateService() {
 // configuration at each Reconcile.
 func ExampleClient_UpdateService() {
 	ctx := context.Background()
-	ecs := exampleServiceCluster(ctx)
+	ecs, clock := exampleServiceCluster(ctx)
 	if _, err := ecs.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "web", ServiceName: "api", TaskDefinition: "app:1", DesiredCount: new(2)}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	settle(ctx, ecs)
+	settle(ctx, ecs, clock)
 	out, err := ecs.UpdateService(ctx, &stevedore.UpdateServiceInput{Cluster: "web", Service: "api", TaskDefinition: "app:2"})
 	if err != nil {
 		fmt.Println(err)
@@ -98,7 +96,7 @@ func ExampleClient_UpdateService() {
 	for _, d := range out.Service.Deployments {
 		fmt.Println(d.Status, stevedore.ResourceID(d.TaskDefinition), d.RolloutState)
 	}
-	settle(ctx, ecs)
+	settle(ctx, ecs, clock)
 	for _, d := range describe(ctx, ecs).Deployments {
 		fmt.Println(d.Status, stevedore.ResourceID(d.TaskDefinition), d.RolloutState, d.RunningCount, "running")
 	}
@@ -112,7 +110,7 @@ func ExampleClient_UpdateService() {
 // stopped task is replaced at the next one.
 func ExampleClient_Reconcile() {
 	ctx := context.Background()
-	ecs := exampleServiceCluster(ctx)
+	ecs, _ := exampleServiceCluster(ctx)
 	if _, err := ecs.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "web", ServiceName: "api", TaskDefinition: "app", DesiredCount: new(2)}); err != nil {
 		fmt.Println(err)
 		return
@@ -138,12 +136,12 @@ func ExampleClient_Reconcile() {
 // deployment configuration, and places nothing new on it.
 func ExampleClient_UpdateContainerInstancesState() {
 	ctx := context.Background()
-	ecs := exampleServiceCluster(ctx)
+	ecs, clock := exampleServiceCluster(ctx)
 	if _, err := ecs.CreateService(ctx, &stevedore.CreateServiceInput{Cluster: "web", ServiceName: "api", TaskDefinition: "app", DesiredCount: new(3)}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	settle(ctx, ecs)
+	settle(ctx, ecs, clock)
 	list, _ := ecs.ListTasks(ctx, &stevedore.ListTasksInput{Cluster: "web", ServiceName: "api"})
 	tasks, _ := ecs.DescribeTasks(ctx, &stevedore.DescribeTasksInput{Cluster: "web", Tasks: list.TaskArns})
 	drained := tasks.Tasks[0].ContainerInstanceArn
@@ -151,7 +149,7 @@ func ExampleClient_UpdateContainerInstancesState() {
 		fmt.Println(err)
 		return
 	}
-	settle(ctx, ecs)
+	settle(ctx, ecs, clock)
 	d, _ := ecs.DescribeContainerInstances(ctx, &stevedore.DescribeContainerInstancesInput{Cluster: "web", ContainerInstances: []string{drained}})
 	fmt.Println(d.ContainerInstances[0].Status, d.ContainerInstances[0].RunningTasksCount, "tasks;", describe(ctx, ecs).RunningCount, "running elsewhere")
 	// Output: DRAINING 0 tasks; 3 running elsewhere

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -208,35 +207,10 @@ func (a agents) step(ctx context.Context, now time.Time) error {
 }
 
 func (a agents) cluster(ctx context.Context, cl string, now time.Time) error {
-	arns, err := listAll(func(token string) ([]string, string, error) {
-		out, err := a.ecs.ListTasks(ctx, &stevedore.ListTasksInput{Cluster: cl, NextToken: token})
-		if err != nil {
-			return nil, "", err
-		}
-		return out.TaskArns, out.NextToken, nil
-	})
-	if err != nil {
+	if _, err := a.ecs.Agents(ctx, cl, now, a.startDelay); err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(arns, 100) {
-		d, err := a.ecs.DescribeTasks(ctx, &stevedore.DescribeTasksInput{Cluster: cl, Tasks: chunk})
-		if err != nil {
-			return err
-		}
-		for _, t := range d.Tasks {
-			if t.LastStatus != "PENDING" || now.Sub(t.CreatedAt) < a.startDelay {
-				continue
-			}
-			if _, err := a.ecs.SubmitTaskStateChange(ctx, &stevedore.SubmitTaskStateChangeInput{Cluster: cl, Task: t.TaskArn, Status: "RUNNING"}); err != nil {
-				var inv *stevedore.InvalidParameterException
-				if errors.As(err, &inv) {
-					continue // stopped meanwhile
-				}
-				return err
-			}
-		}
-	}
-	_, err = a.ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: cl})
+	_, err := a.ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: cl})
 	return err
 }
 
