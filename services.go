@@ -121,20 +121,102 @@ type CreateServiceInput struct {
 	HealthCheckGracePeriodSeconds int `json:"healthCheckGracePeriodSeconds,omitempty"`
 	// Tags follow ECS's tagging rules (see taskdef.ValidateTags).
 	Tags []Tag `json:"tags,omitempty"`
+	// Unmodelled holds the members of ECS's request that the model keeps
+	// but does not act on, as [DecodeCreateServiceInput] found them; they
+	// change nothing.
+	Unmodelled map[string]json.RawMessage `json:"-"`
+}
+
+// unmodelledServiceFields are the members of ECS's CreateService and
+// UpdateService requests that the model takes and keeps but does not act
+// on (see the aws-sdk-go-v2 service/ecs inputs).
+var unmodelledServiceFields = map[string]bool{
+	"availabilityZoneRebalancing": true, "capacityProviderStrategy": true, "deploymentController": true,
+	"enableECSManagedTags": true, "enableExecuteCommand": true, "gatewayConnectors": true, "monitoring": true,
+	"platformVersion": true, "propagateTags": true, "serviceConnectConfiguration": true,
+	"serviceRegistries": true, "volumeConfigurations": true, "vpcLatticeConfigurations": true,
+}
+
+// unmodelledUpdateFields are UpdateService's members, beyond those above,
+// that the model keeps without acting on them.
+var unmodelledUpdateFields = map[string]bool{"loadBalancers": true}
+
+// decodeServiceInput decodes ECS JSON into in, case-sensitively: a member
+// in's type names is decoded, one of ECS's that the model does not act on
+// (or of the extra unmodelled ones) is kept in the returned map, anything
+// else is a ClientException naming it.
+func decodeServiceInput(what string, data []byte, in any, unmodelled map[string]bool) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var members map[string]json.RawMessage
+	if err := dec.Decode(&members); err != nil {
+		return nil, clientException(err, "%s input: %v", what, err)
+	}
+	if dec.More() {
+		return nil, clientException(nil, "%s input: data after the JSON object", what)
+	}
+	known := jsonNames(reflect.TypeOf(in).Elem())
+	modelled := map[string]json.RawMessage{}
+	var kept map[string]json.RawMessage
+	for name, v := range members {
+		switch {
+		case known[name]:
+			modelled[name] = v
+		case unmodelledServiceFields[name] || unmodelled[name]:
+			if kept == nil {
+				kept = map[string]json.RawMessage{}
+			}
+			kept[name] = v
+		default:
+			return nil, clientException(nil, "%s input: unknown field %q", what, name)
+		}
+	}
+	body, _ := json.Marshal(modelled) // re-encoding decoded raw members cannot fail
+	strict := json.NewDecoder(bytes.NewReader(body))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(in); err != nil {
+		return nil, clientException(err, "%s input: %v", what, err)
+	}
+	return kept, nil
+}
+
+// jsonNames returns the JSON member names of a struct type's fields.
+func jsonNames(t reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // DecodeCreateServiceInput decodes the JSON that `aws ecs create-service
-// --cli-input-json` takes, refusing fields it does not know.
+// --cli-input-json` takes. It accepts every member of ECS's CreateService
+// request, case-sensitively: the ones the model does not act on
+// (capacityProviderStrategy, deploymentController, serviceRegistries, ...)
+// are kept in Unmodelled; a member ECS does not have is a ClientException
+// naming it.
 func DecodeCreateServiceInput(data []byte) (*CreateServiceInput, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var in CreateServiceInput
-	if err := dec.Decode(&in); err != nil {
-		return nil, clientException(err, "create-service input: %v", err)
+	kept, err := decodeServiceInput("create-service", data, &in, nil)
+	if err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, clientException(nil, "create-service input: data after the JSON object")
+	in.Unmodelled = kept
+	return &in, nil
+}
+
+// DecodeUpdateServiceInput decodes the JSON that `aws ecs update-service
+// --cli-input-json` takes, as [DecodeCreateServiceInput] decodes
+// create-service's.
+func DecodeUpdateServiceInput(data []byte) (*UpdateServiceInput, error) {
+	var in UpdateServiceInput
+	kept, err := decodeServiceInput("update-service", data, &in, unmodelledUpdateFields)
+	if err != nil {
+		return nil, err
 	}
+	in.Unmodelled = kept
 	return &in, nil
 }
 
@@ -438,6 +520,9 @@ type UpdateServiceInput struct {
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	// HealthCheckGracePeriodSeconds, when not nil, replaces the service's.
 	HealthCheckGracePeriodSeconds *int `json:"healthCheckGracePeriodSeconds,omitempty"`
+	// Unmodelled holds the members of ECS's request that the model keeps
+	// but does not act on, as [DecodeUpdateServiceInput] found them.
+	Unmodelled map[string]json.RawMessage `json:"-"`
 }
 
 // UpdateServiceOutput is the output of [Client.UpdateService].

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -368,4 +371,32 @@ func TestServiceRolloutThroughTheSDK(t *testing.T) {
 	}
 	assert.Contains(t, messages, "(service web) has reached a steady state.")
 	assert.False(t, aws.ToTime(s.Events[0].CreatedAt).IsZero(), "event times arrive")
+}
+
+// TestServiceDecodersTakeTheWholeAPI: every member of aws-sdk-go-v2's
+// CreateServiceInput and UpdateServiceInput decodes (JSON names are the
+// SDK's field names with a lower-case first letter); a misspelt one does
+// not.
+func TestServiceDecodersTakeTheWholeAPI(t *testing.T) {
+	members := func(v any) []byte {
+		m := map[string]any{}
+		for f := range reflect.TypeOf(v).Fields() {
+			if f.IsExported() {
+				m[strings.ToLower(f.Name[:1])+f.Name[1:]] = nil
+			}
+		}
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	create, err := stevedore.DecodeCreateServiceInput(members(ecs.CreateServiceInput{}))
+	require.NoError(t, err)
+	assert.Contains(t, create.Unmodelled, "deploymentController")
+	update, err := stevedore.DecodeUpdateServiceInput(members(ecs.UpdateServiceInput{}))
+	require.NoError(t, err)
+	assert.Contains(t, update.Unmodelled, "capacityProviderStrategy")
+	_, err = stevedore.DecodeCreateServiceInput([]byte(`{"serviceName": "a", "DeploymentController": {}}`))
+	var ce *stevedore.ClientException
+	require.ErrorAs(t, err, &ce, "names are case-sensitive")
+	assert.Contains(t, ce.ErrorMessage(), `"DeploymentController"`)
 }
