@@ -1,6 +1,8 @@
 package stevedore_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -164,4 +166,25 @@ func TestTaskDefinitionFamiliesAndDeletion(t *testing.T) {
 		_, err := c.DeleteTaskDefinitions(ctx, &stevedore.DeleteTaskDefinitionsInput{TaskDefinitions: make([]string, n)})
 		requireErrorAs[*stevedore.InvalidParameterException](t, err)
 	}
+}
+
+// TestTaskDefinitionTagsConcurrently: concurrent TagResource calls on one
+// revision each keep their tags (they used to merge into the same old
+// list and lose each other's).
+func TestTaskDefinitionTagsConcurrently(t *testing.T) {
+	c, _ := newClient(t)
+	arn := registerTaskDefinition(t, c, taskDefinition("web", 128, 128))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for k := range 6 {
+				_, err := c.TagResource(t.Context(), &stevedore.TagResourceInput{ResourceArn: arn, Tags: []stevedore.Tag{{Key: fmt.Sprintf("g%d-k%d", g, k)}}})
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	out, err := c.ListTagsForResource(t.Context(), &stevedore.ListTagsForResourceInput{ResourceArn: arn})
+	require.NoError(t, err)
+	assert.Len(t, out.Tags, 48)
 }

@@ -147,12 +147,19 @@ func (c *Client) updateTags(ctx context.Context, arn string, f func(old []Tag) [
 		if _, ok := taskdef.ParseCursor(arn); !ok {
 			return notFound // a revision is required
 		}
-		e, err := c.registry.Resolve(arn)
+		var applyErr error
+		_, err := c.registry.UpdateTags(arn, func(old []Tag) ([]Tag, error) {
+			var nw []Tag
+			applyErr = apply(old, func(t []Tag) { nw = t })
+			return nw, applyErr
+		})
+		if applyErr != nil {
+			return applyErr
+		}
 		if err != nil {
 			return notFound
 		}
-		def := e.Definition()
-		return apply(def.Tags, func(t []Tag) { _, _ = c.registry.SetTags(arn, t) })
+		return nil
 	case "service", "container-instance", "task":
 		clusterName, id, _ := strings.Cut(name, "/")
 		c.mu.RLock()

@@ -200,42 +200,73 @@ func encode(out any) ([]byte, error) {
 	return epochSeconds(raw), nil
 }
 
-// timestampKey ends a member whose name ends in "At" and whose value is a
-// string. Inside a JSON string a quote is escaped, so the unescaped
-// sequence only occurs where such a member's name ends and its value
-// starts.
-var timestampKey = []byte(`At":"`)
+// userMaps are the members whose values are maps with keys of the user's
+// choosing (docker labels, log and volume driver options): their keys are
+// not ECS's, so a key ending in "At" there is no timestamp.
+var userMaps = map[string]bool{"dockerLabels": true, "options": true, "driverOpts": true, "labels": true}
 
-// epochSeconds rewrites, in the JSON b, the RFC 3339 values of members
-// whose names end in "At" as epoch seconds, in one pass.
+// epochSeconds rewrites, in the compact JSON b that encoding/json wrote,
+// the RFC 3339 string values of object members whose names end in "At" as
+// epoch seconds, in one pass that follows the JSON's structure: member
+// names apart from string values, and the contents of userMaps left alone.
 func epochSeconds(b []byte) []byte {
-	var out []byte
-	rest := b
-	for {
-		i := bytes.Index(rest, timestampKey)
-		if i < 0 {
-			break
-		}
-		value := rest[i+len(timestampKey):]
-		end := bytes.IndexByte(value, '"')
-		if end < 0 {
-			break
-		}
-		t, err := time.Parse(time.RFC3339Nano, string(value[:end]))
-		keep := i + len(timestampKey) + end + 1
-		if err != nil {
-			out = append(out, rest[:keep]...)
-			rest = rest[keep:]
+	type frame struct {
+		object, user, wantKey bool
+	}
+	out := make([]byte, 0, len(b))
+	stack := make([]frame, 0, 16)
+	key := ""
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch c {
+		case '{', '[':
+			user := len(stack) > 0 && stack[len(stack)-1].user || c == '{' && userMaps[key]
+			stack = append(stack, frame{object: c == '{', user: user, wantKey: c == '{'})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		case ':':
+			if n := len(stack); n > 0 {
+				stack[n-1].wantKey = false
+			}
+		case '"':
+			end := i + 1
+			for end < len(b) && b[end] != '"' {
+				if b[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(b) {
+				return append(out, b[i:]...) // not JSON encoding/json writes
+			}
+			str := b[i : end+1]
+			i = end + 1
+			top := frame{}
+			if n := len(stack); n > 0 {
+				top = stack[n-1]
+			}
+			switch {
+			case top.object && top.wantKey:
+				key = string(str[1 : len(str)-1])
+			case top.object && !top.user && strings.HasSuffix(key, "At"):
+				if t, err := time.Parse(time.RFC3339Nano, string(str[1:len(str)-1])); err == nil {
+					out = strconv.AppendFloat(out, float64(t.UnixNano())/1e9, 'f', -1, 64)
+					continue
+				}
+			}
+			out = append(out, str...)
 			continue
 		}
-		out = append(out, rest[:i+len(`At":`)]...)
-		out = strconv.AppendFloat(out, float64(t.UnixNano())/1e9, 'f', -1, 64)
-		rest = rest[keep:]
+		out = append(out, c)
+		i++
 	}
-	if out == nil {
-		return b
-	}
-	return append(out, rest...)
+	return out
 }
 
 // wireError is an error as the protocol carries it.

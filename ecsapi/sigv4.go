@@ -1,6 +1,7 @@
 package ecsapi
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,7 +73,7 @@ func verify(r *http.Request, body []byte, creds map[string]string, region string
 	if d := now.Sub(at); d > MaxClockSkew || d < -MaxClockSkew {
 		return badSignature("Signature expired: " + stamp + " is more than 15 minutes from the server's time " + now.UTC().Format(amzDate) + ".")
 	}
-	if !strings.HasPrefix(stamp, date) {
+	if len(date) != 8 || stamp[:8] != date {
 		return badSignature("The credential's date " + date + " is not the request's.")
 	}
 	headers := strings.Split(signedHeaders, ";")
@@ -80,7 +81,8 @@ func verify(r *http.Request, body []byte, creds map[string]string, region string
 		return badSignature("SignedHeaders must be sorted and include host.")
 	}
 	payloadHash := sha256Hex(body)
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != "UNSIGNED-PAYLOAD" && h != payloadHash {
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
+		// UNSIGNED-PAYLOAD too: every ECS request's body is signed.
 		return badSignature("The payload's hash is not X-Amz-Content-Sha256.")
 	}
 	var canonical strings.Builder
@@ -114,17 +116,22 @@ func canonicalURI(p string) string {
 	return p
 }
 
-// canonicalQuery is the query string sorted by name, then value.
+// canonicalQuery is the query string with names and values encoded,
+// sorted by name, then value.
 func canonicalQuery(r *http.Request) string {
-	q := r.URL.Query()
-	var pairs []string
-	for name, values := range q {
+	type pair struct{ name, value string }
+	var pairs []pair
+	for name, values := range r.URL.Query() {
 		for _, v := range values {
-			pairs = append(pairs, awsEscape(name)+"="+awsEscape(v))
+			pairs = append(pairs, pair{awsEscape(name), awsEscape(v)})
 		}
 	}
-	slices.Sort(pairs)
-	return strings.Join(pairs, "&")
+	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.value, b.value)) })
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = p.name + "=" + p.value
+	}
+	return strings.Join(parts, "&")
 }
 
 // awsEscape percent-encodes everything but unreserved characters, as SigV4

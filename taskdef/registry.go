@@ -380,14 +380,20 @@ func (r *Registry) Delete(ref string) (*Entry, error) {
 	return e, nil
 }
 
-// SetTags replaces the tags of a revision (TagResource, UntagResource);
-// tags must already satisfy [ValidateTags].
-func (r *Registry) SetTags(ref string, tags []Tag) (*Entry, error) {
+// UpdateTags replaces the tags of a revision (TagResource, UntagResource)
+// with what update returns for the current ones, under the registry's
+// lock, so that concurrent updates do not undo each other. When update
+// returns an error, or nil tags, nothing changes.
+func (r *Registry) UpdateTags(ref string, update func(old []Tag) ([]Tag, error)) (*Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old, f, err := r.revision(ref)
 	if err != nil {
 		return nil, err
+	}
+	tags, err := update(slices.Clone(old.def.Tags))
+	if err != nil || tags == nil {
+		return old, err
 	}
 	def := old.def
 	def.Tags = slices.Clone(tags)

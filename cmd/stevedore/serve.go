@@ -169,6 +169,9 @@ func serve(ctx context.Context, cfg serveConfig, w io.Writer) error {
 			_ = srv.Close()
 			return err
 		case now := <-ticker.C:
+			if ctx.Err() != nil {
+				continue // stopping: the Done case ends the loop
+			}
 			if err := rec.tick(ctx, now); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(w, "stevedore: agents:", err)
 			}

@@ -65,20 +65,26 @@ type journal struct {
 }
 
 func (j *journal) append(e journalEntry) error {
-	line, err := json.Marshal(e)
-	if err != nil {
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false) // a body's < > & stay as they are: a line is its body's size
+	if err := enc.Encode(e); err != nil {
 		return err
 	}
-	if _, err := j.f.Write(append(line, '\n')); err != nil {
+	if _, err := j.f.Write(line.Bytes()); err != nil {
 		return err
 	}
 	return j.f.Sync()
 }
 
 // recorder serves the ECS API with every state-changing call applied one
-// at a time at a time the journal records.
+// at a time at a time the journal records. A state-changing call or tick
+// holds mu until its journal entry is on disk, so a read (which shares mu)
+// never shows what is not yet durable; once a save fails, the recorder
+// refuses everything, as the state in memory is ahead of the file.
 type recorder struct {
-	mu      sync.Mutex // orders the writes and the ticks
+	mu      sync.RWMutex // writes and ticks exclusively, reads shared
+	broken  bool         // a save failed; guarded by mu
 	clock   *stevedore.ManualClock
 	inner   http.Handler
 	agents  agents
@@ -90,24 +96,41 @@ type recorder struct {
 func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), ecsapi.TargetPrefix+".")
 	if readOnly[op] {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		if p.broken {
+			writeServerError(w, "The state could not be saved; the server is stopping.")
+			return
+		}
 		p.inner.ServeHTTP(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.maxBody))
 	if err != nil {
-		http.Error(w, `{"__type": "com.amazonaws.ecs#SerializationException", "message": "The request body could not be read."}`, http.StatusRequestEntityTooLarge)
+		writeWireError(w, http.StatusRequestEntityTooLarge, "SerializationException", "The request body could not be read, or is over the limit.")
 		return
 	}
+	// The call runs to its end whatever the caller does meanwhile, as its
+	// replay will: a journaled call is never half made.
+	r = r.WithContext(context.WithoutCancel(r.Context()))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.clock.Set(time.Now())
+	if p.broken {
+		writeServerError(w, "The state could not be saved; the server is stopping.")
+		return
+	}
+	// Round(0): the wall time alone, so that a step back of the wall clock
+	// leaves the ManualClock where it is and the journal's times never
+	// decrease.
+	p.clock.Set(time.Now().Round(0))
 	rec := httptest.NewRecorder()
 	p.inner.ServeHTTP(rec, r)
 	if p.journal != nil && !neverReached[rec.Header().Get("X-Amzn-ErrorType")] {
 		if err := p.journal.append(journalEntry{T: p.clock.Now().UnixNano(), Op: op, Body: compact(body)}); err != nil {
+			p.broken = true
 			p.fail(fmt.Errorf("writing the state file: %w", err))
-			http.Error(w, `{"__type": "com.amazonaws.ecs#ServerException", "message": "The state could not be saved."}`, http.StatusInternalServerError)
+			writeServerError(w, "The state could not be saved; the server is stopping.")
 			return
 		}
 	}
@@ -122,15 +145,36 @@ func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *recorder) tick(ctx context.Context, now time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.clock.Set(now)
+	if p.broken {
+		return errors.New("the state could not be saved")
+	}
+	p.clock.Set(now.Round(0))
 	at := p.clock.Now()
 	if p.journal != nil {
 		if err := p.journal.append(journalEntry{T: at.UnixNano(), Op: tickOp}); err != nil {
+			p.broken = true
 			p.fail(fmt.Errorf("writing the state file: %w", err))
 			return err
 		}
 	}
-	return p.agents.step(ctx, at)
+	// A journaled tick runs to its end, as its replay will.
+	return p.agents.step(context.WithoutCancel(ctx), at)
+}
+
+func writeServerError(w http.ResponseWriter, msg string) {
+	writeWireError(w, http.StatusInternalServerError, "ServerException", msg)
+}
+
+// writeWireError answers in ECS's error shape.
+func writeWireError(w http.ResponseWriter, status int, code, msg string) {
+	body, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{"com.amazonaws.ecs#" + code, msg})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func (p *recorder) fail(err error) {
@@ -165,14 +209,19 @@ func (p *recorder) replay(ctx context.Context, path string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), ecsapi.DefaultMaxBodyBytes+4096)
+	rd := bufio.NewReader(f)
 	plain := ecsapi.NewHandler(p.agents.ecs, ecsapi.Options{MaxBodyBytes: p.maxBody})
 	n := 0
 	var last int64
-	for sc.Scan() {
+	for {
+		line, err := rd.ReadBytes('\n')
+		if errors.Is(err, io.EOF) && len(line) == 0 {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, fmt.Errorf("state file %s: %w", path, err)
+		}
 		n++
-		line := sc.Bytes()
 		var e journalEntry
 		if err := json.Unmarshal(line, &e); err != nil || e.Op == "" || e.T < last {
 			return n - 1, fmt.Errorf("state file %s: line %d is not a journal entry (torn or corrupt): %q; a torn last line is a call never acknowledged, and removing it starts from the state before it", path, n, truncate(line))
@@ -198,9 +247,6 @@ func (p *recorder) replay(ctx context.Context, path string) (int, error) {
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+e.Op)
 		plain.ServeHTTP(httptest.NewRecorder(), req)
-	}
-	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("state file %s: %w", path, err)
 	}
 	return n, nil
 }
@@ -287,18 +333,17 @@ func readHeader(path string) (*journalHeader, error) {
 		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), ecsapi.DefaultMaxBodyBytes+4096)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("state file %s: %w", path, err)
-		}
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if errors.Is(err, io.EOF) && len(line) == 0 {
 		return nil, nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
 	var e journalEntry
 	var h journalHeader
-	if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Op != headerOp || json.Unmarshal(e.Body, &h) != nil {
-		return nil, fmt.Errorf("state file %s is not a stevedore journal: its first line is %q", path, truncate(sc.Bytes()))
+	if err := json.Unmarshal(line, &e); err != nil || e.Op != headerOp || json.Unmarshal(e.Body, &h) != nil {
+		return nil, fmt.Errorf("state file %s is not a stevedore journal: its first line is %q", path, truncate(line))
 	}
 	return &h, nil
 }

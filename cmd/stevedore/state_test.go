@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -233,4 +234,32 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 func fmtJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestJournalBigAndCancelled: a body of characters JSON may escape, and a
+// call whose caller gave up, replay as they were served.
+func TestJournalBigAndCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.jsonl")
+	rec, _ := newRecorder(t, path)
+	post := func(ctx context.Context, op, body string) int {
+		req := httptest.NewRequestWithContext(ctx, "POST", "/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+op)
+		w := httptest.NewRecorder()
+		rec.ServeHTTP(w, req)
+		return w.Code
+	}
+	name := strings.Repeat("<", 400<<10) // refused (not a cluster name), journaled, six times its size if escaped
+	assert.Equal(t, 400, post(t.Context(), "CreateCluster", `{"clusterName": "`+name+`"}`))
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.Equal(t, 200, post(gone, "CreateCluster", `{"clusterName": "ghost"}`), "a journaled call runs to its end")
+	srv := httptest.NewServer(rec)
+	before := everything(t, sdkClient(srv.URL))
+	srv.Close()
+	require.Contains(t, before, "cluster/ghost")
+
+	again, _ := newRecorder(t, path)
+	srv2 := httptest.NewServer(again)
+	defer srv2.Close()
+	assert.Equal(t, before, everything(t, sdkClient(srv2.URL)))
 }
