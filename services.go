@@ -727,7 +727,9 @@ type DescribeServicesOutput struct {
 }
 
 // DescribeServices describes services, DRAINING and INACTIVE ones included;
-// unknown names are MISSING failures.
+// unknown names are MISSING failures, with the ARN as given or, for a name,
+// as ECS writes it. Running and pending counts are the cluster's now, so an
+// agent's report shows before the next Reconcile.
 func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput) (*DescribeServicesOutput, error) {
 	if in == nil {
 		in = &DescribeServicesInput{}
@@ -749,9 +751,13 @@ func (c *Client) DescribeServices(ctx context.Context, in *DescribeServicesInput
 	err := c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		for _, ref := range in.Services {
 			name := serviceName(ref)
-			s, ok := e.services.Get(name)
+			s, ok := e.services.Describe(name) // counts as the cluster stands now
 			if !ok {
-				out.Failures = append(out.Failures, Failure{Arn: c.arnPrefix + "service/" + e.c.Name() + "/" + name, Reason: "MISSING"})
+				arn := ref // an ARN comes back as it was given
+				if !isARN(ref) {
+					arn = c.arnPrefix + "service/" + e.c.Name() + "/" + name
+				}
+				out.Failures = append(out.Failures, Failure{Arn: arn, Reason: "MISSING"})
 				continue
 			}
 			out.Services = append(out.Services, e.describeService(s, tags))

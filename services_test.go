@@ -921,3 +921,30 @@ func TestServiceEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestDescribeServicesCountsNow: an agent's report shows in the service's
+// and its deployment's counts at once, not at the next Reconcile; an
+// unknown service's failure echoes an ARN as given.
+func TestDescribeServicesCountsNow(t *testing.T) {
+	c, clock := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "app01")
+	registerAZInstance(t, c, "app01", "i-0000000a", "a", 2048, 2048)
+	registerTaskDefinition(t, c, taskDefinition("web", 256, 256))
+	createService(t, c, stevedore.CreateServiceInput{Cluster: "app01", ServiceName: "api", TaskDefinition: "web", DesiredCount: new(2)})
+	reconcile(t, c, clock, "app01")
+	s := describeService(t, c, "app01", "api")
+	assert.Equal(t, [2]int{0, 2}, [2]int{s.RunningCount, s.PendingCount})
+	_, err := c.StartPendingTasks(ctx, &stevedore.StartPendingTasksInput{Cluster: "app01"})
+	require.NoError(t, err)
+	s = describeService(t, c, "app01", "api")
+	assert.Equal(t, [2]int{2, 0}, [2]int{s.RunningCount, s.PendingCount}, "the agents' reports show before the next Reconcile")
+	assert.Equal(t, 2, s.Deployments[0].RunningCount)
+
+	arn := "arn:aws:ecs:us-east-1:123456789012:service/app01/nope"
+	out, err := c.DescribeServices(ctx, &stevedore.DescribeServicesInput{Cluster: "app01", Services: []string{arn, "gone"}})
+	require.NoError(t, err)
+	require.Len(t, out.Failures, 2)
+	assert.Equal(t, arn, out.Failures[0].Arn)
+	assert.Equal(t, "arn:aws:ecs:us-east-1:123456789012:service/app01/gone", out.Failures[1].Arn)
+}

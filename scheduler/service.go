@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -330,6 +331,70 @@ func (ss *Services) Get(name string) (Service, bool) {
 		return Service{}, false
 	}
 	return s.copy(), true
+}
+
+// Describe is [Services.Get] with the counts of the service and of its
+// deployments (RUNNING and PENDING tasks) as the cluster stands now, not
+// as the last Reconcile left them: an agent's report shows at once, as in
+// ECS. Cost: the service's tasks.
+func (ss *Services) Describe(name string) (Service, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byName[name]
+	if !ok {
+		return Service{}, false
+	}
+	out := s.copy()
+	out.RunningCount, out.PendingCount = 0, 0
+	for i := range out.Deployments {
+		out.Deployments[i].RunningCount, out.Deployments[i].PendingCount = 0, 0
+	}
+	ss.c.Read(func(v *cluster.View) {
+		for id := range s.liveTaskIDs() {
+			t, ok := v.Task(id)
+			if !ok || t.LastStatus() == cluster.TaskStopped {
+				continue
+			}
+			running := t.LastStatus() == cluster.TaskRunning
+			if running {
+				out.RunningCount++
+			} else {
+				out.PendingCount++
+			}
+			for i := range out.Deployments {
+				if d := &out.Deployments[i]; d.ID == t.StartedBy() {
+					if running {
+						d.RunningCount++
+					} else {
+						d.PendingCount++
+					}
+				}
+			}
+		}
+	})
+	return out, true
+}
+
+// liveTaskIDs yields the ids of the service's tasks not known to be
+// stopped, from its task list or its daemon index.
+func (s *service) liveTaskIDs() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if d := s.daemon; d != nil {
+			for _, slot := range d.slots {
+				for _, dt := range slot {
+					if !yield(dt.id) {
+						return
+					}
+				}
+			}
+			return
+		}
+		for _, id := range s.tasks {
+			if !yield(id) {
+				return
+			}
+		}
+	}
 }
 
 // Names returns the names of the services with a status other than
