@@ -200,14 +200,18 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	state := filepath.Join(dir, "state.jsonl")
 	start := func() (*exec.Cmd, *ecs.Client) {
 		cmd := exec.CommandContext(t.Context(), bin, "serve", "--addr", "127.0.0.1:0", "--state", state, "--seed", "7", "--tick", "1h")
-		stdout, err := cmd.StdoutPipe()
+		// A pipe of our own, so that Wait never races the reader.
+		r, w, err := os.Pipe()
 		require.NoError(t, err)
+		cmd.Stdout = w
 		require.NoError(t, cmd.Start())
-		lines := bufio.NewScanner(stdout)
+		require.NoError(t, w.Close())
+		lines := bufio.NewScanner(r)
 		for lines.Scan() { // blocks until the server says where it listens
 			if _, addr, ok := strings.Cut(lines.Text(), "serving ECS on "); ok {
 				url, _, _ := strings.Cut(addr, ";")
 				go func() {
+					defer r.Close()
 					for lines.Scan() {
 					}
 				}()
