@@ -11,11 +11,14 @@ import (
 // Agents reports, as every cluster's ECS agents would, the PENDING tasks
 // that have been PENDING for at least delay at now as RUNNING, and returns
 // their ARNs in creation order (not an ECS operation: a simulation's
-// agents). A task stopped meanwhile is skipped. Cost: the cluster's tasks.
+// agents). A task stopped meanwhile is skipped. Cost: a pass over the
+// cluster's tasks, and a describe of the PENDING ones.
 func (c *Client) Agents(ctx context.Context, cluster string, now time.Time, delay time.Duration) ([]string, error) {
 	var arns []string
 	for token := ""; ; {
-		out, err := c.ListTasks(ctx, &ListTasksInput{Cluster: cluster, NextToken: token})
+		// PENDING lists the tasks whose last status is PENDING (see
+		// ListTasks): only they can start.
+		out, err := c.ListTasks(ctx, &ListTasksInput{Cluster: cluster, DesiredStatus: "PENDING", NextToken: token})
 		if err != nil {
 			return nil, err
 		}
