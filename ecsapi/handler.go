@@ -296,14 +296,20 @@ func errorOf(err error) *wireError {
 	return &wireError{status: http.StatusInternalServerError, code: "ServerException", message: err.Error()}
 }
 
-func writeError(w http.ResponseWriter, e *wireError) {
+func writeError(w http.ResponseWriter, e *wireError) { WriteError(w, e.status, e.code, e.message) }
+
+// WriteError answers a request with an ECS error: the HTTP status, the
+// exception's code (such as "ServerException") and its message, in the
+// shape the SDKs turn into their typed errors. A wrapper around a Handler
+// uses it to refuse a request the same way the Handler would.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
 	payload, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
-	}{"com.amazonaws.ecs#" + e.code, e.message})
+	}{"com.amazonaws.ecs#" + code, message})
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.Header().Set("X-Amzn-ErrorType", code)
 	w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-	w.WriteHeader(e.status)
+	w.WriteHeader(status)
 	_, _ = w.Write(payload)
 }

@@ -107,7 +107,7 @@ func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.maxBody))
 	if err != nil {
-		writeWireError(w, http.StatusRequestEntityTooLarge, "SerializationException", "The request body could not be read, or is over the limit.")
+		ecsapi.WriteError(w, http.StatusRequestEntityTooLarge, "SerializationException", "The request body could not be read, or is over the limit.")
 		return
 	}
 	// The call runs to its end whatever the caller does meanwhile, as its
@@ -162,19 +162,7 @@ func (p *recorder) tick(ctx context.Context, now time.Time) error {
 }
 
 func writeServerError(w http.ResponseWriter, msg string) {
-	writeWireError(w, http.StatusInternalServerError, "ServerException", msg)
-}
-
-// writeWireError answers in ECS's error shape.
-func writeWireError(w http.ResponseWriter, status int, code, msg string) {
-	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{"com.amazonaws.ecs#" + code, msg})
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	ecsapi.WriteError(w, http.StatusInternalServerError, "ServerException", msg)
 }
 
 func (p *recorder) fail(err error) {
