@@ -43,7 +43,7 @@ func endpoint(t testing.TB, opts ecsapi.Options, key, secret string) (*ecs.Clien
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
-		HTTPClient:   srv.Client(),
+		HTTPClient:   sdkHTTP(srv.Client().Transport),
 		Retryer:      aws.NopRetryer{},
 	})
 	return client, c, clock
@@ -271,7 +271,8 @@ func TestSignatures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srvURL),
-				Credentials: credentials.NewStaticCredentialsProvider(tc.key, tc.secret, ""), Retryer: aws.NopRetryer{}})
+				Credentials: credentials.NewStaticCredentialsProvider(tc.key, tc.secret, ""), Retryer: aws.NopRetryer{},
+				HTTPClient: sdkHTTP(http.DefaultTransport)})
 			_, err := bad.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("forged")})
 			var api smithy.APIError
 			require.ErrorAs(t, err, &api)

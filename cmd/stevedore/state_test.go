@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -47,7 +48,8 @@ func newRecorder(t *testing.T, path string) (*recorder, string) {
 
 func sdkClient(url string) *ecs.Client {
 	return ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), Retryer: aws.NopRetryer{}})
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), Retryer: aws.NopRetryer{},
+		HTTPClient: sdkHTTP(http.DefaultTransport.(*http.Transport).Clone())})
 }
 
 // everything reads the whole state through the API: clusters, instances,
