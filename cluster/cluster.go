@@ -90,6 +90,10 @@ type Cluster struct {
 	// them) and the observers; read by every commit. Guarded by mu.
 	instances []*Instance // by slot
 	byID      map[string]*Instance
+	// foreign numbers the imported tasks by id (their ids, which ECS
+	// made, do not encode their numbers); nil for a cluster that imported
+	// none. Written only by Import, under mu.
+	foreign map[string]uint64
 	observers []Observer
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu
@@ -336,14 +340,26 @@ func parseHex64(s string) (uint64, bool) {
 // findTask returns the task r names, unless it is STOPPED and past its
 // retention at now.
 func (c *Cluster) findTask(r taskRef, now time.Time) (*Task, bool) {
-	if !r.ok {
-		return nil, false
+	var t *Task
+	if r.ok {
+		t = c.tasks.get(r.n)
 	}
-	t := c.tasks.get(r.n)
-	if t == nil || t.id != r.id || (len(r.id) != len(r.ref) && r.ref != t.arn) || c.expired(t, now) {
+	if (t == nil || t.id != r.id) && c.foreign != nil {
+		t = c.foreignTask(r.ref)
+	}
+	if t == nil || (t.id != lastPart(r.ref)) || (len(t.id) != len(r.ref) && r.ref != t.arn) || c.expired(t, now) {
 		return nil, false
 	}
 	return t, true
+}
+
+// foreignTask returns the imported task whose id ends ref, or nil.
+func (c *Cluster) foreignTask(ref string) *Task {
+	n, ok := c.foreign[lastPart(ref)]
+	if !ok {
+		return nil
+	}
+	return c.tasks.get(n)
 }
 
 func lastPart(ref string) string {
