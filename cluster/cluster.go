@@ -93,7 +93,7 @@ type Cluster struct {
 	// foreign numbers the imported tasks by id (their ids, which ECS
 	// made, do not encode their numbers); nil for a cluster that imported
 	// none. Written only by Import, under mu.
-	foreign map[string]uint64
+	foreign   map[string]uint64
 	observers []Observer
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu

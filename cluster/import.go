@@ -48,10 +48,10 @@ type ImportTask struct {
 	// number Spec.Demand's GPUs.
 	GPUIDs []string
 	// Version is the task's version; 0 means 1.
-	Version                                 int64
+	Version                                     int64
 	CreatedAt, StartedAt, StoppingAt, StoppedAt time.Time
-	StoppedReason                           string
-	StopCode                                StopCode
+	StoppedReason                               string
+	StopCode                                    StopCode
 }
 
 // ImportSkip is a described task that [Cluster.Import] left out, and why.
