@@ -116,14 +116,17 @@ type Registry struct {
 }
 
 type family struct {
-	revisions    []*Entry // revisions[r-1] is revision r; never shrinks
-	latestActive int      // highest ACTIVE revision, 0 if none
+	// revisions[r-1] is revision r; never shrinks. It is nil for a
+	// revision an import skipped (see [Registry.Import]).
+	revisions    []*Entry
+	latestActive int // highest ACTIVE revision, 0 if none
 	// active and inactive hold the revisions (r at position r-1) of each
-	// status, so that a page of one status costs its size.
-	active, inactive revSet
+	// status, and all every revision there is, so that a page costs its
+	// size.
+	active, inactive, all revSet
 }
 
-// set returns the revisions of status, or nil for [StatusAll].
+// set returns the revisions of status: [StatusAll] is every one.
 func (f *family) set(status Status) *revSet {
 	switch status {
 	case StatusActive:
@@ -131,7 +134,7 @@ func (f *family) set(status Status) *revSet {
 	case StatusInactive:
 		return &f.inactive
 	}
-	return nil
+	return &f.all
 }
 
 // NewRegistry returns an empty registry whose ARNs use region and accountID.
@@ -162,22 +165,9 @@ func (r *Registry) arnPrefix() string {
 // Errors: a [*ValidationError] from [TaskDefinition.Validate], or a
 // [*LimitExceededException] after [MaxRevisions] revisions. On error nothing changes.
 func (r *Registry) Register(td TaskDefinition, at time.Time) (*Entry, error) {
-	def := td.Clone().inputOnly()
-	normalise(reflect.ValueOf(&def).Elem())
-	if err := def.Validate(); err != nil {
-		return nil, err
-	}
-	if def.CPU != "" {
-		n, _ := ParseCPU(def.CPU) // checked by Validate
-		def.CPU = strconv.FormatInt(n, 10)
-	}
-	if def.Memory != "" {
-		n, _ := ParseMemory(def.Memory)
-		def.Memory = strconv.FormatInt(n, 10)
-	}
-	demand, err := def.Demand()
+	def, demand, err := prepare(td.Clone().inputOnly())
 	if err != nil {
-		return nil, err // unreachable after Validate
+		return nil, err
 	}
 	if len(def.RequiresCompatibilities) > 0 {
 		def.Compatibilities = slices.Clone(def.RequiresCompatibilities)
@@ -198,19 +188,100 @@ func (r *Registry) Register(td TaskDefinition, at time.Time) (*Entry, error) {
 	if rev > r.maxRevisions {
 		return nil, &LimitExceededException{Family: def.Family, Limit: r.maxRevisions}
 	}
-	if f == nil {
-		f = &family{}
-		r.families[def.Family] = f
-		i, _ := slices.BinarySearch(r.names, def.Family)
-		r.names = slices.Insert(r.names, i, def.Family)
-	}
 	def.Revision = rev
 	def.TaskDefinitionArn = r.arnPrefix() + def.Family + ":" + strconv.Itoa(rev)
-	e := &Entry{def: def, demand: demand}
-	f.revisions = append(f.revisions, e)
-	f.active.add(rev - 1)
-	f.latestActive = rev
-	return e, nil
+	return r.store(&Entry{def: def, demand: demand}), nil
+}
+
+// store adds e, whose revision is not in its family, under the write lock.
+func (r *Registry) store(e *Entry) *Entry {
+	f := r.families[e.def.Family]
+	if f == nil {
+		f = &family{}
+		r.families[e.def.Family] = f
+		i, _ := slices.BinarySearch(r.names, e.def.Family)
+		r.names = slices.Insert(r.names, i, e.def.Family)
+	}
+	rev := e.def.Revision
+	for len(f.revisions) < rev {
+		f.revisions = append(f.revisions, nil)
+	}
+	f.revisions[rev-1] = e
+	f.all.add(rev - 1)
+	switch e.def.Status {
+	case StatusActive:
+		f.active.add(rev - 1)
+		f.latestActive = max(f.latestActive, rev)
+	case StatusInactive:
+		f.inactive.add(rev - 1)
+	}
+	return e
+}
+
+// Import stores a revision as ECS described it (describe-task-definition),
+// with its own revision number, ARN, status, registration and
+// deregistration times, compatibilities and requiresAttributes, so that
+// tasks and services of a real cluster find it by the ARN they carry. The
+// revisions of a family need not be consecutive: those not imported do not
+// exist here, and the next [Registry.Register] of the family gets the
+// number after the highest. The definition must pass
+// [TaskDefinition.Validate]; its ARN must be this registry's, for its family
+// and revision; its status ACTIVE (or empty), INACTIVE or
+// DELETE_IN_PROGRESS; the revision must not be there already. On error
+// nothing changes.
+func (r *Registry) Import(td TaskDefinition) (*Entry, error) {
+	def, demand, err := prepare(td.Clone().inputOnly())
+	if err != nil {
+		return nil, err
+	}
+	want := r.arnPrefix() + def.Family + ":" + strconv.Itoa(td.Revision)
+	if td.Revision < 1 || td.TaskDefinitionArn != want {
+		return nil, &ReferenceError{Ref: td.TaskDefinitionArn, Reason: fmt.Sprintf("taskDefinitionArn of revision %d of %s must be %s", td.Revision, def.Family, want), Err: ErrInvalidReference}
+	}
+	if td.Revision > r.maxRevisions {
+		return nil, &LimitExceededException{Family: def.Family, Limit: r.maxRevisions}
+	}
+	def.Revision, def.TaskDefinitionArn = td.Revision, td.TaskDefinitionArn
+	def.Status = cmp.Or(td.Status, StatusActive)
+	switch def.Status {
+	case StatusActive, StatusInactive, StatusDeleteInProgress:
+	default:
+		return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("%q is not ACTIVE, INACTIVE or DELETE_IN_PROGRESS", td.Status)}
+	}
+	def.RegisteredAt, def.DeregisteredAt, def.RegisteredBy = td.RegisteredAt, td.DeregisteredAt, td.RegisteredBy
+	def.Compatibilities = slices.Clone(td.Compatibilities)
+	if len(def.Compatibilities) == 0 {
+		def.Compatibilities = []Compatibility{CompatibilityEC2}
+	}
+	def.RequiresAttributes = slices.Clone(td.RequiresAttributes)
+	if len(def.RequiresAttributes) == 0 {
+		def.RequiresAttributes = requiredAttributes(def)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.families[def.Family]; f != nil && td.Revision <= len(f.revisions) && f.revisions[td.Revision-1] != nil {
+		return nil, &ReferenceError{Ref: want, Reason: "the revision exists already", Err: ErrInvalidReference}
+	}
+	return r.store(&Entry{def: def, demand: demand}), nil
+}
+
+// prepare validates the input part of a definition and normalises it:
+// task cpu and memory as plain units and MiB, its demand computed.
+func prepare(def TaskDefinition) (TaskDefinition, Demand, error) {
+	normalise(reflect.ValueOf(&def).Elem())
+	if err := def.Validate(); err != nil {
+		return def, Demand{}, err
+	}
+	if def.CPU != "" {
+		n, _ := ParseCPU(def.CPU) // checked by Validate
+		def.CPU = strconv.FormatInt(n, 10)
+	}
+	if def.Memory != "" {
+		n, _ := ParseMemory(def.Memory)
+		def.Memory = strconv.FormatInt(n, 10)
+	}
+	demand, err := def.Demand()
+	return def, demand, err // no error after Validate
 }
 
 // requiredAttributes derives requiresAttributes. [INF] ECS derives many more
@@ -283,7 +354,7 @@ func (r *Registry) lookup(ref, fam string, rev int) (*Entry, *family, error) {
 	if rev == 0 {
 		rev = f.latestActive
 	}
-	if rev == 0 || rev > len(f.revisions) {
+	if rev == 0 || rev > len(f.revisions) || f.revisions[rev-1] == nil {
 		return nil, nil, &ReferenceError{Ref: ref, Reason: "Unable to describe task definition.", Err: ErrNotFound}
 	}
 	return f.revisions[rev-1], f, nil
@@ -486,7 +557,7 @@ func (r *Registry) Page(familyPrefix string, status Status, descending bool, aft
 	for ; i >= 0 && i < len(names); i, rev = i+step, 0 {
 		f := r.families[names[i]]
 		set := f.set(status)
-		if set != nil && set.n == 0 {
+		if set.n == 0 {
 			continue
 		}
 		// pos walks the revisions' positions (revision pos+1).
@@ -500,12 +571,9 @@ func (r *Registry) Page(familyPrefix string, status Status, descending bool, aft
 			pos = len(f.revisions) - 1
 		}
 		for {
-			switch {
-			case set == nil && (pos < 0 || pos >= len(f.revisions)):
-				pos = -1
-			case set != nil && descending:
+			if descending {
 				pos = set.prev(pos)
-			case set != nil:
+			} else {
 				pos = set.next(pos)
 			}
 			if pos < 0 {
