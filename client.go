@@ -293,21 +293,28 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 	defer c.mu.Unlock()
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
-		e = &clusterEntry{
-			c: cluster.New(name, cluster.Options{
-				Clock: c.clock, Rand: c.childRand(), ARNPrefix: c.arnPrefix,
-				StoppedTaskRetention: c.opts.StoppedTaskRetention,
-			}),
-			engine: placement.NewEngine(c.childRand().Uint64()),
-			active: true,
-			tags:   slices.Clone(in.Tags),
-		}
-		e.c.Subscribe(e.engine)
-		e.services = scheduler.NewServices(e.c, name, e.place, c.arnPrefix, c.clock, c.childRand())
-		e.services.MaxAttempts = c.opts.MaxCommitAttempts
+		e = c.newClusterEntry(name, in.Tags)
 		c.clusters[name] = e
 	}
 	return &CreateClusterOutput{Cluster: e.describe()}, nil
+}
+
+// newClusterEntry makes an empty ACTIVE cluster named name, not yet in
+// c.clusters.
+func (c *Client) newClusterEntry(name string, tags []Tag) *clusterEntry {
+	e := &clusterEntry{
+		c: cluster.New(name, cluster.Options{
+			Clock: c.clock, Rand: c.childRand(), ARNPrefix: c.arnPrefix,
+			StoppedTaskRetention: c.opts.StoppedTaskRetention,
+		}),
+		engine: placement.NewEngine(c.childRand().Uint64()),
+		active: true,
+		tags:   slices.Clone(tags),
+	}
+	e.c.Subscribe(e.engine)
+	e.services = scheduler.NewServices(e.c, name, e.place, c.arnPrefix, c.clock, c.childRand())
+	e.services.MaxAttempts = c.opts.MaxCommitAttempts
+	return e
 }
 
 func (e *clusterEntry) describe() Cluster {

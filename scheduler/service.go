@@ -236,6 +236,49 @@ func (ss *Services) Create(name string, cfg ServiceConfig) (Service, error) {
 	return s.copy(), nil
 }
 
+// Import adds a service as a real cluster described it: its ARN, status,
+// configuration, deployments (PRIMARY first, each with its id, which its
+// tasks carry as startedBy), events (newest first) and creation time, with
+// the ids of its tasks that are not stopped. The counts are the cluster's
+// to say: the next Reconcile or Describe recomputes them. A live service
+// of the same name is [ErrServiceExists]; a service without a deployment,
+// or whose first deployment is not PRIMARY, is an error. On error nothing
+// changes.
+func (ss *Services) Import(svc Service, taskIDs []string) error {
+	if len(svc.Deployments) == 0 || svc.Deployments[0].Status != DeploymentPrimary {
+		return fmt.Errorf("scheduler: service %s: the first deployment must be the PRIMARY one", svc.Name)
+	}
+	switch svc.Status {
+	case ServiceActive, ServiceDraining, ServiceInactive:
+	default:
+		return fmt.Errorf("scheduler: service %s: status %q is not ACTIVE, DRAINING or INACTIVE", svc.Name, svc.Status)
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if old, ok := ss.byName[svc.Name]; ok && old.Status != ServiceInactive {
+		return ErrServiceExists
+	}
+	s := &service{Service: svc, tasks: slices.Clone(taskIDs)}
+	s.Service.Deployments = slices.Clone(svc.Deployments)
+	s.Service.Events = slices.Clone(svc.Events)
+	s.Config.Strategies = slices.Clone(svc.Config.Strategies)
+	s.Config.Constraints = slices.Clone(svc.Config.Constraints)
+	if len(s.Events) > MaxEvents {
+		s.Events = s.Events[:MaxEvents]
+	}
+	for i := range s.Deployments {
+		d := &s.Deployments[i]
+		d.everRunning = d.RunningCount > 0
+		if d.RolloutState == RolloutCompleted && s.lastCompleted == nil {
+			done := *d
+			s.lastCompleted = &done
+		}
+	}
+	ss.byName[svc.Name] = s
+	ss.gen++
+	return nil
+}
+
 // Update is what UpdateService changes; nil fields stay as they are.
 type Update struct {
 	TaskDef               *TaskDef

@@ -95,6 +95,43 @@ func DecodeDescribed(data []byte) (TaskDefinition, error) {
 	return td, nil
 }
 
+// DecodeDescribedLenient is [DecodeDescribed] for output that may carry
+// members this package does not have (ECS adds to its output over time):
+// they are skipped, and returned as paths ("containerDefinitions[].foo"),
+// not an error. JSON of the wrong shape is still an error.
+func DecodeDescribedLenient(data []byte) (TaskDefinition, []string, error) {
+	var td TaskDefinition
+	raw, err := decodeTree(data)
+	if err != nil {
+		return td, nil, err
+	}
+	var unknown []string
+	shape := reflect.TypeFor[TaskDefinition]()
+	var tree any = raw.tree
+	if inner, wrapped := raw.tree["taskDefinition"]; wrapped {
+		var out describeOutput
+		if err := json.Unmarshal(raw.bytes, &out); err != nil {
+			return td, nil, fmt.Errorf("taskdef: decode: %w", err)
+		}
+		if out.TaskDefinition != nil {
+			td = *out.TaskDefinition
+		}
+		td.Tags = append(td.Tags, out.Tags...)
+		tree = inner
+		for k := range raw.tree {
+			if k != "taskDefinition" && k != "tags" {
+				unknown = append(unknown, k)
+			}
+		}
+	} else if err := json.Unmarshal(raw.bytes, &td); err != nil {
+		return TaskDefinition{}, nil, fmt.Errorf("taskdef: decode: %w", err)
+	}
+	_ = walkFields(shape, tree, "", true, &unknown)
+	slices.Sort(unknown)
+	normalise(reflect.ValueOf(&td).Elem())
+	return td, unknown, nil
+}
+
 // Encode returns td as the input of `aws ecs register-task-definition
 // --cli-input-json`: the output-only fields are left out, members are indented
 // by two spaces and HTML characters are not escaped. There is no trailing newline.
@@ -164,6 +201,13 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 // an [*UnknownFieldError] for the first member (in sorted order) t lacks.
 // Values of the wrong JSON kind are skipped: json.Unmarshal reports them.
 func checkFields(t reflect.Type, v any, path string, allowOutput bool) error {
+	return walkFields(t, v, path, allowOutput, nil)
+}
+
+// walkFields is checkFields; with unknown not nil it appends every unknown
+// member's path to it (with its indexes as "[]") instead of stopping at the
+// first.
+func walkFields(t reflect.Type, v any, path string, allowOutput bool, unknown *[]string) error {
 	if t == rawMessageType || t == timeType {
 		return nil
 	}
@@ -184,9 +228,13 @@ func checkFields(t reflect.Type, v any, path string, allowOutput bool) error {
 			}
 			ft, ok := fields[k]
 			if !ok || (t == taskDefinitionType && !allowOutput && outputOnly[k]) {
-				return &UnknownFieldError{Field: p}
+				if unknown == nil {
+					return &UnknownFieldError{Field: p}
+				}
+				*unknown = append(*unknown, p)
+				continue
 			}
-			if err := checkFields(ft, obj[k], p, allowOutput); err != nil {
+			if err := walkFields(ft, obj[k], p, allowOutput, unknown); err != nil {
 				return err
 			}
 		}
@@ -196,7 +244,11 @@ func checkFields(t reflect.Type, v any, path string, allowOutput bool) error {
 			return nil
 		}
 		for i, e := range arr {
-			if err := checkFields(t.Elem(), e, path+"["+strconv.Itoa(i)+"]", allowOutput); err != nil {
+			at := path + "[" + strconv.Itoa(i) + "]"
+			if unknown != nil {
+				at = path + "[]"
+			}
+			if err := walkFields(t.Elem(), e, at, allowOutput, unknown); err != nil {
 				return err
 			}
 		}
@@ -206,7 +258,7 @@ func checkFields(t reflect.Type, v any, path string, allowOutput bool) error {
 			return nil
 		}
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			if err := checkFields(t.Elem(), obj[k], path+"."+k, allowOutput); err != nil {
+			if err := walkFields(t.Elem(), obj[k], path+"."+k, allowOutput, unknown); err != nil {
 				return err
 			}
 		}
