@@ -521,3 +521,35 @@ func (s *Snapshot) Files() (map[string][]byte, error) {
 	}
 	return files, nil
 }
+
+// Time is the newest time the snapshot tells (a registration, a task's
+// creation, start or stop, a deployment's update, a service event): near
+// when it was taken. A simulation of it starts its clock there, so that
+// the STOPPED tasks it holds are as old as they were. Zero if it tells
+// none.
+func (s *Snapshot) Time() time.Time {
+	var at time.Time
+	see := func(ts ...Timestamp) {
+		for _, t := range ts {
+			if t.After(at) {
+				at = t.Time
+			}
+		}
+	}
+	for _, in := range s.ContainerInstances {
+		see(in.RegisteredAt)
+	}
+	for _, t := range s.Tasks {
+		see(t.CreatedAt, t.StartedAt, t.StoppingAt, t.StoppedAt)
+	}
+	for _, sv := range s.Services {
+		see(sv.CreatedAt)
+		for _, d := range sv.Deployments {
+			see(d.CreatedAt, d.UpdatedAt)
+		}
+		for _, e := range sv.Events {
+			see(e.CreatedAt)
+		}
+	}
+	return at
+}
