@@ -63,6 +63,9 @@ type Driver struct {
 	// StartDelay is how long a placed task stays PENDING before its
 	// agent reports it RUNNING; 0 means at the next step.
 	StartDelay time.Duration
+	// OnStep, if not nil, is called by RunUntilSteady after each step
+	// with the step's number (from 1) and output: a progress report.
+	OnStep func(n int, out *StepOutput)
 }
 
 // StepOutput is what one [Driver.Step] did.
@@ -128,6 +131,9 @@ func (d *Driver) RunUntilSteady(ctx context.Context, dt time.Duration, limit int
 			return steps, err
 		}
 		steps = append(steps, out)
+		if d.OnStep != nil {
+			d.OnStep(len(steps), out)
+		}
 		if out.quiet() {
 			pending, err := d.pending(ctx)
 			if err != nil {

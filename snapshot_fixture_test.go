@@ -133,6 +133,14 @@ func cliShape(t *testing.T, name string, doc map[string]any, defs map[string]map
 			m["tags"] = []any{}
 			m["healthStatus"] = map[string]any{"overallStatus": "OK", "details": []any{map[string]any{"type": "CONTAINER_RUNTIME", "status": "OK", "lastUpdated": "2026-11-30T10:58:00.000000+00:00", "lastStatusChange": "2026-11-30T09:01:00.000000+00:00"}}}
 			delete(m, "statusReason")
+			// The capabilities a real agent reports, which real task
+			// definitions require.
+			attrs, _ := m["attributes"].([]any)
+			for _, name := range []string{"com.amazonaws.ecs.capability.ecr-auth", "com.amazonaws.ecs.capability.docker-remote-api.1.17",
+				"com.amazonaws.ecs.capability.docker-remote-api.1.18", "com.amazonaws.ecs.capability.docker-remote-api.1.44", "ecs.capability.execution-role-ecr-pull"} {
+				attrs = append(attrs, map[string]any{"name": name})
+			}
+			m["attributes"] = attrs
 		})
 	case strings.HasPrefix(name, "describe-tasks"):
 		each("tasks", func(m map[string]any) {
@@ -206,7 +214,7 @@ func cliShape(t *testing.T, name string, doc map[string]any, defs map[string]map
 		}
 		td["registeredBy"] = "arn:aws:iam::111122223333:role/deployer"
 		ra, _ := td["requiresAttributes"].([]any)
-		td["requiresAttributes"] = append(ra, map[string]any{"name": "com.amazonaws.ecs.capability.ecr-auth"})
+		td["requiresAttributes"] = append(ra, map[string]any{"name": "com.amazonaws.ecs.capability.ecr-auth"}, map[string]any{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"})
 		for _, ct := range td["containerDefinitions"].([]any) {
 			c := ct.(map[string]any)
 			c["environment"], c["mountPoints"], c["volumesFrom"], c["systemControls"] = []any{}, []any{}, []any{}, []any{}
