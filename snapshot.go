@@ -7,9 +7,9 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stevedore-go/stevedore/taskdef"
@@ -294,76 +294,83 @@ func (s *Snapshot) Add(name string, data []byte) error {
 	fail := func(format string, args ...any) error {
 		return &SnapshotError{File: name, Err: fmt.Errorf(format, args...)}
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return fail("not a JSON object: %v", err)
+	if !json.Valid(data) {
+		var v any
+		return fail("not JSON: %v", json.Unmarshal(data, &v))
 	}
+	if i := skipSpace(data, 0); i >= len(data) || data[i] != '{' {
+		return fail("not a JSON object")
+	}
+	top := map[string]json.RawMessage{}
+	eachMember(data, func(k string, v []byte) { top[k] = v })
 	unmodelled := map[string]int{}
+	// decode decodes the items of top[key] into a new slice at into; s is
+	// written only once every item decoded.
 	decode := func(key string, into any) error {
-		var items []json.RawMessage
-		if err := json.Unmarshal(top[key], &items); err != nil {
-			return fail("%s: %v", key, err)
+		var items [][]byte
+		if v := top[key]; len(v) == 0 || v[0] != '[' {
+			return fail("%s: not an array", key)
 		}
+		eachElement(top[key], func(v []byte) { items = append(items, v) })
 		slice := reflect.ValueOf(into).Elem()
+		slice.Set(reflect.MakeSlice(slice.Type(), len(items), len(items)))
+		elem := slice.Type().Elem()
 		for i, raw := range items {
-			v := reflect.New(slice.Type().Elem())
-			if err := json.Unmarshal(raw, v.Interface()); err != nil {
+			if err := json.Unmarshal(raw, slice.Index(i).Addr().Interface()); err != nil {
 				return fail("%s[%d]: %v", key, i, err)
 			}
-			countUnmodelled(raw, v.Elem().Type(), key+"[]", unmodelled)
-			slice.Set(reflect.Append(slice, v.Elem()))
+			countUnmodelled(raw, elem, key+"[]", unmodelled)
 		}
 		return nil
 	}
-	next := *s
-	next.Clusters = slices.Clone(s.Clusters)
-	next.ContainerInstances = slices.Clone(s.ContainerInstances)
-	next.Tasks = slices.Clone(s.Tasks)
-	next.Services = slices.Clone(s.Services)
-	next.TaskDefinitions = slices.Clone(s.TaskDefinitions)
-	var err error
+	var (
+		clusters  []SnapshotCluster
+		instances []SnapshotContainerInstance
+		tasks     []SnapshotTask
+		services  []SnapshotService
+		td        taskdef.TaskDefinition
+		isTD      bool
+		err       error
+	)
 	switch {
 	case top["taskDefinition"] != nil:
-		td, unknown, err := decodeDescribedTaskDefinition(data)
+		var unknown []string
+		td, unknown, err = decodeDescribedTaskDefinition(data)
 		if err != nil {
 			return fail("%v", err)
 		}
 		for _, p := range unknown {
 			unmodelled["taskDefinition."+p]++
 		}
-		next.TaskDefinitions = append(next.TaskDefinitions, td)
+		isTD = true
 	case top["containerInstances"] != nil:
-		err = decode("containerInstances", &next.ContainerInstances)
+		err = decode("containerInstances", &instances)
 	case top["tasks"] != nil:
-		err = decode("tasks", &next.Tasks)
+		err = decode("tasks", &tasks)
 	case top["services"] != nil:
-		err = decode("services", &next.Services)
+		err = decode("services", &services)
 	case top["clusters"] != nil:
-		err = decode("clusters", &next.Clusters)
+		err = decode("clusters", &clusters)
 	default:
 		return fail("not the output of aws ecs describe-clusters, describe-container-instances, describe-tasks, describe-services or describe-task-definition")
 	}
 	if err != nil {
 		return err
 	}
-	if len(unmodelled) > 0 && next.Unmodelled == nil {
-		next.Unmodelled = map[string]int{}
-	} else if next.Unmodelled != nil {
-		next.Unmodelled = cloneCounts(next.Unmodelled)
+	s.Clusters = append(s.Clusters, clusters...)
+	s.ContainerInstances = append(s.ContainerInstances, instances...)
+	s.Tasks = append(s.Tasks, tasks...)
+	s.Services = append(s.Services, services...)
+	if isTD {
+		s.TaskDefinitions = append(s.TaskDefinitions, td)
+	}
+	if len(unmodelled) > 0 && s.Unmodelled == nil {
+		s.Unmodelled = map[string]int{}
 	}
 	for k, n := range unmodelled {
-		next.Unmodelled[k] += n
+		s.Unmodelled[k] += n
 	}
-	*s = next
 	return nil
-}
-
-func cloneCounts(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // modelledNested are the nested members whose own members are checked too.
@@ -375,26 +382,132 @@ var modelledNested = map[string]reflect.Type{
 // countUnmodelled counts the members of the object raw that t does not
 // have, or that t keeps only to say they are not modelled, by path.
 func countUnmodelled(raw json.RawMessage, t reflect.Type, at string, counts map[string]int) {
-	var members map[string]json.RawMessage
-	if json.Unmarshal(raw, &members) != nil {
-		return
-	}
-	known := jsonNames(t)
-	for k, v := range members {
+	known := jsonNamesOf(t)
+	eachMember(raw, func(k string, v []byte) {
 		if nt, ok := modelledNested[k]; ok && known[k] {
-			var items []json.RawMessage
-			if json.Unmarshal(v, &items) == nil {
-				for _, item := range items {
-					countUnmodelled(item, nt, at+"."+k+"[]", counts)
-				}
-			}
-			continue
+			eachElement(v, func(item []byte) { countUnmodelled(item, nt, at+"."+k+"[]", counts) })
+			return
 		}
 		if (known[k] && !unmodelledMembers[k]) || emptyJSON(v) {
-			continue
+			return
 		}
 		counts[at+"."+k]++
+	})
+}
+
+// namesCache keeps jsonNames of the snapshot types.
+var namesCache sync.Map // reflect.Type → map[string]bool
+
+func jsonNamesOf(t reflect.Type) map[string]bool {
+	if m, ok := namesCache.Load(t); ok {
+		return m.(map[string]bool)
 	}
+	m, _ := namesCache.LoadOrStore(t, jsonNames(t))
+	return m.(map[string]bool)
+}
+
+// eachMember calls fn with each member of the JSON object raw, which is
+// valid JSON (json.Unmarshal accepted it), in one pass and without
+// decoding the values. It does nothing when raw is not an object.
+func eachMember(raw []byte, fn func(key string, value []byte)) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != '"' {
+			return
+		}
+		end := skipValue(raw, i)
+		key := string(raw[i+1 : end-1])
+		if strings.IndexByte(key, '\\') >= 0 {
+			_ = json.Unmarshal(raw[i:end], &key)
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return
+		}
+		start := skipSpace(raw, i+1)
+		end = skipValue(raw, start)
+		fn(key, raw[start:end])
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ',' {
+			return
+		}
+		i++
+	}
+}
+
+// eachElement calls fn with each element of the JSON array raw (valid
+// JSON); it does nothing when raw is not an array.
+func eachElement(raw []byte, fn func(value []byte)) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		return
+	}
+	for i < len(raw) {
+		start := skipSpace(raw, i)
+		end := skipValue(raw, start)
+		fn(raw[start:end])
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ',' {
+			return
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[j])) {
+		j++
+	}
+	return j
 }
 
 // unmodelledMembers are members the snapshot types decode (to read them
