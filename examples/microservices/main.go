@@ -79,9 +79,11 @@ type sim struct {
 	ctx   context.Context
 	ecs   *stevedore.Client
 	clock *stevedore.ManualClock
-	w     io.Writer
-	steps int
-	seen  map[string]int // events printed, by service
+	// driver moves the clock, lets the agents report and reconciles.
+	driver *stevedore.Driver
+	w      io.Writer
+	steps  int
+	seen   map[string]int // events printed, by service
 }
 
 func run(w io.Writer) error {
@@ -92,11 +94,12 @@ func run(w io.Writer) error {
 		return err
 	}
 	s := &sim{
-		ctx:   ctx,
-		ecs:   ecs,
-		clock: clock,
-		w:     w,
-		seen:  map[string]int{},
+		ctx:    ctx,
+		ecs:    ecs,
+		clock:  clock,
+		driver: &stevedore.Driver{Client: ecs, Clock: clock, Cluster: clusterName},
+		w:      w,
+		seen:   map[string]int{},
 	}
 	if err := s.setUp(); err != nil {
 		return err
@@ -218,25 +221,16 @@ func (s *sim) setUp() error {
 	return nil
 }
 
-// step advances the clock and runs the next action: odd steps are a
-// scheduler pass (Reconcile), even steps have the agents report their
-// PENDING tasks RUNNING. It prints the new service events and location's
-// tasks, and returns how many of them are RUNNING.
+// step runs one step of the Driver: the clock moves 10 s, the agents
+// report the tasks placed before it RUNNING, and the service scheduler
+// reconciles. It prints the new service events and location's tasks, and
+// returns how many of them are RUNNING.
 func (s *sim) step() (int, error) {
 	s.steps++
-	s.clock.Advance(10 * time.Second)
-	action := "reconcile"
-	if s.steps%2 == 1 {
-		if _, err := s.ecs.Reconcile(s.ctx, &stevedore.ReconcileInput{Cluster: clusterName}); err != nil {
-			return 0, err
-		}
-	} else {
-		action = "agents report PENDING tasks RUNNING"
-		if _, err := s.ecs.StartPendingTasks(s.ctx, &stevedore.StartPendingTasksInput{Cluster: clusterName}); err != nil {
-			return 0, err
-		}
+	if _, err := s.driver.Step(s.ctx, 10*time.Second); err != nil {
+		return 0, err
 	}
-	fmt.Fprintf(s.w, "-- step %d at %s: %s\n", s.steps, s.clock.Now().Format("15:04:05"), action)
+	fmt.Fprintf(s.w, "-- step %d at %s: agents report, the scheduler reconciles\n", s.steps, s.clock.Now().Format("15:04:05"))
 	if err := s.printEvents(); err != nil {
 		return 0, err
 	}

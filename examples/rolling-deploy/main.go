@@ -36,7 +36,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "\nreconcile steps to roll 4 tasks to revision 2: %d with 5 instances, %d with 10\n", five, ten)
+	_, err = fmt.Fprintf(w, "\nsteps (15 s each: agents report, the scheduler reconciles) to roll 4 tasks to revision 2: %d with 5 instances, %d with 10\n", five, ten)
 	return err
 }
 
@@ -82,19 +82,14 @@ func deploy(w io.Writer, n int) (int, error) {
 		return 0, err
 	}
 	seen := 0
+	// The Driver moves the clock, has the agents report the tasks placed
+	// before the step RUNNING, and runs one step of the service scheduler.
+	driver := &stevedore.Driver{Client: ecs, Clock: clock, Cluster: "demo"}
 	step := func() error {
-		clock.Advance(15 * time.Second)
-		if _, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "demo"}); err != nil {
+		if _, err := driver.Step(ctx, 15*time.Second); err != nil {
 			return err
 		}
-		if _, err := ecs.StartPendingTasks(ctx, &stevedore.StartPendingTasksInput{Cluster: "demo"}); err != nil {
-			return err
-		}
-		// A second pass lets the scheduler see the tasks the agents started.
-		_, err := ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "demo"})
-		if err != nil {
-			return err
-		}
+		var err error
 		if seen, err = printEvents(ctx, w, ecs, seen); err != nil {
 			return err
 		}

@@ -10,12 +10,13 @@ import (
 )
 
 // The update goes through the one spare instance a task at a time — start
-// new, stop old, four times — and with ten instances it takes fewer steps.
+// new, then stop old once the new one runs, four times — and with ten
+// instances all four start at once.
 func TestRollingDeploy(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, run(&buf))
 	out := buf.String()
-	assert.Contains(t, out, "reconcile steps to roll 4 tasks to revision 2: 4 with 5 instances, 1 with 10")
+	assert.Contains(t, out, "steps (15 s each: agents report, the scheduler reconciles) to roll 4 tasks to revision 2: 5 with 5 instances, 2 with 10")
 
 	five, ten, ok := strings.Cut(out, "== 10 instances")
 	require.True(t, ok)
