@@ -47,6 +47,15 @@
 // comes from [Options.Clock] and randomness from [Options.Rand], so every run
 // replays.
 //
+// # Real clusters
+//
+// [ReadSnapshot] reads what the AWS CLI's describe-* commands print, and
+// [Import] makes a Client of it that keeps every ARN, id and timestamp
+// (what the model cannot hold is reported, see [ImportReport]; the rules
+// are §8). [Client.Fork] copies a Client; what runs on the copy leaves the
+// original as it was, and [Diff] turns the difference into the AWS CLI
+// calls that would make it real. A [Driver] runs a simulation forward.
+//
 // # Example
 //
 //	ecs, err := stevedore.New(stevedore.Options{Clock: stevedore.NewManualClock(start), Rand: rand.NewPCG(1, 2)})

@@ -103,6 +103,7 @@ func arnParts(arn string) (region, account, resource string, ok bool) {
 // DEPROVISIONING) is imported STOPPED, as the model's agent stops
 // containers at once. Remaining resources are recomputed from the tasks;
 // where they differ from the described ones the report's Drift says so.
+// The rules are docs/semantics.md §8.
 //
 // Errors, which leave no Client: ARNs of several accounts or regions, an
 // ARN that is not ECS's, a container instance whose cluster cannot be told
