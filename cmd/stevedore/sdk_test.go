@@ -43,7 +43,7 @@ func endpoint(t testing.TB, opts ecsapi.Options, key, secret string) (*ecs.Clien
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
-		HTTPClient:   sdkHTTP(srv.Client().Transport),
+		HTTPClient:   sdkHTTP(keepAlive(srv.Client().Transport)),
 		Retryer:      aws.NopRetryer{},
 	})
 	return client, c, clock
