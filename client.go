@@ -65,6 +65,9 @@ type Client struct {
 	// seeds its generator with mix.Nth(callSeed[i], n).
 	callSeed [2]uint64
 	specs    sync.Map // task definition ARN → its default *cluster.TaskSpec
+	// described: task definition ARN → the *TaskOverride its tasks without
+	// overrides describe.
+	described sync.Map
 
 	// Written by every call: on cache lines of their own, away from the
 	// fields above.

@@ -64,7 +64,7 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 				})
 			}
 			for t := range v.Tasks() {
-				tk := task(v.TaskInfo(t))
+				tk := c.task(v.TaskInfo(t))
 				s.Tasks = append(s.Tasks, SnapshotTask{
 					TaskArn: tk.TaskArn, ClusterArn: tk.ClusterArn, TaskDefinitionArn: tk.TaskDefinitionArn,
 					ContainerInstanceArn: tk.ContainerInstanceArn, LastStatus: tk.LastStatus, DesiredStatus: tk.DesiredStatus,
@@ -73,6 +73,7 @@ func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
 					CreatedAt: Timestamp{tk.CreatedAt}, StartedAt: Timestamp{tk.StartedAt},
 					StoppingAt: Timestamp{tk.StoppingAt}, StoppedAt: Timestamp{tk.StoppedAt},
 					StoppedReason: tk.StoppedReason, StopCode: tk.StopCode, Tags: tags[tk.TaskArn],
+					Overrides: tk.Overrides,
 				})
 			}
 		})

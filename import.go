@@ -478,9 +478,17 @@ func (im *importer) task(st *SnapshotTask) (cluster.ImportTask, bool) {
 	spec := *base
 	spec.Group = cmp.Or(st.Group, base.Group)
 	spec.StartedBy = st.StartedBy
+	d := base.Demand
+	if st.Overrides.Changes() {
+		od, kept, err := overriddenDemand(e, st.Overrides)
+		if err != nil {
+			im.skip("task", st.TaskArn, "its overrides: %v", err)
+			return cluster.ImportTask{}, false
+		}
+		d, spec.Demand, spec.Overrides = od, od, kept
+	}
 	// The described task cpu and memory, where given, are what ECS
 	// accounts (they include task-level overrides).
-	d := base.Demand
 	cpu, mem := d.CPU(), d.Memory()
 	if v, err := strconv.ParseInt(st.Cpu, 10, 64); err == nil && v >= 0 {
 		cpu = v

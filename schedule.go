@@ -23,6 +23,8 @@ type TaskSpecInput struct {
 	StartedBy string
 	// NetworkConfiguration is required for an awsvpc task definition.
 	NetworkConfiguration *NetworkConfiguration
+	// Overrides change the task definition as on RunTask.
+	Overrides *TaskOverride
 }
 
 // TaskSpec returns the spec of the tasks a custom scheduler places with
@@ -42,7 +44,7 @@ func (c *Client) TaskSpec(ctx context.Context, in *TaskSpecInput) (*cluster.Task
 	if err := checkStartedBy(in.StartedBy, 128); err != nil {
 		return nil, err
 	}
-	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration, in.Overrides)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ func (c *Client) Schedule(ctx context.Context, in *ScheduleInput) (*ScheduleOutp
 			// conflict, decided again, then a failure.)
 			return invalidParameter(err, "the scheduler's plan cannot be applied: %v", err)
 		}
-		out = &ScheduleOutput{Tasks: tasks(res.Tasks), Stopped: tasks(res.Stopped), Failures: failures(res.Failures), Conflicts: res.Conflicts}
+		out = &ScheduleOutput{Tasks: c.tasks(res.Tasks), Stopped: c.tasks(res.Stopped), Failures: failures(res.Failures), Conflicts: res.Conflicts}
 		return nil
 	})
 	return out, err

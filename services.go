@@ -366,7 +366,7 @@ func deploymentConfig(dc *DeploymentConfiguration, daemon bool, maxDefault, minD
 
 // serviceTaskDef resolves the task definition of a service.
 func (c *Client) serviceTaskDef(ref string, net *NetworkConfiguration) (scheduler.TaskDef, error) {
-	spec, e, err := c.taskSpec(ref, "", "", net)
+	spec, e, err := c.taskSpec(ref, "", "", net, nil)
 	if err != nil {
 		return scheduler.TaskDef{}, err
 	}
@@ -848,7 +848,7 @@ func (c *Client) Reconcile(ctx context.Context, in *ReconcileInput) (*ReconcileO
 		if err != nil {
 			return err
 		}
-		out = &ReconcileOutput{Started: tasks(res.Started), Stopped: tasks(res.Stopped), Failures: failures(res.Failures)}
+		out = &ReconcileOutput{Started: c.tasks(res.Started), Stopped: c.tasks(res.Stopped), Failures: failures(res.Failures)}
 		return nil
 	})
 	return out, err

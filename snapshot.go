@@ -172,6 +172,9 @@ type SnapshotTask struct {
 	StoppedReason string    `json:"stoppedReason"`
 	StopCode      string    `json:"stopCode"`
 	Tags          []Tag     `json:"tags"`
+	// Overrides are the task's overrides; those that change the task
+	// definition are kept on the imported task.
+	Overrides *TaskOverride `json:"overrides"`
 	// Timestamps of the task's life that the model does not keep.
 	PullStartedAt      Timestamp `json:"pullStartedAt"`
 	PullStoppedAt      Timestamp `json:"pullStoppedAt"`

@@ -50,6 +50,9 @@ type RunTaskInput struct {
 	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy,omitempty"`
 	// NetworkConfiguration is required for awsvpc task definitions.
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// Overrides change the task definition for these tasks; their cpu,
+	// memory and GPUs are the tasks' demand. See [TaskOverride].
+	Overrides *TaskOverride `json:"overrides,omitempty"`
 }
 
 // RunTaskOutput is the output of [Client.RunTask]: the tasks started and
@@ -85,7 +88,7 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 	default:
 		return nil, invalidParameter(nil, "launch type should be one of [EC2,FARGATE,EXTERNAL]")
 	}
-	spec, def, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	spec, def, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration, in.Overrides)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +121,7 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 		if rc.empty {
 			return invalidParameter(nil, "No Container Instances were found in your cluster.")
 		}
-		out = &RunTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}
+		out = &RunTaskOutput{Tasks: c.tasks(res.Tasks), Failures: failures(res.Failures)}
 		return nil
 	})
 	return out, err
@@ -161,9 +164,10 @@ func taskDefConstraints(e *taskdef.Entry) (placement.Constraints, error) {
 }
 
 // taskSpec resolves the task definition and builds the spec of the tasks
-// a call starts. A call with the default group and no startedBy gets the
-// revision's shared spec: callers copy a spec before they modify it.
-func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration) (*cluster.TaskSpec, *taskdef.Entry, error) {
+// a call starts. A call with the default group, no startedBy and no
+// overrides that change anything gets the revision's shared spec: callers
+// copy a spec before they modify it.
+func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguration, overrides *TaskOverride) (*cluster.TaskSpec, *taskdef.Entry, error) {
 	if ref == "" {
 		return nil, nil, invalidParameter(nil, "taskDefinition is required.")
 	}
@@ -194,24 +198,73 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 	if len(cmp.Or(group, spec.Group)) > 255 { // the default "family:<family>" too
 		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
-	if (group != "" && group != spec.Group) || startedBy != "" {
+	changes := overrides.Changes()
+	if (group != "" && group != spec.Group) || startedBy != "" || changes {
 		own := *spec
 		own.Group = cmp.Or(group, spec.Group)
 		own.StartedBy = startedBy
+		if changes {
+			if own.Demand, own.Overrides, err = overriddenDemand(e, overrides); err != nil {
+				return nil, nil, err
+			}
+		}
 		spec = &own
 	}
 	return spec, e, nil
 }
 
-func tasks(infos []cluster.TaskInfo) []Task {
+// overriddenDemand applies overrides to a task definition and returns the
+// demand of its tasks and a copy of the overrides to keep.
+func overriddenDemand(e *taskdef.Entry, o *TaskOverride) (*cluster.Demand, *TaskOverride, error) {
+	def, err := e.Definition().Override(*o)
+	if err != nil {
+		return nil, nil, taskDefinitionError(err)
+	}
+	td, err := def.Demand()
+	if err != nil {
+		return nil, nil, invalidParameter(err, "overrides: %v", err)
+	}
+	attrs := make([]string, len(def.RequiresAttributes))
+	for i, a := range def.RequiresAttributes {
+		attrs[i] = a.Name
+	}
+	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	if err != nil {
+		return nil, nil, invalidParameter(err, "overrides: %v", err)
+	}
+	return d, o.Clone(), nil
+}
+
+// describedOverrides returns the overrides a task describes: its own,
+// with every container of its task definition listed, or the shared
+// description of a task without overrides.
+func (c *Client) describedOverrides(t *cluster.TaskInfo) *TaskOverride {
+	if t.Overrides == nil {
+		if d, ok := c.described.Load(t.TaskDefinitionARN); ok {
+			return d.(*TaskOverride)
+		}
+	}
+	var def taskdef.TaskDefinition
+	if e, err := c.registry.Resolve(t.TaskDefinitionARN); err == nil {
+		def = e.Definition()
+	}
+	d := t.Overrides.Described(&def)
+	if t.Overrides != nil {
+		return &d
+	}
+	shared, _ := c.described.LoadOrStore(t.TaskDefinitionARN, &d)
+	return shared.(*TaskOverride)
+}
+
+func (c *Client) tasks(infos []cluster.TaskInfo) []Task {
 	out := make([]Task, len(infos))
-	for i, t := range infos {
-		out[i] = task(t)
+	for i := range infos {
+		out[i] = c.task(infos[i])
 	}
 	return out
 }
 
-func task(t cluster.TaskInfo) Task {
+func (c *Client) task(t cluster.TaskInfo) Task {
 	return Task{
 		TaskArn: t.ARN, ClusterArn: t.ClusterARN, TaskDefinitionArn: t.TaskDefinitionARN,
 		ContainerInstanceArn: t.InstanceARN,
@@ -222,6 +275,7 @@ func task(t cluster.TaskInfo) Task {
 		GpuIds:           t.GPUIDs,
 		CreatedAt:        t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
 		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
+		Overrides: c.describedOverrides(&t),
 	}
 }
 
@@ -282,6 +336,8 @@ type StartTaskInput struct {
 	// StartTask limit).
 	StartedBy            string                `json:"startedBy,omitempty"`
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// Overrides change the task definition for these tasks, as on RunTask.
+	Overrides *TaskOverride `json:"overrides,omitempty"`
 }
 
 // StartTaskOutput is the output of [Client.StartTask].
@@ -308,7 +364,7 @@ func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskO
 	if err := checkStartedBy(in.StartedBy, 36); err != nil {
 		return nil, err
 	}
-	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration)
+	spec, _, err := c.taskSpec(in.TaskDefinition, in.Group, in.StartedBy, in.NetworkConfiguration, in.Overrides)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +375,7 @@ func (c *Client) StartTask(ctx context.Context, in *StartTaskInput) (*StartTaskO
 		if err := scheduler.ExecuteTo(e.c, &scheduler.Pin{Spec: spec, Instances: in.ContainerInstances}, c.opts.MaxCommitAttempts, res); err != nil {
 			return err
 		}
-		out = &StartTaskOutput{Tasks: tasks(res.Tasks), Failures: failures(res.Failures)}
+		out = &StartTaskOutput{Tasks: c.tasks(res.Tasks), Failures: failures(res.Failures)}
 		return nil
 	})
 	return out, err
@@ -363,7 +419,7 @@ func (c *Client) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*De
 					out.Failures = append(out.Failures, Failure{Arn: arn, Reason: "MISSING"})
 					continue
 				}
-				out.Tasks = append(out.Tasks, task(v.TaskInfo(t)))
+				out.Tasks = append(out.Tasks, c.task(v.TaskInfo(t)))
 			}
 		})
 		return nil
@@ -542,7 +598,7 @@ func (c *Client) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutp
 		if err != nil {
 			return taskError(err)
 		}
-		out = &StopTaskOutput{Task: task(info)}
+		out = &StopTaskOutput{Task: c.task(info)}
 		return nil
 	})
 	return out, err

@@ -34,6 +34,10 @@ func TestRunTask(t *testing.T) {
 		LastStatus:           "PENDING", DesiredStatus: "RUNNING",
 		Cpu: "1000", Memory: "500", Group: "family:whitepaper", StartedBy: "ci/run-42",
 		LaunchType: "EC2", Version: 1, CreatedAt: t0,
+		Overrides: &stevedore.TaskOverride{
+			ContainerOverrides:            []stevedore.ContainerOverride{{Name: "nginx"}},
+			InferenceAcceleratorOverrides: []taskdef.InferenceAcceleratorOverride{},
+		},
 	}, task)
 	assert.Equal(t, task, describeTask(t, c, "app01", task.TaskArn))
 	got := describeInstance(t, c, "app01", ci.ContainerInstanceArn)

@@ -35,6 +35,15 @@ type KeyValuePair struct {
 // Tag is a key-value pair attached to a resource.
 type Tag = taskdef.Tag
 
+// TaskOverride is what RunTask and StartTask change in a task definition
+// for the tasks they start (ECS's TaskOverride): task-level cpu and memory,
+// and per container its cpu, memory, memoryReservation, GPUs, command and
+// environment. The amounts change the tasks' demand.
+type TaskOverride = taskdef.TaskOverride
+
+// ContainerOverride is the override of one container, named by Name.
+type ContainerOverride = taskdef.ContainerOverride
+
 // Resource is one resource of a container instance: CPU and MEMORY as
 // INTEGER, PORTS, PORTS_UDP and GPU as STRINGSET.
 type Resource struct {
@@ -110,6 +119,11 @@ type Task struct {
 	StoppedAt        time.Time `json:"stoppedAt,omitzero"`
 	StoppedReason    string    `json:"stoppedReason,omitempty"`
 	StopCode         string    `json:"stopCode,omitempty"`
+	// Overrides are the task's overrides as ECS describes them: every
+	// container listed by name, with its override where it has one. Tasks
+	// of one task definition without overrides share the value: treat it
+	// as read-only.
+	Overrides *TaskOverride `json:"overrides,omitempty"`
 }
 
 // Failure is a failed item of a call that otherwise succeeded: a task that

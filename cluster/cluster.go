@@ -534,6 +534,7 @@ func (c *Cluster) placedInfo(t *Task) TaskInfo {
 		AvailabilityZone: t.az,
 		Version:          1,
 		CreatedAt:        t.createdAt,
+		Overrides:        t.spec.Overrides,
 	}
 }
 

@@ -1,6 +1,10 @@
 package cluster
 
-import "time"
+import (
+	"time"
+
+	"github.com/stevedore-go/stevedore/taskdef"
+)
 
 // TaskStatus is a task's lastStatus or desiredStatus. The model uses the
 // three states that matter to scheduling: PENDING (placed, resources held,
@@ -76,6 +80,10 @@ type TaskSpec struct {
 	// Guard, if not nil, is re-checked on each target instance at commit
 	// time, after the fit test: placement constraints implement it.
 	Guard Guard
+	// Overrides are the RunTask or StartTask overrides the tasks were
+	// started with, nil for none. Demand already includes them; the
+	// cluster only carries them to [TaskInfo].
+	Overrides *taskdef.TaskOverride
 }
 
 // Guard re-checks a placement constraint at commit time. Check returns
@@ -172,4 +180,6 @@ type TaskInfo struct {
 	StoppedAt        time.Time
 	StoppedReason    string
 	StopCode         StopCode
+	// Overrides are the spec's overrides (nil for none); do not modify them.
+	Overrides *taskdef.TaskOverride
 }
