@@ -63,6 +63,10 @@ type stateMachine struct {
 	services  []string // every service name ever created
 	// svc is the test's model of each live service (statemachine_services_test.go).
 	svc map[string]*smService
+	// container is the first container of each task definition, by ARN.
+	container map[string]string
+	// overridden is the demand of each task started with overrides.
+	overridden map[string]smDemand
 }
 
 const smCluster = "sm"
@@ -79,6 +83,8 @@ func (m *stateMachine) init(t *rapid.T) {
 	m.defs = map[string]smDemand{}
 	m.stoppedAt = map[string]time.Time{}
 	m.svc = map[string]*smService{}
+	m.container = map[string]string{}
+	m.overridden = map[string]smDemand{}
 	m.registerServiceDefinitions(t)
 	for _, d := range smDefinitions {
 		in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(d.inputJSON))
@@ -86,6 +92,7 @@ func (m *stateMachine) init(t *rapid.T) {
 		out, err := m.ecs.RegisterTaskDefinition(m.ctx, in)
 		require.NoError(t, err)
 		m.defs[out.TaskDefinition.TaskDefinitionArn] = d
+		m.container[out.TaskDefinition.TaskDefinitionArn] = in.TaskDefinition.ContainerDefinitions[0].Name
 		m.defARNs = append(m.defARNs, out.TaskDefinition.TaskDefinitionArn)
 	}
 	for range rapid.IntRange(1, 4).Draw(t, "initialInstances") {
@@ -170,7 +177,12 @@ func (m *stateMachine) check(t require.TestingT) {
 			require.Equal(t, "STOPPED", task.DesiredStatus)
 			continue
 		}
-		d := m.defs[task.TaskDefinitionArn]
+		d, ok := m.overridden[task.TaskArn]
+		if !ok {
+			d = m.defs[task.TaskDefinitionArn]
+		}
+		require.Equal(t, strconv.FormatInt(d.cpu, 10), task.Cpu, "%s: cpu", task.TaskArn)
+		require.Equal(t, strconv.FormatInt(d.mem, 10), task.Memory, "%s: memory", task.TaskArn)
 		a := byInstance[task.ContainerInstanceArn]
 		if a == nil {
 			a = &acc{}
@@ -265,9 +277,28 @@ func (m *stateMachine) RegisterContainerInstance(t *rapid.T) {
 func (m *stateMachine) RunTask(t *rapid.T) {
 	def := rapid.SampledFrom(m.defARNs).Draw(t, "taskDefinition")
 	count := rapid.IntRange(1, 11).Draw(t, "count")
+	// Overrides: none, a container's cpu (which is the demand unless the
+	// definition has a task-level cpu), or a container the definition
+	// does not have.
+	var overrides *stevedore.TaskOverride
+	demand := m.defs[def]
+	badOverride := false
+	switch rapid.IntRange(0, 3).Draw(t, "overrides") {
+	case 1:
+		cpu := rapid.IntRange(0, 3000).Draw(t, "overrideCPU")
+		overrides = &stevedore.TaskOverride{ContainerOverrides: []stevedore.ContainerOverride{{Name: m.container[def], CPU: &cpu}}}
+		if demand.family != "batch" { // batch's task-level cpu stays its demand
+			demand.cpu = int64(cpu)
+		} else {
+			badOverride = cpu > 1024 // a container may not take more than its task
+		}
+	case 2:
+		overrides = &stevedore.TaskOverride{ContainerOverrides: []stevedore.ContainerOverride{{Name: "no-such-container", Command: []string{"x"}}}}
+		badOverride = true
+	}
 	before := m.snapshot(t)
-	out, err := m.ecs.RunTask(m.ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: def, Count: count})
-	if count > 10 || before.cluster.RegisteredContainerInstancesCount == 0 {
+	out, err := m.ecs.RunTask(m.ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: def, Count: count, Overrides: overrides})
+	if count > 10 || badOverride || before.cluster.RegisteredContainerInstancesCount == 0 {
 		require.ErrorAs(t, err, new(*stevedore.InvalidParameterException))
 		m.unchanged(t, before, err)
 		return
@@ -279,6 +310,9 @@ func (m *stateMachine) RunTask(t *rapid.T) {
 		require.Equal(t, "RUNNING", task.DesiredStatus)
 		require.Equal(t, "family:"+m.defs[def].family, task.Group)
 		m.tasks = append(m.tasks, task.TaskArn)
+		if overrides != nil {
+			m.overridden[task.TaskArn] = demand
+		}
 	}
 	for _, f := range out.Failures {
 		require.NotEmpty(t, f.Reason)
