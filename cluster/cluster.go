@@ -514,6 +514,7 @@ func (c *Cluster) taskInfo(t *Task) TaskInfo {
 	info.LastStatus, info.DesiredStatus, info.Version = t.last, t.desired, t.version
 	info.StartedAt, info.StoppingAt, info.StoppedAt = t.startedAt, t.stoppingAt, t.stoppedAt
 	info.StoppedReason, info.StopCode = t.stoppedReason, t.stopCode
+	info.ProtectedUntil = t.protectedUntil
 	return info
 }
 

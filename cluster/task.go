@@ -113,7 +113,17 @@ type Task struct {
 	stoppedAt     time.Time
 	stoppedReason string
 	stopCode      StopCode
+	// protectedUntil is when the task's scale-in protection expires;
+	// zero when it has none.
+	protectedUntil time.Time
 }
+
+// ProtectedUntil returns when the task's scale-in protection expires, or
+// the zero time if it has none.
+func (t *Task) ProtectedUntil() time.Time { return t.protectedUntil }
+
+// Protected reports whether the task is protected from scale-in at now.
+func (t *Task) Protected(now time.Time) bool { return now.Before(t.protectedUntil) }
 
 // ID returns the task id (the last part of its ARN).
 func (t *Task) ID() string { return t.id }
@@ -182,4 +192,7 @@ type TaskInfo struct {
 	StopCode         StopCode
 	// Overrides are the spec's overrides (nil for none); do not modify them.
 	Overrides *taskdef.TaskOverride
+	// ProtectedUntil is when the task's scale-in protection expires (zero
+	// for none; a past time means it expired).
+	ProtectedUntil time.Time
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -365,6 +366,41 @@ func (c *Cluster) TaskExited(ref, reason string) (TaskInfo, error) {
 	c.stop(t, reason, code, now)
 	c.flush(InstanceUpdated)
 	return c.taskInfo(t), nil
+}
+
+// ErrTaskNotProtectable is returned by [Cluster.SetTaskProtection] for a
+// task that cannot be protected: a STOPPED task, or one no service started.
+var ErrTaskNotProtectable = errors.New("cluster: the task cannot be protected")
+
+// SetTaskProtection sets the scale-in protection of the tasks refs (ids or
+// ARNs): until is when it expires, the zero time to remove it. Only a
+// service's tasks that are not STOPPED can be protected. Each ref is
+// its own item, as in ECS's UpdateTaskProtection: errs[i] is
+// [ErrTaskNotFound] or [ErrTaskNotProtectable] for a ref that failed, and
+// infos[i] is the task's state after the call for one that did not. A
+// changed protection is a change of the task's instance: the cluster
+// version grows, so schedulers that skipped a protected task look again.
+func (c *Cluster) SetTaskProtection(refs []string, until time.Time) (infos []TaskInfo, errs []error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	infos, errs = make([]TaskInfo, len(refs)), make([]error, len(refs))
+	for i, ref := range refs {
+		t, ok := c.task(ref)
+		switch {
+		case !ok:
+			errs[i] = fmt.Errorf("%w: %s", ErrTaskNotFound, ref)
+		case t.desired == TaskStopped || !strings.HasPrefix(t.spec.Group, "service:"):
+			errs[i] = fmt.Errorf("%w: task %s is %s in group %q", ErrTaskNotProtectable, t.id, t.last, t.spec.Group)
+		default:
+			if !t.protectedUntil.Equal(until) {
+				t.protectedUntil = until
+				c.touch(t.inst)
+			}
+			infos[i] = c.taskInfo(t)
+		}
+	}
+	c.flush(InstanceUpdated)
+	return infos, errs
 }
 
 // InstanceTaskIDs returns the ids of the non-stopped tasks on an instance,

@@ -111,6 +111,8 @@ var operations = map[string]operation{
 	"TagResource":                   op((*stevedore.Client).TagResource),
 	"UntagResource":                 op((*stevedore.Client).UntagResource),
 	"ListTagsForResource":           op((*stevedore.Client).ListTagsForResource),
+	"UpdateTaskProtection":          op((*stevedore.Client).UpdateTaskProtection),
+	"GetTaskProtection":             op((*stevedore.Client).GetTaskProtection),
 }
 
 // Operations returns the names of the operations a Handler serves, sorted.
@@ -206,7 +208,7 @@ func encode(out any) ([]byte, error) {
 var userMaps = map[string]bool{"dockerLabels": true, "options": true, "driverOpts": true, "labels": true}
 
 // epochSeconds rewrites, in the compact JSON b that encoding/json wrote,
-// the RFC 3339 string values of object members whose names end in "At" as
+// the RFC 3339 string values of object members whose names end in "At" (and of expirationDate) as
 // epoch seconds, in one pass that follows the JSON's structure: member
 // names apart from string values, and the contents of userMaps left alone.
 func epochSeconds(b []byte) []byte {
@@ -254,7 +256,7 @@ func epochSeconds(b []byte) []byte {
 			switch {
 			case top.object && top.wantKey:
 				key = string(str[1 : len(str)-1])
-			case top.object && !top.user && strings.HasSuffix(key, "At"):
+			case top.object && !top.user && (strings.HasSuffix(key, "At") || key == "expirationDate"):
 				if t, err := time.Parse(time.RFC3339Nano, string(str[1:len(str)-1])); err == nil {
 					out = strconv.AppendFloat(out, float64(t.UnixNano())/1e9, 'f', -1, 64)
 					continue

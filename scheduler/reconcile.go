@@ -71,6 +71,7 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 		return ReconcileResult{Failures: slices.Clone(q.failures)}, nil
 	}
 	ss.quiet = nil
+	ss.protectedNext = time.Time{}
 	order := ss.order()
 	marks := make([]serviceMark, len(order))
 	for i, s := range order {
@@ -134,7 +135,11 @@ func (ss *Services) Reconcile() (ReconcileResult, error) {
 		}
 	})
 	if len(out.Started)+len(out.Stopped) == 0 && out.Conflicts == 0 && after == version && ss.unmoved(order, marks) && ss.quietAllowed && !drawsRandom(order) {
-		ss.quiet = &quietStep{version: version, gen: ss.gen, until: ss.nextRetry(order, now), failures: slices.Clone(out.Failures)}
+		until := ss.nextRetry(order, now)
+		if p := ss.protectedNext; !p.IsZero() && (until.IsZero() || p.Before(until)) {
+			until = p
+		}
+		ss.quiet = &quietStep{version: version, gen: ss.gen, until: until, failures: slices.Clone(out.Failures)}
 	}
 	return out, nil
 }
@@ -231,6 +236,7 @@ type outcome struct {
 	failures         []Failure
 	left             int // starts still wanted
 	stuck            bool
+	protected        int // tasks over the desired count kept by scale-in protection
 }
 
 func (o *outcome) take(s *service, n note, res Result) {
@@ -265,6 +271,7 @@ func (o *outcome) take(s *service, n note, res Result) {
 	}
 	o.failures = append(o.failures, n.failures...)
 	o.stuck = o.stuck || n.stuck
+	o.protected = max(o.protected, n.protected)
 	o.left = n.want - started
 	if len(n.failures) > 0 || started < n.starts {
 		o.left = 0 // placements failed or the commit gave up: next step
@@ -430,6 +437,9 @@ type note struct {
 	want               int // starts the service wanted this round
 	failures           []Failure
 	stuck              bool
+	// protected is how many tasks scale-in protection kept from being
+	// stopped.
+	protected int
 	// For a DAEMON service with a daemon index: what it decided on each
 	// instance it visited, and the slots of its stops and starts, in plan
 	// order.
@@ -544,17 +554,20 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	}
 	// 2. Scale in: new tasks beyond the desired count, PENDING first.
 	if excess := len(fresh) - d; excess > 0 {
-		for _, t := range r.scaleIn(v, s, fresh, excess, plan) {
+		stopped := r.scaleIn(v, s, fresh, excess, plan, n)
+		for _, t := range stopped {
 			stop(t)
 		}
-		fresh = fresh[excess:] // scaleIn moved the stopped ones to the front
+		fresh = fresh[len(stopped):] // scaleIn moved the stopped ones to the front
 	}
 	// 3. Old RUNNING tasks, as far as minimumHealthyPercent allows.
 	if k := min(len(oldRunning), healthy-minHealthy); k > 0 {
-		for _, t := range r.scaleIn(v, s, oldRunning, k, plan) {
+		var deploying note // protection only delays a deployment [INF]: no event
+		stopped := r.scaleIn(v, s, oldRunning, k, plan, &deploying)
+		for _, t := range stopped {
 			stop(t)
 		}
-		oldRunning = oldRunning[k:]
+		oldRunning = oldRunning[len(stopped):]
 	}
 	// 4. Start new tasks within maximumPercent.
 	want := min(d-len(fresh), maxTotal-total)
@@ -605,7 +618,29 @@ func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deploym
 // otherwise, one at a time, a task in the Availability Zone with the most
 // of the service's tasks, on the instance there with the most. Remaining
 // ties go by task id. Cost: O(t log t) for t tasks.
-func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task, k int, plan *Plan) []*cluster.Task {
+//
+// Tasks under scale-in protection are never picked (§4.5): they are moved
+// to the back, and fewer than k tasks are returned when too many are
+// protected; the protected count is noted in n.protected.
+func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task, k int, plan *Plan, n *note) []*cluster.Task {
+	free := 0
+	for i, t := range tasks {
+		if t.Protected(r.now) {
+			if until := t.ProtectedUntil(); r.ss.protectedNext.IsZero() || until.Before(r.ss.protectedNext) {
+				r.ss.protectedNext = until
+			}
+			continue
+		}
+		tasks[free], tasks[i] = tasks[i], tasks[free]
+		free++
+	}
+	if free < len(tasks) {
+		n.protected = max(n.protected, len(tasks)-free)
+		if k > free {
+			k = free
+		}
+		tasks = tasks[:free]
+	}
 	if k >= len(tasks) {
 		return tasks
 	}
@@ -748,6 +783,13 @@ func (ss *Services) record(s *service, o outcome, now time.Time) {
 			s.event(ss, now, "%s", msg)
 			s.lastPlaceMsg = msg
 		}
+	}
+	switch {
+	case o.protected > 0 && !s.protectedNoted && len(s.Deployments) > 0:
+		s.protectedNoted = true
+		s.event(ss, now, "(service %s) was unable to reach steady state because task set (%s) was unable to scale in. Reason: The number of protected tasks are more than the desired count of tasks.", s.Name, s.Deployments[0].ID)
+	case o.protected == 0:
+		s.protectedNoted = false
 	}
 	if o.stuck && !s.stuck {
 		s.stuck = true

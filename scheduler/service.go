@@ -139,6 +139,9 @@ type service struct {
 	throttled    bool
 	steady       bool
 	stuck        bool // the "unable to stop or start" event was given
+	// protectedNoted: the "unable to scale in" event for protected
+	// tasks was given, and protection still blocks the scale-in.
+	protectedNoted bool
 	// lastCompleted is the newest deployment that completed, which a
 	// circuit breaker with rollback returns to.
 	lastCompleted *Deployment
@@ -176,6 +179,10 @@ type Services struct {
 	gen          uint64
 	quiet        *quietStep
 	quietAllowed bool // false only in tests that compare with full steps
+	// protectedNext is the earliest expiry of a scale-in protection that
+	// kept the current step from stopping a task (zero for none): a
+	// quiet step lasts only until then.
+	protectedNext time.Time
 	// feed is the cluster's change feed, when the State has one.
 	feed *changeFeed
 }

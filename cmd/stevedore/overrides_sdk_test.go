@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -60,4 +61,45 @@ func TestOverridesThroughTheSDK(t *testing.T) {
 	var invalid *types.InvalidParameterException
 	require.True(t, errors.As(err, &invalid), "%v", err)
 	assert.Contains(t, invalid.ErrorMessage(), "Override for container named web is not a container in the TaskDefinition.")
+}
+
+// TestTaskProtectionThroughTheSDK: UpdateTaskProtection and
+// GetTaskProtection as the SDK sends and reads them (expirationDate as an
+// epoch timestamp).
+func TestTaskProtectionThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, c, clock := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")})
+	require.NoError(t, err)
+	_, err = client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		Cluster:                  aws.String("prod"),
+		InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-0a1", "m5.large", "us-east-1a")),
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7680},
+		},
+	})
+	require.NoError(t, err)
+	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:               aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("nginx"), Cpu: 256, Memory: aws.Int32(256)}},
+	})
+	require.NoError(t, err)
+	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1)})
+	require.NoError(t, err)
+	_, err = c.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: "prod"})
+	require.NoError(t, err)
+	l, err := client.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod")})
+	require.NoError(t, err)
+	require.Len(t, l.TaskArns, 1)
+	up, err := client.UpdateTaskProtection(ctx, &ecs.UpdateTaskProtectionInput{Cluster: aws.String("prod"), Tasks: l.TaskArns, ProtectionEnabled: true, ExpiresInMinutes: aws.Int32(60)})
+	require.NoError(t, err)
+	require.Len(t, up.ProtectedTasks, 1)
+	assert.Equal(t, clock.Now().Add(time.Hour), aws.ToTime(up.ProtectedTasks[0].ExpirationDate).UTC())
+	got, err := client.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{Cluster: aws.String("prod"), Tasks: append(l.TaskArns, "0123456789abcdef0123456789abcdef")})
+	require.NoError(t, err)
+	require.Len(t, got.ProtectedTasks, 1)
+	assert.True(t, got.ProtectedTasks[0].ProtectionEnabled)
+	require.Len(t, got.Failures, 1)
+	assert.Equal(t, "MISSING", aws.ToString(got.Failures[0].Reason))
 }
