@@ -3,6 +3,7 @@ package stevedore_test
 import (
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -216,12 +217,54 @@ func (m *stateMachine) DeleteService(t *rapid.T) {
 }
 
 func (m *stateMachine) Reconcile(t *rapid.T) {
+	// The tasks protected now, by the protection the API reports.
+	protected := map[string]bool{}
+	for chunk := range slices.Chunk(m.tasks, stevedore.MaxProtectionTasks) {
+		got, err := m.ecs.GetTaskProtection(m.ctx, &stevedore.GetTaskProtectionInput{Cluster: smCluster, Tasks: chunk})
+		require.NoError(t, err)
+		for _, p := range got.ProtectedTasks {
+			if p.ProtectionEnabled {
+				require.True(t, m.clock.Now().Before(p.ExpirationDate))
+				protected[p.TaskArn] = true
+			}
+		}
+	}
 	out, err := m.ecs.Reconcile(m.ctx, &stevedore.ReconcileInput{Cluster: smCluster})
 	require.NoError(t, err)
+	for _, task := range out.Stopped {
+		require.False(t, protected[task.TaskArn], "the service scheduler stopped protected task %s", task.TaskArn)
+	}
 	for _, task := range out.Started {
 		m.tasks = append(m.tasks, task.TaskArn)
 	}
 	for name, model := range m.svc {
 		model.primary = primaryOf(m.describeSM(t, name))
+	}
+}
+
+// UpdateTaskProtection protects or unprotects a few tasks, services' or
+// not: a service's live task is protected, any other is a failure.
+func (m *stateMachine) UpdateTaskProtection(t *rapid.T) {
+	if len(m.tasks) == 0 {
+		t.Skip("no tasks")
+	}
+	refs := rapid.SliceOfNDistinct(rapid.SampledFrom(m.tasks), 1, stevedore.MaxProtectionTasks, rapid.ID[string]).Draw(t, "tasks")
+	enabled := rapid.Bool().Draw(t, "enabled")
+	minutes := rapid.IntRange(1, 120).Draw(t, "minutes")
+	before := m.snapshot(t)
+	out, err := m.ecs.UpdateTaskProtection(m.ctx, &stevedore.UpdateTaskProtectionInput{Cluster: smCluster, Tasks: refs, ProtectionEnabled: enabled, ExpiresInMinutes: &minutes})
+	require.NoError(t, err)
+	require.Equal(t, len(refs), len(out.ProtectedTasks)+len(out.Failures))
+	byARN := map[string]stevedore.Task{}
+	for _, task := range before.tasks {
+		byARN[task.TaskArn] = task
+	}
+	for _, p := range out.ProtectedTasks {
+		task := byARN[p.TaskArn]
+		require.True(t, strings.HasPrefix(task.Group, "service:"), "%s protected", task.Group)
+		require.Equal(t, enabled, p.ProtectionEnabled)
+	}
+	for _, f := range out.Failures {
+		require.Contains(t, []string{"MISSING", "TASK_NOT_VALID"}, f.Reason)
 	}
 }
