@@ -68,7 +68,7 @@ func BenchmarkRunTaskFitsNowhere(b *testing.B) {
 				require.NoError(b, err)
 				require.Len(b, out.Failures, 1)
 				require.Equal(b, "RESOURCE:CPU", out.Failures[0].Reason)
-				require.Equal(b, n, out.Failures[0].Checks["RESOURCE:CPU"])
+				require.Equal(b, n, out.Failures[0].Checks[stevedore.ReasonResourceCPU])
 				b.ReportAllocs()
 				for b.Loop() {
 					out, err := ecs.RunTask(ctx, in)

@@ -73,7 +73,7 @@ func TestRunTaskPlacementConstraints(t *testing.T) {
 	assert.Len(t, out.Tasks, 3, "one task per instance")
 	require.Len(t, out.Failures, 1)
 	assert.Equal(t, "DistinctInstance placement constraint unsatisfied.", out.Failures[0].Reason)
-	assert.Equal(t, map[string]int{"DistinctInstance placement constraint unsatisfied.": 3}, out.Failures[0].Checks)
+	assert.Equal(t, map[stevedore.FailureReason]int{stevedore.ReasonDistinctInstance: 3}, out.Failures[0].Checks)
 
 	out, err = c.RunTask(t.Context(), &stevedore.RunTaskInput{
 		Cluster: "p", TaskDefinition: "web", Count: 2,

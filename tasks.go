@@ -314,9 +314,9 @@ func failures(fs []scheduler.Failure) []Failure {
 		for _, r := range cluster.CheckOrder {
 			if n := f.Tally.Count(r); n > 0 {
 				if out[i].Checks == nil {
-					out[i].Checks = map[string]int{}
+					out[i].Checks = map[FailureReason]int{}
 				}
-				out[i].Checks[r.String()] = n
+				out[i].Checks[FailureReason(r.String())] = n
 			}
 		}
 	}

@@ -144,22 +144,22 @@ func TestRunTaskFailures(t *testing.T) {
 	}{
 		{
 			name: "CPU", instances: [][]stevedore.Resource{small, small}, td: taskDefinition("big", 2000, 100),
-			want: stevedore.Failure{Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 2 instances", Checks: map[string]int{"RESOURCE:CPU": 2}},
+			want: stevedore.Failure{Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 2 instances", Checks: map[stevedore.FailureReason]int{"RESOURCE:CPU": 2}},
 		},
 		{
 			name: "MEMORY", instances: [][]stevedore.Resource{small}, td: taskDefinition("big", 100, 2000),
-			want: stevedore.Failure{Reason: "RESOURCE:MEMORY", Detail: "RESOURCE:MEMORY: 1 instance", Checks: map[string]int{"RESOURCE:MEMORY": 1}},
+			want: stevedore.Failure{Reason: "RESOURCE:MEMORY", Detail: "RESOURCE:MEMORY: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:MEMORY": 1}},
 		},
 		{
 			name: "PORTS reserved by the agent", instances: [][]stevedore.Resource{small}, td: taskDefinition("ssh", 100, 100, taskdef.PortMapping{ContainerPort: 22, HostPort: 22}),
-			want: stevedore.Failure{Reason: "RESOURCE:PORTS", Detail: "RESOURCE:PORTS: 1 instance", Checks: map[string]int{"RESOURCE:PORTS": 1}},
+			want: stevedore.Failure{Reason: "RESOURCE:PORTS", Detail: "RESOURCE:PORTS: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:PORTS": 1}},
 		},
 		{
 			name: "PORTS taken by a task", instances: [][]stevedore.Resource{resources(4096, 4096)}, td: taskDefinition("web", 100, 100, taskdef.PortMapping{ContainerPort: 8080, HostPort: 80}),
 			prepare: func(t *testing.T, c *stevedore.Client, _ []stevedore.ContainerInstance) {
 				runTask(t, c, "app01", "web", 1)
 			},
-			want: stevedore.Failure{Reason: "RESOURCE:PORTS", Detail: "RESOURCE:PORTS: 1 instance", Checks: map[string]int{"RESOURCE:PORTS": 1}},
+			want: stevedore.Failure{Reason: "RESOURCE:PORTS", Detail: "RESOURCE:PORTS: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:PORTS": 1}},
 		},
 		{
 			name: "AGENT", instances: [][]stevedore.Resource{small}, td: taskDefinition("web", 100, 100),
@@ -167,13 +167,13 @@ func TestRunTaskFailures(t *testing.T) {
 				_, err := c.SetAgentConnected(t.Context(), &stevedore.SetAgentConnectedInput{Cluster: "app01", ContainerInstance: instances[0].ContainerInstanceArn})
 				require.NoError(t, err)
 			},
-			want: stevedore.Failure{Reason: "AGENT", Detail: "AGENT: 1 instance", Checks: map[string]int{"AGENT": 1}},
+			want: stevedore.Failure{Reason: "AGENT", Detail: "AGENT: 1 instance", Checks: map[stevedore.FailureReason]int{"AGENT": 1}},
 		},
 		{
 			name:      "the closest instance is named",
 			instances: [][]stevedore.Resource{resources(256, 4096), resources(4096, 256), resources(256, 256)},
 			td:        taskDefinition("web", 512, 512), closest: 1,
-			want: stevedore.Failure{Reason: "RESOURCE:MEMORY", Detail: "RESOURCE:CPU: 2 instances, RESOURCE:MEMORY: 1 instance", Checks: map[string]int{"RESOURCE:CPU": 2, "RESOURCE:MEMORY": 1}},
+			want: stevedore.Failure{Reason: "RESOURCE:MEMORY", Detail: "RESOURCE:CPU: 2 instances, RESOURCE:MEMORY: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:CPU": 2, "RESOURCE:MEMORY": 1}},
 		},
 		{
 			name:      "the closest instance is named: AGENT beats CPU",
@@ -183,7 +183,7 @@ func TestRunTaskFailures(t *testing.T) {
 				_, err := c.SetAgentConnected(t.Context(), &stevedore.SetAgentConnectedInput{Cluster: "app01", ContainerInstance: instances[1].ContainerInstanceArn})
 				require.NoError(t, err)
 			},
-			want: stevedore.Failure{Reason: "AGENT", Detail: "RESOURCE:CPU: 1 instance, AGENT: 1 instance", Checks: map[string]int{"RESOURCE:CPU": 1, "AGENT": 1}},
+			want: stevedore.Failure{Reason: "AGENT", Detail: "RESOURCE:CPU: 1 instance, AGENT: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:CPU": 1, "AGENT": 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,8 +217,8 @@ func TestRunTaskPartial(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, out.Tasks, 3)
 	assert.Equal(t, []stevedore.Failure{
-		{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 1 instance", Checks: map[string]int{"RESOURCE:CPU": 1}},
-		{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 1 instance", Checks: map[string]int{"RESOURCE:CPU": 1}},
+		{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:CPU": 1}},
+		{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:CPU", Detail: "RESOURCE:CPU: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:CPU": 1}},
 	}, out.Failures)
 	assert.Equal(t, int64(0), remaining(t, describeInstance(t, c, "app01", ci.ContainerInstanceArn), "CPU").IntegerValue)
 }
@@ -291,7 +291,7 @@ func TestRunTaskGPU(t *testing.T) {
 	third, err := c.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "gpu", TaskDefinition: "train"})
 	require.NoError(t, err)
 	assert.Empty(t, third.Tasks)
-	assert.Equal(t, []stevedore.Failure{{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:GPU", Detail: "RESOURCE:GPU: 1 instance", Checks: map[string]int{"RESOURCE:GPU": 1}}}, third.Failures)
+	assert.Equal(t, []stevedore.Failure{{Arn: ci.ContainerInstanceArn, Reason: "RESOURCE:GPU", Detail: "RESOURCE:GPU: 1 instance", Checks: map[stevedore.FailureReason]int{"RESOURCE:GPU": 1}}}, third.Failures)
 	assert.Equal(t, before, snapshot(t, c))
 
 	_, err = c.StopTask(ctx, &stevedore.StopTaskInput{Cluster: "gpu", Task: first.TaskArn})

@@ -133,10 +133,32 @@ type Failure struct {
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
 	// Checks, for a task that could not be placed, counts the instances
-	// that failed each check, by reason ("RESOURCE:CPU": 3, ...). It is
-	// Stevedore's addition, so it is not part of the ECS JSON.
-	Checks map[string]int `json:"-"`
+	// that failed each check, by reason (ReasonResourceCPU: 3, ...). It is
+	// Stevedore's addition to ECS's JSON, as the member "checks"; ECS's
+	// SDKs ignore it.
+	Checks map[FailureReason]int `json:"checks,omitempty"`
 }
+
+// FailureReason is a reason a task could not be placed on an instance, as
+// ECS writes it in a failure's reason.
+type FailureReason string
+
+// The reasons of placement failures, in the order the fit test checks
+// them (docs/semantics.md §1.4, §3.7).
+const (
+	ReasonMissing          FailureReason = "MISSING"
+	ReasonInactive         FailureReason = "INACTIVE"
+	ReasonDraining         FailureReason = "DRAINING"
+	ReasonResourceCPU      FailureReason = "RESOURCE:CPU"
+	ReasonResourceMemory   FailureReason = "RESOURCE:MEMORY"
+	ReasonResourcePorts    FailureReason = "RESOURCE:PORTS"
+	ReasonResourcePortsUDP FailureReason = "RESOURCE:PORTS_UDP"
+	ReasonResourceGPU      FailureReason = "RESOURCE:GPU"
+	ReasonAttribute        FailureReason = "ATTRIBUTE"
+	ReasonAgent            FailureReason = "AGENT"
+	ReasonDistinctInstance FailureReason = "DistinctInstance placement constraint unsatisfied."
+	ReasonMemberOf         FailureReason = "MemberOf placement constraint unsatisfied."
+)
 
 // PlacementStrategy is a task placement strategy: binpack (field cpu or
 // memory), spread (field instanceId, host or attribute:NAME) or random.

@@ -319,7 +319,7 @@ func report(ctx context.Context, out io.Writer, c *stevedore.Client, cl string, 
 				checks[f.Reason] = map[string]int{}
 			}
 			for k, n := range f.Checks {
-				checks[f.Reason][k] += n
+				checks[f.Reason][string(k)] += n
 			}
 		}
 	}
