@@ -106,3 +106,28 @@ func TestOverridesRejected(t *testing.T) {
 	assert.Contains(t, e.Error(), "Override for container named web is not a container in the TaskDefinition.")
 	assert.Equal(t, before, snapshot(t, c))
 }
+
+// TestOverridesReviewCases: name-only overrides are checked too; a
+// task's described overrides share nothing with what the Client keeps.
+func TestOverridesReviewCases(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "batch")
+	registerInstance(t, c, "batch", resources(2048, 4096))
+	registerTaskDefinition(t, c, taskDefinition("job", 256, 512))
+	_, err := c.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "batch", TaskDefinition: "job", Overrides: &stevedore.TaskOverride{
+		ContainerOverrides: []stevedore.ContainerOverride{{Name: "nope"}},
+	}})
+	requireErrorAs[*stevedore.InvalidParameterException](t, err)
+
+	out, err := c.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "batch", TaskDefinition: "job", Overrides: &stevedore.TaskOverride{
+		ContainerOverrides: []stevedore.ContainerOverride{{Name: "job", CPU: intp(1024), Command: []string{"a"}}},
+	}})
+	require.NoError(t, err)
+	task := out.Tasks[0]
+	*task.Overrides.ContainerOverrides[0].CPU = 3000
+	task.Overrides.ContainerOverrides[0].Command[0] = "changed"
+	again := describeTask(t, c, "batch", task.TaskArn)
+	assert.Equal(t, 1024, *again.Overrides.ContainerOverrides[0].CPU)
+	assert.Equal(t, []string{"a"}, again.Overrides.ContainerOverrides[0].Command)
+}

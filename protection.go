@@ -3,6 +3,7 @@ package stevedore
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -52,7 +53,9 @@ type UpdateTaskProtectionOutput struct {
 // protection expires, on the Client's clock, or is removed. StopTask, an
 // instance's deregistration and the agent still stop it. Each task is its
 // own item: an unknown task is a MISSING failure and a task no service
-// started (or one stopped) a TASK_NOT_VALID failure, as in ECS.
+// started (or one stopped) a TASK_NOT_VALID failure, as in ECS. [INF] A
+// DAEMON service's task is TASK_NOT_VALID too: its scheduler never scales
+// in. A task's protection ends when it stops.
 func (c *Client) UpdateTaskProtection(ctx context.Context, in *UpdateTaskProtectionInput) (*UpdateTaskProtectionOutput, error) {
 	if in == nil {
 		in = &UpdateTaskProtectionInput{}
@@ -73,7 +76,39 @@ func (c *Client) UpdateTaskProtection(ctx context.Context, in *UpdateTaskProtect
 		if in.ProtectionEnabled {
 			until = c.clock.Now().Add(time.Duration(minutes) * time.Minute)
 		}
-		infos, errs := e.c.SetTaskProtection(in.Tasks, until)
+		// [INF] A DAEMON service's tasks are not protectable: its
+		// scheduler runs one on each instance and has no scale-in.
+		// The services are read outside the cluster's lock: the
+		// service scheduler takes its own lock first.
+		groups := make([]string, len(in.Tasks))
+		e.c.Read(func(v *cluster.View) {
+			for i, ref := range in.Tasks {
+				if t, ok := v.Task(ref); ok {
+					groups[i] = t.Group()
+				}
+			}
+		})
+		refs := make([]string, 0, len(in.Tasks))
+		daemon := make([]bool, len(in.Tasks))
+		for i, ref := range in.Tasks {
+			if name, ok := strings.CutPrefix(groups[i], "service:"); ok {
+				if s, ok := e.services.Get(name); ok && s.Config.Daemon {
+					daemon[i] = true
+					continue
+				}
+			}
+			refs = append(refs, ref)
+		}
+		set, setErrs := e.c.SetTaskProtection(refs, until)
+		infos, errs := make([]cluster.TaskInfo, len(in.Tasks)), make([]error, len(in.Tasks))
+		for i, j := 0, 0; i < len(in.Tasks); i++ {
+			if daemon[i] {
+				errs[i] = cluster.ErrTaskNotProtectable
+				continue
+			}
+			infos[i], errs[i] = set[j], setErrs[j]
+			j++
+		}
 		out = &UpdateTaskProtectionOutput{ProtectedTasks: []ProtectedTask{}, Failures: []Failure{}}
 		c.protectionResult(e, in.Tasks, infos, errs, &out.ProtectedTasks, &out.Failures)
 		return nil
@@ -146,7 +181,7 @@ func (c *Client) protectionResult(e *clusterEntry, refs []string, infos []cluste
 			}
 			f := Failure{Arn: arn, Reason: "MISSING"}
 			if errors.Is(err, cluster.ErrTaskNotProtectable) {
-				f.Reason, f.Detail = "TASK_NOT_VALID", "The task is stopped or was not started by a service."
+				f.Reason, f.Detail = "TASK_NOT_VALID", "The task is stopped or was not started by a REPLICA service."
 			}
 			*fails = append(*fails, f)
 			continue

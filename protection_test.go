@@ -148,3 +148,44 @@ func TestTaskProtectionErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "STOPPED", stopped.Task.LastStatus, "protection does not hold against StopTask")
 }
+
+// TestTaskProtectionReviewCases: a scale-in that protection does not
+// block gives no event; a stopped task loses its protection; DAEMON tasks
+// cannot be protected.
+func TestTaskProtectionReviewCases(t *testing.T) {
+	c, clock, tasks := protectionFixture(t)
+	ctx := t.Context()
+	_, err := c.UpdateTaskProtection(ctx, &stevedore.UpdateTaskProtectionInput{Cluster: "prod", Tasks: []string{tasks[0].TaskArn}, ProtectionEnabled: true})
+	require.NoError(t, err)
+	_, err = c.UpdateService(ctx, &stevedore.UpdateServiceInput{Cluster: "prod", Service: "web", DesiredCount: intp(2)})
+	require.NoError(t, err)
+	reconcile(t, c, clock, "prod")
+	assert.Len(t, running(serviceTasks(t, c, "prod", "web")), 2)
+	for _, m := range messages(describeService(t, c, "prod", "web")) {
+		assert.NotContains(t, m, "unable to scale in", "one protected task does not block a scale-in of one")
+	}
+
+	_, err = c.StopTask(ctx, &stevedore.StopTaskInput{Cluster: "prod", Task: tasks[0].TaskArn})
+	require.NoError(t, err)
+	got, err := c.GetTaskProtection(ctx, &stevedore.GetTaskProtectionInput{Cluster: "prod", Tasks: []string{tasks[0].TaskArn}})
+	require.NoError(t, err)
+	require.Len(t, got.ProtectedTasks, 1)
+	assert.False(t, got.ProtectedTasks[0].ProtectionEnabled, "a stopped task has no protection")
+
+	registerTaskDefinition(t, c, taskDefinition("agent", 64, 64))
+	createService(t, c, stevedore.CreateServiceInput{Cluster: "prod", ServiceName: "agent", TaskDefinition: "agent", SchedulingStrategy: "DAEMON"})
+	settleServices(t, c, clock, "prod")
+	daemon := serviceTasks(t, c, "prod", "agent")
+	require.NotEmpty(t, daemon)
+	var web string
+	for arn := range running(serviceTasks(t, c, "prod", "web")) {
+		web = arn
+	}
+	up, err := c.UpdateTaskProtection(ctx, &stevedore.UpdateTaskProtectionInput{Cluster: "prod", Tasks: []string{daemon[0].TaskArn, web}, ProtectionEnabled: true})
+	require.NoError(t, err)
+	require.Len(t, up.Failures, 1)
+	assert.Equal(t, "TASK_NOT_VALID", up.Failures[0].Reason)
+	assert.Equal(t, daemon[0].TaskArn, up.Failures[0].Arn)
+	require.Len(t, up.ProtectedTasks, 1)
+	assert.Equal(t, web, up.ProtectedTasks[0].TaskArn)
+}

@@ -198,6 +198,13 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 	if len(cmp.Or(group, spec.Group)) > 255 { // the default "family:<family>" too
 		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
+	if overrides != nil {
+		// Checked even when they change nothing: a name-only override
+		// of a container the definition lacks is an error.
+		if _, err := e.Definition().Override(*overrides); err != nil {
+			return nil, nil, taskDefinitionError(err)
+		}
+	}
 	changes := overrides.Changes()
 	if (group != "" && group != spec.Group) || startedBy != "" || changes {
 		own := *spec
@@ -232,7 +239,7 @@ func overriddenDemand(e *taskdef.Entry, o *TaskOverride) (*cluster.Demand, *Task
 	if err != nil {
 		return nil, nil, invalidParameter(err, "overrides: %v", err)
 	}
-	return d, o.Clone(), nil
+	return d, o.Compact(), nil
 }
 
 // describedOverrides returns the overrides a task describes: its own,
@@ -245,11 +252,12 @@ func (c *Client) describedOverrides(t *cluster.TaskInfo) *TaskOverride {
 		}
 	}
 	var def taskdef.TaskDefinition
-	if e, err := c.registry.Resolve(t.TaskDefinitionARN); err == nil {
+	e, err := c.registry.Resolve(t.TaskDefinitionARN)
+	if err == nil {
 		def = e.Definition()
 	}
 	d := t.Overrides.Described(&def)
-	if t.Overrides != nil {
+	if t.Overrides != nil || err != nil { // cache only what the definition says
 		return &d
 	}
 	shared, _ := c.described.LoadOrStore(t.TaskDefinitionARN, &d)

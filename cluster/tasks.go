@@ -281,6 +281,7 @@ func (c *Cluster) stop(t *Task, reason string, code StopCode, now time.Time) {
 	t.last, t.desired = TaskStopped, TaskStopped
 	t.stoppingAt, t.stoppedAt = now, now
 	t.stoppedReason, t.stopCode = reason, code
+	t.protectedUntil = time.Time{} // a stopped task has no protection
 	t.version++
 	c.stopped = append(c.stopped, t)
 	c.stats.TasksStopped++

@@ -546,7 +546,9 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	// 1. Old tasks that never started are not worth keeping.
 	oldRunning := old[:0:0]
 	for _, t := range old {
-		if t.LastStatus() == cluster.TaskPending {
+		// A protected one is kept: scale-in protection holds against
+		// every stop the service scheduler makes (step 3 skips it too).
+		if t.LastStatus() == cluster.TaskPending && !t.Protected(r.now) {
 			stop(t)
 		} else {
 			oldRunning = append(oldRunning, t)
@@ -635,8 +637,8 @@ func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task,
 		free++
 	}
 	if free < len(tasks) {
-		n.protected = max(n.protected, len(tasks)-free)
-		if k > free {
+		if k > free { // protection keeps the scale-in from its count
+			n.protected = max(n.protected, k-free)
 			k = free
 		}
 		tasks = tasks[:free]

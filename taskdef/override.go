@@ -78,6 +78,21 @@ func cloneInt(p *int) *int {
 	return &n
 }
 
+// Compact returns a copy of o without the container overrides that change
+// nothing (such as the name-only entries of a described task), nil for
+// nil.
+func (o *TaskOverride) Compact() *TaskOverride {
+	if o == nil {
+		return nil
+	}
+	out := o.Clone()
+	out.ContainerOverrides = slices.DeleteFunc(out.ContainerOverrides, func(c ContainerOverride) bool {
+		c.Name = ""
+		return c.empty()
+	})
+	return out
+}
+
 // empty reports whether o changes nothing: ECS accepts such an override
 // without a name.
 func (o *ContainerOverride) empty() bool {
@@ -220,6 +235,7 @@ func (td TaskDefinition) Override(o TaskOverride) (TaskDefinition, error) {
 func (o *TaskOverride) Described(td *TaskDefinition) TaskOverride {
 	var out TaskOverride
 	if o != nil {
+		o = o.Clone() // the description shares nothing with o
 		out = *o
 	}
 	list := make([]ContainerOverride, 0, len(td.ContainerDefinitions))
