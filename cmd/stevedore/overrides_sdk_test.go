@@ -20,17 +20,8 @@ import (
 func TestOverridesThroughTheSDK(t *testing.T) {
 	ctx := t.Context()
 	client, _, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
-	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("batch")})
-	require.NoError(t, err)
-	_, err = client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
-		Cluster:                  aws.String("batch"),
-		InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-0a1", "m5.large", "us-east-1a")),
-		TotalResources: []types.Resource{
-			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
-			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7680},
-		},
-	})
-	require.NoError(t, err)
+	oneInstance(t, client, "batch")
+	var err error
 	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String("job"),
 		ContainerDefinitions: []types.ContainerDefinition{
@@ -69,17 +60,8 @@ func TestOverridesThroughTheSDK(t *testing.T) {
 func TestTaskProtectionThroughTheSDK(t *testing.T) {
 	ctx := t.Context()
 	client, c, clock := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
-	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")})
-	require.NoError(t, err)
-	_, err = client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
-		Cluster:                  aws.String("prod"),
-		InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-0a1", "m5.large", "us-east-1a")),
-		TotalResources: []types.Resource{
-			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
-			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7680},
-		},
-	})
-	require.NoError(t, err)
+	oneInstance(t, client, "prod")
+	var err error
 	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family:               aws.String("web"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("nginx"), Cpu: 256, Memory: aws.Int32(256)}},
@@ -102,4 +84,22 @@ func TestTaskProtectionThroughTheSDK(t *testing.T) {
 	assert.True(t, got.ProtectedTasks[0].ProtectionEnabled)
 	require.Len(t, got.Failures, 1)
 	assert.Equal(t, "MISSING", aws.ToString(got.Failures[0].Reason))
+}
+
+// oneInstance creates a cluster with one m5.large instance of 2,048 CPU
+// units and 7,680 MiB through the SDK.
+func oneInstance(t *testing.T, client *ecs.Client, name string) {
+	t.Helper()
+	ctx := t.Context()
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name)})
+	require.NoError(t, err)
+	_, err = client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		Cluster:                  aws.String(name),
+		InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-0a1", "m5.large", "us-east-1a")),
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7680},
+		},
+	})
+	require.NoError(t, err)
 }
