@@ -68,6 +68,10 @@ type Client struct {
 	// described: task definition ARN → the *TaskOverride its tasks without
 	// overrides describe.
 	described sync.Map
+	// demands: a demand vector's text → its shared *cluster.Demand, at
+	// most maxInterned of them (interned counts them).
+	demands  sync.Map
+	interned atomic.Int64
 
 	// Written by every call: on cache lines of their own, away from the
 	// fields above.

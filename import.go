@@ -480,7 +480,7 @@ func (im *importer) task(st *SnapshotTask) (cluster.ImportTask, bool) {
 	spec.StartedBy = st.StartedBy
 	d := base.Demand
 	if st.Overrides.Changes() {
-		od, kept, err := overriddenDemand(e, st.Overrides.Compact())
+		od, kept, err := c.overriddenDemand(e, st.Overrides.Compact())
 		if err != nil {
 			im.skip("task", st.TaskArn, "its overrides: %v", err)
 			return cluster.ImportTask{}, false

@@ -131,3 +131,24 @@ func TestOverridesReviewCases(t *testing.T) {
 	assert.Equal(t, 1024, *again.Overrides.ContainerOverrides[0].CPU)
 	assert.Equal(t, []string{"a"}, again.Overrides.ContainerOverrides[0].Command)
 }
+
+// TestOverriddenDemandsShared: calls with the same overrides share one
+// demand, so the placement engine's census of it is kept between calls.
+func TestOverriddenDemandsShared(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	registerTaskDefinition(t, c, taskDefinition("job", 256, 512))
+	spec := func(cpu int) *stevedore.TaskSpecInput {
+		return &stevedore.TaskSpecInput{TaskDefinition: "job", Overrides: &stevedore.TaskOverride{
+			ContainerOverrides: []stevedore.ContainerOverride{{Name: "job", CPU: intp(cpu)}}}}
+	}
+	a, err := c.TaskSpec(ctx, spec(1024))
+	require.NoError(t, err)
+	b, err := c.TaskSpec(ctx, spec(1024))
+	require.NoError(t, err)
+	other, err := c.TaskSpec(ctx, spec(2048))
+	require.NoError(t, err)
+	assert.Same(t, a.Demand, b.Demand)
+	assert.NotSame(t, a.Demand, other.Demand)
+	assert.EqualValues(t, 2048, other.Demand.CPU())
+}

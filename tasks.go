@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"maps"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -211,7 +213,7 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 		own.Group = cmp.Or(group, spec.Group)
 		own.StartedBy = startedBy
 		if changes {
-			if own.Demand, own.Overrides, err = overriddenDemand(e, overrides); err != nil {
+			if own.Demand, own.Overrides, err = c.overriddenDemand(e, overrides); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -221,8 +223,9 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 }
 
 // overriddenDemand applies overrides to a task definition and returns the
-// demand of its tasks and a copy of the overrides to keep.
-func overriddenDemand(e *taskdef.Entry, o *TaskOverride) (*cluster.Demand, *TaskOverride, error) {
+// demand of its tasks and a copy of the overrides to keep. Equal demands
+// are one *cluster.Demand (see internDemand).
+func (c *Client) overriddenDemand(e *taskdef.Entry, o *TaskOverride) (*cluster.Demand, *TaskOverride, error) {
 	def, err := e.Definition().Override(*o)
 	if err != nil {
 		return nil, nil, taskDefinitionError(err)
@@ -235,11 +238,38 @@ func overriddenDemand(e *taskdef.Entry, o *TaskOverride) (*cluster.Demand, *Task
 	for i, a := range def.RequiresAttributes {
 		attrs[i] = a.Name
 	}
-	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	d, err := c.internDemand(td, attrs)
 	if err != nil {
 		return nil, nil, invalidParameter(err, "overrides: %v", err)
 	}
 	return d, o.Compact(), nil
+}
+
+// maxInterned bounds the demands internDemand keeps.
+const maxInterned = 4096
+
+// internDemand returns the one *cluster.Demand of a demand vector, so that
+// tasks started with the same overrides share it: the placement engine
+// keeps its censuses per *Demand, and a new pointer per call would make
+// each call survey the cluster again. Past maxInterned distinct vectors, a
+// demand is made afresh.
+func (c *Client) internDemand(td taskdef.Demand, attrs []string) (*cluster.Demand, error) {
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d/%d/%d/%v/%v/%q", td.CPU, td.Memory, td.GPUs, td.Ports, td.PortsUDP, attrs)
+	if d, ok := c.demands.Load(key.String()); ok {
+		return d.(*cluster.Demand), nil
+	}
+	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	if err != nil {
+		return nil, err
+	}
+	if c.interned.Load() < maxInterned {
+		if got, loaded := c.demands.LoadOrStore(key.String(), d); loaded {
+			return got.(*cluster.Demand), nil
+		}
+		c.interned.Add(1)
+	}
+	return d, nil
 }
 
 // describedOverrides returns the overrides a task describes: its own,
