@@ -175,11 +175,7 @@ func (c *Client) protectionResult(e *clusterEntry, refs []string, infos []cluste
 	now := c.clock.Now()
 	for i, ref := range refs {
 		if err := errs[i]; err != nil {
-			arn := ref
-			if !isARN(ref) {
-				arn = c.arnPrefix + "task/" + e.c.Name() + "/" + ref
-			}
-			f := Failure{Arn: arn, Reason: "MISSING"}
+			f := Failure{Arn: c.taskARN(e.c.Name(), ref), Reason: "MISSING"}
 			if errors.Is(err, cluster.ErrTaskNotProtectable) {
 				f.Reason, f.Detail = "TASK_NOT_VALID", "The task is stopped or was not started by a REPLICA service."
 			}

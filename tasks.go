@@ -200,14 +200,15 @@ func (c *Client) taskSpec(ref, group, startedBy string, net *NetworkConfiguratio
 	if len(cmp.Or(group, spec.Group)) > 255 { // the default "family:<family>" too
 		return nil, nil, invalidParameter(nil, "group must be at most 255 characters.")
 	}
-	if overrides != nil {
-		// Checked even when they change nothing: a name-only override
-		// of a container the definition lacks is an error.
+	changes := overrides.Changes()
+	if overrides != nil && !changes {
+		// Checked though they change nothing (overriddenDemand checks
+		// the others): a name-only override of a container the
+		// definition lacks is an error.
 		if _, err := e.Definition().Override(*overrides); err != nil {
 			return nil, nil, taskDefinitionError(err)
 		}
 	}
-	changes := overrides.Changes()
 	if (group != "" && group != spec.Group) || startedBy != "" || changes {
 		own := *spec
 		own.Group = cmp.Or(group, spec.Group)
@@ -450,11 +451,7 @@ func (c *Client) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*De
 			for _, ref := range in.Tasks {
 				t, ok := v.Task(ref)
 				if !ok {
-					arn := ref
-					if !isARN(ref) {
-						arn = c.arnPrefix + "task/" + v.Name() + "/" + ref
-					}
-					out.Failures = append(out.Failures, Failure{Arn: arn, Reason: "MISSING"})
+					out.Failures = append(out.Failures, Failure{Arn: c.taskARN(v.Name(), ref), Reason: "MISSING"})
 					continue
 				}
 				out.Tasks = append(out.Tasks, c.task(v.TaskInfo(t)))
@@ -469,6 +466,15 @@ func (c *Client) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*De
 }
 
 func isARN(s string) bool { return len(s) > 4 && s[:4] == "arn:" }
+
+// taskARN returns the ARN a failure names for a task reference: an ARN as
+// given, an id as the ARN it would have in the cluster.
+func (c *Client) taskARN(clusterName, ref string) string {
+	if isARN(ref) {
+		return ref
+	}
+	return c.arnPrefix + "task/" + clusterName + "/" + ref
+}
 
 // ListTasksInput is the input of [Client.ListTasks].
 type ListTasksInput struct {
