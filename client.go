@@ -85,6 +85,16 @@ type Client struct {
 
 	tagsMu sync.Mutex
 	tags   map[string][]Tag // container instances' and tasks' tags, by ARN
+
+	// cpMu guards the capacity providers and the Auto Scaling groups. It
+	// is taken after mu, never before.
+	cpMu      sync.Mutex
+	providers map[string]*capacityProvider // by name, INACTIVE ones too
+	asgs      map[string]*autoScalingGroup // by name
+	asgCount  uint64
+	// providerDemands: a demand and a provider name → the demand on that
+	// provider (see providerSpec); counted in interned.
+	providerDemands sync.Map
 }
 
 // cacheLinePad separates fields that different cores write: 128 bytes, two
@@ -96,10 +106,19 @@ type clusterEntry struct {
 	engine   *placement.Engine
 	services *scheduler.Services
 
-	mu            sync.Mutex // guards serviceExtras
+	mu            sync.Mutex // guards serviceExtras and provisioning
+	capMu         sync.Mutex // serialises ManageCapacity on the cluster
 	serviceExtras map[string]serviceExtras
 	active        bool // false once deleted; guarded by Client.mu
 	tags          []Tag
+	// providers are the cluster's capacity providers by name and
+	// defaultStrategy its default strategy; written under Client.mu's
+	// write lock and Client.cpMu.
+	providers       []string
+	defaultStrategy []CapacityProviderStrategyItem
+	// provisioning: the placement of each PROVISIONING task, by task id;
+	// guarded by mu.
+	provisioning map[string]provisioningPlan
 }
 
 var (
@@ -143,6 +162,8 @@ func New(opts Options) (*Client, error) {
 		registry:      taskdef.NewRegistry(opts.Region, opts.AccountID),
 		clusters:      make(map[string]*clusterEntry),
 		rnd:           rand.New(opts.Rand),
+		providers:     make(map[string]*capacityProvider),
+		asgs:          make(map[string]*autoScalingGroup),
 	}
 	c.callSeed = [2]uint64{c.rnd.Uint64(), c.rnd.Uint64()}
 	return c, nil
@@ -325,7 +346,9 @@ func (c *Client) newClusterEntry(name string, tags []Tag) *clusterEntry {
 }
 
 func (e *clusterEntry) describe() Cluster {
-	out := Cluster{ClusterArn: e.c.ARN(), ClusterName: e.c.Name(), Status: "ACTIVE", Tags: slices.Clone(e.tags)}
+	out := Cluster{ClusterArn: e.c.ARN(), ClusterName: e.c.Name(), Status: "ACTIVE", Tags: slices.Clone(e.tags),
+		CapacityProviders:               append([]string{}, e.providers...),
+		DefaultCapacityProviderStrategy: append([]CapacityProviderStrategyItem{}, e.defaultStrategy...)}
 	if !e.active {
 		out.Status = "INACTIVE"
 	}

@@ -70,6 +70,7 @@ func TestWhitepaper(t *testing.T) {
 	assert.Equal(t, stevedore.Cluster{
 		ClusterArn: arnPrefix + "cluster/Walkthrough", ClusterName: "Walkthrough", Status: "ACTIVE",
 		RegisteredContainerInstancesCount: 2, PendingTasksCount: 2,
+		CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 	}, cl)
 }
 
@@ -81,10 +82,12 @@ func TestCreateCluster(t *testing.T) {
 		second := createCluster(t, c, "app01")
 		assert.Equal(t, stevedore.Cluster{
 			ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE",
+			CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 		}, first)
 		assert.Equal(t, stevedore.Cluster{
 			ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE",
 			RegisteredContainerInstancesCount: 1,
+			CapacityProviders:                 []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 		}, second, "creating an existing cluster returns it, instances and all")
 	})
 	t.Run("empty name means default", func(t *testing.T) {
@@ -157,6 +160,7 @@ func TestDescribeClusters(t *testing.T) {
 	want := stevedore.Cluster{
 		ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE",
 		RegisteredContainerInstancesCount: 1, RunningTasksCount: running, PendingTasksCount: pending,
+		CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 	}
 	assert.Equal(t, &stevedore.DescribeClustersOutput{
 		Clusters: []stevedore.Cluster{want, want},
@@ -264,7 +268,7 @@ func TestDeleteCluster(t *testing.T) {
 	require.NoError(t, err)
 	out, err := c.DeleteCluster(ctx, &stevedore.DeleteClusterInput{Cluster: arnPrefix + "cluster/app01"})
 	require.NoError(t, err)
-	assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "INACTIVE"}, out.Cluster)
+	assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "INACTIVE", CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{}}, out.Cluster)
 	assert.Equal(t, "INACTIVE", describeCluster(t, c, "app01").Status, "an INACTIVE cluster can still be described")
 
 	notFound := map[string]func() error{
@@ -326,7 +330,7 @@ func TestDeleteCluster(t *testing.T) {
 
 	t.Run("recreated empty", func(t *testing.T) {
 		cl := createCluster(t, c, "app01")
-		assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE"}, cl)
+		assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE", CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{}}, cl)
 		l, err := c.ListContainerInstances(ctx, &stevedore.ListContainerInstancesInput{Cluster: "app01", Status: "INACTIVE"})
 		require.NoError(t, err)
 		assert.Empty(t, l.ContainerInstanceArns)

@@ -30,6 +30,8 @@ import "fmt"
 //     DeleteCluster on a cluster that is not empty.
 //   - [LimitExceededException]: RegisterTaskDefinition over a resource
 //     limit (1,000,000 revisions per family).
+//   - [ResourceInUseException]: a capacity provider still in use was to be
+//     deleted or removed from its cluster;
 //   - [ResourceNotFoundException]: a tagging call named a resource that
 //     does not exist.
 type APIError interface {
@@ -87,6 +89,7 @@ type (
 	serviceNotFound                   struct{}
 	serviceNotActive                  struct{}
 	resourceNotFound                  struct{}
+	resourceInUse                     struct{}
 )
 
 func (clusterNotFound) code() string        { return "ClusterNotFoundException" }
@@ -103,6 +106,7 @@ func (limitExceeded) code() string           { return "LimitExceededException" }
 func (serviceNotFound) code() string         { return "ServiceNotFoundException" }
 func (serviceNotActive) code() string        { return "ServiceNotActiveException" }
 func (resourceNotFound) code() string        { return "ResourceNotFoundException" }
+func (resourceInUse) code() string           { return "ResourceInUseException" }
 
 type (
 	// ClusterNotFoundException: the named cluster does not exist (or is
@@ -142,6 +146,10 @@ type (
 	// ResourceNotFoundException: TagResource, UntagResource or
 	// ListTagsForResource named a resource that does not exist.
 	ResourceNotFoundException = Exception[resourceNotFound]
+	// ResourceInUseException: DeleteCapacityProvider or
+	// PutClusterCapacityProviders on a capacity provider a cluster,
+	// service or task still uses.
+	ResourceInUseException = Exception[resourceInUse]
 )
 
 func clusterNotFoundError(name string) error {

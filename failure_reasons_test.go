@@ -15,7 +15,7 @@ import (
 // in the same order, and a failure's checks are in its JSON.
 func TestFailureReasons(t *testing.T) {
 	want := []stevedore.FailureReason{
-		stevedore.ReasonMissing, stevedore.ReasonInactive, stevedore.ReasonDraining,
+		stevedore.ReasonMissing, stevedore.ReasonInactive, stevedore.ReasonDraining, stevedore.ReasonEmptyCapacityProvider,
 		stevedore.ReasonResourceCPU, stevedore.ReasonResourceMemory, stevedore.ReasonResourcePorts,
 		stevedore.ReasonResourcePortsUDP, stevedore.ReasonResourceGPU, stevedore.ReasonAttribute,
 		stevedore.ReasonAgent, stevedore.ReasonDistinctInstance, stevedore.ReasonMemberOf,

@@ -39,6 +39,12 @@ type RegisterContainerInstanceInput struct {
 	Attributes []Attribute `json:"attributes,omitempty"`
 	// PlatformDevices lists the instance's GPUs (type GPU).
 	PlatformDevices []PlatformDevice `json:"platformDevices,omitempty"`
+	// CapacityProviderName, if not empty, is the ACTIVE capacity provider
+	// the instance belongs to. In ECS the Auto Scaling group that launched
+	// an instance decides it (and a modelled group's instances register
+	// with it); a program that registers instances itself may name it
+	// (Stevedore's addition).
+	CapacityProviderName string `json:"capacityProviderName,omitempty"`
 }
 
 // RegisterContainerInstanceOutput is the output of
@@ -75,6 +81,15 @@ func (c *Client) RegisterContainerInstance(ctx context.Context, in *RegisterCont
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, instanceError(err)
+	}
+	if in.CapacityProviderName != "" {
+		c.cpMu.Lock()
+		p, err := c.activeProvider(in.CapacityProviderName)
+		c.cpMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		spec.CapacityProvider = p.Name
 	}
 	if in.Cluster == "" || in.Cluster == "default" {
 		if _, err := c.ensureDefault(ctx); err != nil {
@@ -241,6 +256,7 @@ func containerInstance(info cluster.InstanceInfo) ContainerInstance {
 		RunningTasksCount:    info.RunningTasksCount,
 		PendingTasksCount:    info.PendingTasksCount,
 		RegisteredAt:         info.RegisteredAt,
+		CapacityProviderName: info.CapacityProvider,
 		RegisteredResources: resources(info.RegisteredCPU, info.RegisteredMemory,
 			info.RegisteredPorts, info.RegisteredPortsUDP, info.RegisteredGPUs),
 		RemainingResources: resources(info.RemainingCPU, info.RemainingMemory,

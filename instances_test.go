@@ -136,6 +136,7 @@ func TestRegisterContainerInstance(t *testing.T) {
 		assert.Equal(t, stevedore.Cluster{
 			ClusterArn: arnPrefix + "cluster/default", ClusterName: "default", Status: "ACTIVE",
 			RegisteredContainerInstancesCount: 1,
+			CapacityProviders:                 []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 		}, describeCluster(t, c, "default"))
 	})
 	t.Run("other clusters are not created", func(t *testing.T) {
@@ -706,7 +707,7 @@ func TestTerminateInstance(t *testing.T) {
 	assert.Equal(t, "STOPPED", got.DesiredStatus)
 	assert.Equal(t, "Host EC2 (instance i-0badcafe) terminated.", got.StoppedReason)
 	assert.Equal(t, now, got.StoppedAt)
-	assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE"}, describeCluster(t, c, "app01"))
+	assert.Equal(t, stevedore.Cluster{ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE", CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{}}, describeCluster(t, c, "app01"))
 
 	for _, ref := range []string{ci.ContainerInstanceArn, "0123"} {
 		before := snapshot(t, c)

@@ -427,6 +427,8 @@ type serviceExtras struct {
 	network       *NetworkConfiguration
 	gracePeriod   int
 	tags          []Tag
+	// strategy is the service's capacity provider strategy, if any.
+	strategy []CapacityProviderStrategyItem
 }
 
 func (e *clusterEntry) serviceExtra(name string) serviceExtras {

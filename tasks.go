@@ -47,6 +47,14 @@ type RunTaskInput struct {
 	StartedBy string `json:"startedBy,omitempty"`
 	// LaunchType is EC2 (the default) or EXTERNAL; FARGATE is not modelled.
 	LaunchType string `json:"launchType,omitempty"`
+	// CapacityProviderStrategy splits the tasks over capacity providers
+	// of the cluster (see [CapacityProviderStrategyItem]); each provider's
+	// tasks run only on its instances. Not with LaunchType. Neither given
+	// means the cluster's default strategy, if it has one. Tasks of a
+	// provider with managed scaling that fit nowhere wait in PROVISIONING
+	// (at most [MaxProvisioningTasks] per cluster) and are part of Tasks;
+	// the others are failures.
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 	// PlacementConstraints and PlacementStrategy shape the placement.
 	PlacementConstraints []PlacementConstraint `json:"placementConstraints,omitempty"`
 	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy,omitempty"`
@@ -98,35 +106,90 @@ func (c *Client) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput,
 	if err != nil {
 		return nil, err
 	}
-	if len(constraints) > 0 {
-		guarded := *spec // taskSpec's spec may be shared
-		guarded.Guard = constraints
-		spec = &guarded
-	}
 	rc := c.runTaskCall()
 	defer rc.release()
 	var out *RunTaskOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
-		rc.spread = scheduler.RandomSpread{Spec: spec, Count: count, Rand: rc.rnd, Constraints: constraints, Survey: e.engine}
-		rc.inner = &rc.spread
-		if len(strategies) > 0 {
-			rc.inner = &scheduler.Strategic{
-				Request: placement.Request{Spec: spec, Strategies: strategies, Constraints: constraints, Rand: rc.rnd},
-				Count:   count,
-				Place:   e.place,
-			}
-		}
-		res := &rc.res
-		if err := scheduler.ExecuteTo(e.c, rc, c.opts.MaxCommitAttempts, res); err != nil {
+		items, err := c.callStrategy(e, in.LaunchType, in.CapacityProviderStrategy)
+		if err != nil {
 			return err
 		}
-		if rc.empty {
-			return invalidParameter(nil, "No Container Instances were found in your cluster.")
+		if len(items) == 0 {
+			if _, err := c.runShare(e, rc, spec, count, strategies, constraints); err != nil {
+				return err
+			}
+			if rc.empty {
+				return invalidParameter(nil, "No Container Instances were found in your cluster.")
+			}
+			out = &RunTaskOutput{Tasks: c.tasks(rc.res.Tasks), Failures: failures(rc.res.Failures)}
+			return nil
 		}
-		out = &RunTaskOutput{Tasks: c.tasks(res.Tasks), Failures: failures(res.Failures)}
+		out = &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+		rc.counted = true // a cluster without instances is not an error: its providers may scale
+		for i, n := range scheduler.SplitStrategy(items, nil, count) {
+			if n == 0 {
+				continue
+			}
+			name := items[i].Provider
+			used, err := c.runShare(e, rc, c.providerSpec(spec, name), n, strategies, constraints)
+			if err != nil {
+				return err
+			}
+			out.Tasks = append(out.Tasks, c.tasks(rc.res.Tasks)...)
+			fails := rc.res.Failures
+			if len(fails) > 0 && c.managedScalingOn(name) {
+				waiting, err := c.provision(e, used, len(fails), strategies, constraints)
+				if err != nil {
+					return err
+				}
+				out.Tasks = append(out.Tasks, waiting...)
+				fails = fails[len(waiting):]
+			}
+			out.Failures = append(out.Failures, failures(fails)...)
+			clearResult(&rc.res)
+		}
 		return nil
 	})
 	return out, err
+}
+
+// runShare places count tasks of spec, as RunTask does, into rc.res, and
+// returns the spec the tasks were placed with (guarded by the
+// constraints).
+func (c *Client) runShare(e *clusterEntry, rc *runTaskCall, spec *cluster.TaskSpec, count int, strategies []placement.Strategy, constraints placement.Constraints) (*cluster.TaskSpec, error) {
+	if len(constraints) > 0 {
+		guarded := *spec // spec may be shared
+		guarded.Guard = constraints
+		spec = &guarded
+	}
+	rc.spread = scheduler.RandomSpread{Spec: spec, Count: count, Rand: rc.rnd, Constraints: constraints, Survey: e.engine}
+	rc.inner = &rc.spread
+	if len(strategies) > 0 {
+		rc.inner = &scheduler.Strategic{
+			Request: placement.Request{Spec: spec, Strategies: strategies, Constraints: constraints, Rand: rc.rnd},
+			Count:   count,
+			Place:   e.place,
+		}
+	}
+	return spec, scheduler.ExecuteTo(e.c, rc, c.opts.MaxCommitAttempts, &rc.res)
+}
+
+// provision starts n tasks of spec in PROVISIONING, as many as the
+// cluster's quota leaves room for, remembering how to place them.
+func (c *Client) provision(e *clusterEntry, spec *cluster.TaskSpec, n int, strategies []placement.Strategy, constraints placement.Constraints) ([]Task, error) {
+	infos, err := e.c.Provision(spec, n, MaxProvisioningTasks)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.provisioning == nil {
+		e.provisioning = map[string]provisioningPlan{}
+	}
+	for _, info := range infos {
+		e.provisioning[info.ID] = provisioningPlan{strategies: strategies, constraints: constraints}
+	}
+	e.mu.Unlock()
+	return c.tasks(infos), nil
 }
 
 var startedByRE = regexp.MustCompile(`^[A-Za-z0-9/_-]*$`)
@@ -314,7 +377,8 @@ func (c *Client) task(t cluster.TaskInfo) Task {
 		GpuIds:           t.GPUIDs,
 		CreatedAt:        t.CreatedAt, StartedAt: t.StartedAt, StoppingAt: t.StoppingAt, StoppedAt: t.StoppedAt,
 		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
-		Overrides: c.describedOverrides(&t),
+		Overrides:            c.describedOverrides(&t),
+		CapacityProviderName: t.CapacityProvider,
 	}
 }
 

@@ -46,6 +46,7 @@ func TestRunTask(t *testing.T) {
 	assert.Equal(t, stevedore.Cluster{
 		ClusterArn: arnPrefix + "cluster/app01", ClusterName: "app01", Status: "ACTIVE",
 		RegisteredContainerInstancesCount: 1, PendingTasksCount: 1,
+		CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{},
 	}, describeCluster(t, c, "app01"))
 
 	t.Run("group", func(t *testing.T) {

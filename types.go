@@ -24,6 +24,11 @@ type Cluster struct {
 	// later decisions).
 	Statistics []KeyValuePair `json:"statistics,omitempty"`
 	Tags       []Tag          `json:"tags,omitempty"`
+	// CapacityProviders are the cluster's capacity providers, by name;
+	// DefaultCapacityProviderStrategy is what RunTask and CreateService
+	// use when they name neither a launch type nor a strategy.
+	CapacityProviders               []string                       `json:"capacityProviders"`
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
 }
 
 // KeyValuePair is a name and a value.
@@ -93,6 +98,9 @@ type ContainerInstance struct {
 	PendingTasksCount    int         `json:"pendingTasksCount"`
 	Attributes           []Attribute `json:"attributes,omitempty"`
 	RegisteredAt         time.Time   `json:"registeredAt"`
+	// CapacityProviderName is the capacity provider the instance belongs
+	// to, if any.
+	CapacityProviderName string `json:"capacityProviderName,omitempty"`
 }
 
 // Task is a task as DescribeTasks reports it. Unset times are omitted.
@@ -124,6 +132,9 @@ type Task struct {
 	// of one task definition without overrides share the value: treat it
 	// as read-only.
 	Overrides *TaskOverride `json:"overrides,omitempty"`
+	// CapacityProviderName is the capacity provider the task was started
+	// through, if any.
+	CapacityProviderName string `json:"capacityProviderName,omitempty"`
 }
 
 // Failure is a failed item of a call that otherwise succeeded: a task that
@@ -146,18 +157,22 @@ type FailureReason string
 // The reasons of placement failures, in the order the fit test checks
 // them (docs/semantics.md §1.4, §3.7).
 const (
-	ReasonMissing          FailureReason = "MISSING"
-	ReasonInactive         FailureReason = "INACTIVE"
-	ReasonDraining         FailureReason = "DRAINING"
-	ReasonResourceCPU      FailureReason = "RESOURCE:CPU"
-	ReasonResourceMemory   FailureReason = "RESOURCE:MEMORY"
-	ReasonResourcePorts    FailureReason = "RESOURCE:PORTS"
-	ReasonResourcePortsUDP FailureReason = "RESOURCE:PORTS_UDP"
-	ReasonResourceGPU      FailureReason = "RESOURCE:GPU"
-	ReasonAttribute        FailureReason = "ATTRIBUTE"
-	ReasonAgent            FailureReason = "AGENT"
-	ReasonDistinctInstance FailureReason = "DistinctInstance placement constraint unsatisfied."
-	ReasonMemberOf         FailureReason = "MemberOf placement constraint unsatisfied."
+	ReasonMissing  FailureReason = "MISSING"
+	ReasonInactive FailureReason = "INACTIVE"
+	ReasonDraining FailureReason = "DRAINING"
+	// ReasonEmptyCapacityProvider: the instance belongs to another
+	// capacity provider than the task's (as a failure's reason: no
+	// instance of the task's provider could take it).
+	ReasonEmptyCapacityProvider FailureReason = "EMPTY CAPACITY PROVIDER"
+	ReasonResourceCPU           FailureReason = "RESOURCE:CPU"
+	ReasonResourceMemory        FailureReason = "RESOURCE:MEMORY"
+	ReasonResourcePorts         FailureReason = "RESOURCE:PORTS"
+	ReasonResourcePortsUDP      FailureReason = "RESOURCE:PORTS_UDP"
+	ReasonResourceGPU           FailureReason = "RESOURCE:GPU"
+	ReasonAttribute             FailureReason = "ATTRIBUTE"
+	ReasonAgent                 FailureReason = "AGENT"
+	ReasonDistinctInstance      FailureReason = "DistinctInstance placement constraint unsatisfied."
+	ReasonMemberOf              FailureReason = "MemberOf placement constraint unsatisfied."
 )
 
 // PlacementStrategy is a task placement strategy: binpack (field cpu or

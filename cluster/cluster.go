@@ -102,14 +102,19 @@ type Cluster struct {
 	// The lock and what every commit writes, packed together after it so
 	// that the lines a core takes with the lock hold them, and on cache
 	// lines of their own, away from the fields above. Guarded by mu.
-	_           cacheLinePad
-	mu          rwLock
-	taskCount   uint64 // tasks numbered so far
-	version     int64
-	running     int // task counts
-	pending     int
-	stoppedHead int // the first entry of stopped still retained
-	stats       Stats
+	_         cacheLinePad
+	mu        rwLock
+	taskCount uint64 // tasks numbered so far
+	version   int64
+	running   int // task counts
+	pending   int
+	// provisioning counts the PROVISIONING tasks; provisioningList holds
+	// them in creation order, with tasks that left the state until it is
+	// compacted.
+	provisioning     int
+	provisioningList []*Task
+	stoppedHead      int // the first entry of stopped still retained
+	stats            Stats
 	// The instances the current change touched, in order: the first two
 	// here (a commit mostly touches one), the rest in notifyMore.
 	notify     [2]*Instance
@@ -525,18 +530,24 @@ func (c *Cluster) taskInfo(t *Task) TaskInfo {
 // released, whatever other goroutines do to the task meanwhile.
 func (c *Cluster) placedInfo(t *Task) TaskInfo {
 	d := t.spec.Demand
-	return TaskInfo{
+	info := TaskInfo{
 		ID: t.id, ARN: t.arn,
 		TaskDefinitionARN: t.spec.TaskDefinitionARN, Family: t.spec.Family,
-		ClusterARN: c.arn, InstanceID: t.inst.id, InstanceARN: t.inst.arn,
-		Group: t.spec.Group, StartedBy: t.spec.StartedBy,
+		ClusterARN: c.arn,
+		Group:      t.spec.Group, StartedBy: t.spec.StartedBy,
 		LastStatus: TaskPending, DesiredStatus: TaskRunning,
-		CPU: d.cpu, Memory: d.memory, GPUIDs: t.inst.gpuIDsOf(t.gpus),
+		CPU: d.cpu, Memory: d.memory,
 		AvailabilityZone: t.az,
 		Version:          1,
 		CreatedAt:        t.createdAt,
 		Overrides:        t.spec.Overrides,
+		CapacityProvider: d.provider,
 	}
+	if t.inst != nil { // nil while PROVISIONING
+		info.InstanceID, info.InstanceARN = t.inst.id, t.inst.arn
+		info.GPUIDs = t.inst.gpuIDsOf(t.gpus)
+	}
+	return info
 }
 
 // InstanceARN returns the ARN an instance with the given id or ARN has (or

@@ -81,6 +81,10 @@ type InstanceSpec struct {
 	Attributes []Attribute
 	// Version is the agent's version information.
 	Version VersionInfo
+	// CapacityProvider is the capacity provider the instance belongs to
+	// (the one whose Auto Scaling group launched it), or "" for none. It
+	// is fixed for the instance's life.
+	CapacityProvider string
 }
 
 // Instance is the live record of one container instance. Its fields change
@@ -108,6 +112,7 @@ type Instance struct {
 	groups            []groupCount
 	notifying         bool  // queued in Cluster.notify
 	attrEpoch         int64 // grows when the attributes change
+	provider          string
 }
 
 type groupCount struct {
@@ -187,6 +192,10 @@ func (in *Instance) Attribute(name string) (string, bool) {
 	return in.attrs[i].Value, true
 }
 
+// CapacityProvider returns the capacity provider the instance belongs to,
+// or "" for none.
+func (in *Instance) CapacityProvider() string { return in.provider }
+
 // AttributesEpoch grows whenever the instance's attributes change, so an
 // index can tell an attribute change from any other.
 func (in *Instance) AttributesEpoch() int64 { return in.attrEpoch }
@@ -220,6 +229,9 @@ func (in *Instance) Fits(d *Demand, p *Pending) Reason {
 		return ReasonInactive
 	case InstanceDraining:
 		return ReasonDraining
+	}
+	if d.provider != "" && d.provider != in.provider {
+		return ReasonCapacityProvider
 	}
 	var e *pendingEntry
 	if p != nil {
@@ -315,6 +327,9 @@ type InstanceInfo struct {
 
 	Attributes                           []Attribute
 	RunningTasksCount, PendingTasksCount int
+	// CapacityProvider is the capacity provider the instance belongs to,
+	// or "".
+	CapacityProvider string
 }
 
 // Info returns a copy of the instance's state.
@@ -323,7 +338,8 @@ func (in *Instance) Info() InstanceInfo {
 		ID: in.id, ARN: in.arn, EC2InstanceID: in.ec2InstanceID,
 		Status: in.status, AgentConnected: in.connected,
 		RegisteredAt: in.registeredAt, Version: in.version, VersionInfo: in.versionInfo,
-		RegisteredCPU: in.regCPU, RegisteredMemory: in.regMemory,
+		CapacityProvider: in.provider,
+		RegisteredCPU:    in.regCPU, RegisteredMemory: in.regMemory,
 		RegisteredPorts: in.regPorts, RegisteredPortsUDP: in.regUDP,
 		RegisteredGPUs: slices.Clone(in.gpuIDs),
 		RemainingCPU:   in.cpu, RemainingMemory: in.memory,

@@ -88,7 +88,7 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 		gpuIDs: slices.Clone(spec.GPUs),
 		cpu:    spec.CPU, memory: spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(), // remaining: changed in place
 		gpuFree: gpuMask(uint64(1)<<len(spec.GPUs) - 1),
-		attrs:   attrs,
+		attrs:   attrs, provider: spec.CapacityProvider,
 	}
 	if len(spec.GPUs) == MaxGPUs {
 		in.gpuFree = ^gpuMask(0)

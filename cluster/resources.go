@@ -16,6 +16,9 @@ type Demand struct {
 	ports, portsUDP    PortSet
 	gpus               int
 	requiredAttributes []string // sorted
+	// provider, if not empty, is the capacity provider whose instances
+	// alone may take the task (see [Demand.WithCapacityProvider]).
+	provider string
 }
 
 // MaxAmount bounds every CPU and memory amount the cluster accounts: an
@@ -68,6 +71,21 @@ func (d *Demand) GPUs() int { return d.gpus }
 // RequiredAttributes returns the attribute names an instance must have, sorted.
 func (d *Demand) RequiredAttributes() []string { return slices.Clone(d.requiredAttributes) }
 
+// CapacityProvider returns the capacity provider whose instances alone may
+// take the task, or "" for any instance.
+func (d *Demand) CapacityProvider() string { return d.provider }
+
+// WithCapacityProvider returns a copy of d that only instances of the
+// capacity provider name can take ([InstanceSpec.CapacityProvider]); on
+// any other instance the fit test fails with [ReasonCapacityProvider]. An
+// empty name means any instance. The placement engine keeps its censuses
+// per *Demand: callers should make one per provider and keep it.
+func (d *Demand) WithCapacityProvider(name string) *Demand {
+	out := *d
+	out.provider = name
+	return &out
+}
+
 // MaxGPUs is the most GPUs one container instance may register. GPUs are
 // tracked as a bit mask, one bit per registered GPU id [INF].
 const MaxGPUs = 64
@@ -79,17 +97,23 @@ type Reason uint8
 
 // The reasons, in the order the fit test checks them (see [CheckOrder]).
 const (
-	ReasonNone      Reason = iota // the task fits
-	ReasonMissing                 // "MISSING": no such container instance (StartTask)
-	ReasonInactive                // "INACTIVE": the instance was deregistered (StartTask)
-	ReasonDraining                // "DRAINING": the instance is draining and takes no new tasks [INF]
-	ReasonCPU                     // "RESOURCE:CPU"
-	ReasonMemory                  // "RESOURCE:MEMORY"
-	ReasonPorts                   // "RESOURCE:PORTS": a TCP host port is taken, or the 100-port limit
-	ReasonPortsUDP                // "RESOURCE:PORTS_UDP": a UDP host port is taken [INF]
-	ReasonGPU                     // "RESOURCE:GPU"
-	ReasonAttribute               // "ATTRIBUTE": a required attribute is missing
-	ReasonAgent                   // "AGENT": the agent is disconnected
+	ReasonNone     Reason = iota // the task fits
+	ReasonMissing                // "MISSING": no such container instance (StartTask)
+	ReasonInactive               // "INACTIVE": the instance was deregistered (StartTask)
+	ReasonDraining               // "DRAINING": the instance is draining and takes no new tasks [INF]
+	// ReasonCapacityProvider: the task is placed through a capacity
+	// provider and the instance belongs to another (or to none). As the
+	// closest instance's reason, every ACTIVE instance belongs elsewhere:
+	// "EMPTY CAPACITY PROVIDER", ECS's words for a provider with no
+	// instance to take the task.
+	ReasonCapacityProvider
+	ReasonCPU       // "RESOURCE:CPU"
+	ReasonMemory    // "RESOURCE:MEMORY"
+	ReasonPorts     // "RESOURCE:PORTS": a TCP host port is taken, or the 100-port limit
+	ReasonPortsUDP  // "RESOURCE:PORTS_UDP": a UDP host port is taken [INF]
+	ReasonGPU       // "RESOURCE:GPU"
+	ReasonAttribute // "ATTRIBUTE": a required attribute is missing
+	ReasonAgent     // "AGENT": the agent is disconnected
 	// ReasonDistinctInstance and ReasonMemberOf are placement-constraint
 	// failures. They are checked after every resource check.
 	ReasonDistinctInstance
@@ -102,6 +126,7 @@ var reasonNames = [numReasons]string{
 	ReasonMissing:          "MISSING",
 	ReasonInactive:         "INACTIVE",
 	ReasonDraining:         "DRAINING",
+	ReasonCapacityProvider: "EMPTY CAPACITY PROVIDER",
 	ReasonCPU:              "RESOURCE:CPU",
 	ReasonMemory:           "RESOURCE:MEMORY",
 	ReasonPorts:            "RESOURCE:PORTS",
@@ -124,12 +149,13 @@ func (r Reason) String() string {
 // CheckOrder is the documented order of the fit test. ECS does not say which
 // reason it reports when several checks fail [INF]; we report the first
 // failing check in this order: the instance's status first (a deregistered or
-// draining instance takes nothing), then CPU, MEMORY, PORTS, PORTS_UDP, GPU,
+// draining instance takes nothing), whether it belongs to the task's
+// capacity provider, then CPU, MEMORY, PORTS, PORTS_UDP, GPU,
 // ATTRIBUTE, AGENT, then placement constraints. The later a check an instance
 // fails, the closer it is to fitting: RunTask's failures name the closest
 // instance by this order.
 var CheckOrder = [...]Reason{
-	ReasonMissing, ReasonInactive, ReasonDraining,
+	ReasonMissing, ReasonInactive, ReasonDraining, ReasonCapacityProvider,
 	ReasonCPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonGPU,
 	ReasonAttribute, ReasonAgent,
 	ReasonDistinctInstance, ReasonMemberOf,

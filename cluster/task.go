@@ -7,7 +7,8 @@ import (
 )
 
 // TaskStatus is a task's lastStatus or desiredStatus. The model uses the
-// three states that matter to scheduling: PENDING (placed, resources held,
+// three states that matter to scheduling (and PROVISIONING, for tasks
+// waiting on a capacity provider): PENDING (placed, resources held,
 // not yet started), RUNNING and STOPPED (resources released).
 type TaskStatus uint8
 
@@ -16,6 +17,11 @@ const (
 	TaskPending TaskStatus = iota + 1
 	TaskRunning
 	TaskStopped
+	// TaskProvisioning is the last status of a task that waits for its
+	// capacity provider to add an instance it fits on: it has no instance
+	// and holds nothing (see [Cluster.Provision]). It comes before PENDING
+	// in a task's life; the value is last so that the others keep theirs.
+	TaskProvisioning
 )
 
 // String returns the ECS name.
@@ -27,11 +33,14 @@ func (s TaskStatus) String() string {
 		return "RUNNING"
 	case TaskStopped:
 		return "STOPPED"
+	case TaskProvisioning:
+		return "PROVISIONING"
 	}
 	return ""
 }
 
-// ParseTaskStatus parses PENDING, RUNNING or STOPPED.
+// ParseTaskStatus parses PENDING, RUNNING or STOPPED: the statuses a
+// caller may name (PROVISIONING is the capacity providers' own).
 func ParseTaskStatus(s string) (TaskStatus, bool) {
 	switch s {
 	case "PENDING":
@@ -156,7 +165,14 @@ func (t *Task) TaskDefinitionARN() string { return t.spec.TaskDefinitionARN }
 // Demand returns the task's demand.
 func (t *Task) Demand() *Demand { return t.spec.Demand }
 
-// Instance returns the instance the task was placed on.
+// Spec returns the spec the task was started with; do not modify it.
+func (t *Task) Spec() *TaskSpec { return t.spec }
+
+// CreatedAt returns when the task was created.
+func (t *Task) CreatedAt() time.Time { return t.createdAt }
+
+// Instance returns the instance the task was placed on; nil while it is
+// PROVISIONING.
 func (t *Task) Instance() *Instance { return t.inst }
 
 // LastStatus returns the task's last known status.
@@ -195,4 +211,7 @@ type TaskInfo struct {
 	// ProtectedUntil is when the task's scale-in protection expires (zero
 	// for none; a past time means it expired).
 	ProtectedUntil time.Time
+	// CapacityProvider is the capacity provider the task was placed
+	// through (its demand's), or "".
+	CapacityProvider string
 }

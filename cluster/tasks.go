@@ -141,6 +141,11 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 			c.stats.Conflicts++
 			return &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
 		}
+		if t.inst == nil { // PROVISIONING: a scheduler stops only placed tasks
+			rollback()
+			c.stats.Conflicts++
+			return &ConflictError{Index: i, TaskID: st.TaskID, Reason: ReasonMissing}
+		}
 		undo = append(undo, stopUndo{t: t, last: t.last, desired: t.desired, version: t.version, instVersion: t.inst.version})
 		c.stop(t, st.Reason, st.Code, now)
 	}
@@ -243,6 +248,12 @@ func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task, ar
 // instance's task list.
 func (c *Cluster) release(t *Task) {
 	in, d := t.inst, t.spec.Demand
+	if in == nil { // PROVISIONING: holds nothing
+		c.provisioning--
+		c.compactProvisioning()
+		c.version++
+		return
+	}
 	in.gpuFree |= t.gpus
 	in.cpu += d.cpu
 	in.memory += d.memory
@@ -360,7 +371,7 @@ func (c *Cluster) TaskExited(ref, reason string) (TaskInfo, error) {
 		reason = ReasonEssentialContainerExited
 	}
 	code := StopEssentialContainerExited
-	if t.last == TaskPending {
+	if t.last == TaskPending || t.last == TaskProvisioning {
 		code = StopTaskFailedToStart
 	}
 	now := c.clock.Now()
@@ -393,7 +404,7 @@ func (c *Cluster) SetTaskProtection(refs []string, until time.Time) (infos []Tas
 		case t.desired == TaskStopped || !strings.HasPrefix(t.spec.Group, "service:"):
 			errs[i] = fmt.Errorf("%w: task %s is %s in group %q", ErrTaskNotProtectable, t.id, t.last, t.spec.Group)
 		default:
-			if !t.protectedUntil.Equal(until) {
+			if !t.protectedUntil.Equal(until) && t.inst != nil {
 				t.protectedUntil = until
 				c.touch(t.inst)
 			}
