@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/stevedore-go/stevedore/cluster"
 )
 
 // Agents reports, as every cluster's ECS agents would, the PENDING tasks
@@ -72,6 +74,9 @@ type Driver struct {
 type StepOutput struct {
 	// Time is the clock's time after the step.
 	Time time.Time `json:"time"`
+	// Capacity is what capacity management did first (see
+	// Client.ManageCapacity).
+	Capacity *ManageCapacityOutput `json:"capacity"`
 	// Running are the tasks the agents reported RUNNING.
 	Running []string `json:"running"`
 	// Started, Stopped and Failures are the service scheduler's step
@@ -85,12 +90,17 @@ type StepOutput struct {
 
 // quiet reports whether the step moved nothing.
 func (o *StepOutput) quiet() bool {
-	return len(o.Running)+len(o.Started)+len(o.Stopped) == 0
+	n := len(o.Running) + len(o.Started) + len(o.Stopped)
+	if c := o.Capacity; c != nil {
+		n += len(c.Launched) + len(c.Registered) + len(c.Draining) + len(c.Terminated) + len(c.Placed) + len(c.Failed)
+	}
+	return n == 0
 }
 
-// Step advances the clock by dt, has the agents report every task that has
-// been PENDING for StartDelay as RUNNING, then runs one reconcile step of
-// the cluster's services.
+// Step advances the clock by dt, runs a step of capacity management
+// (Auto Scaling groups, managed scaling, PROVISIONING tasks), has the
+// agents report every task that has been PENDING for StartDelay as
+// RUNNING, then runs one reconcile step of the cluster's services.
 func (d *Driver) Step(ctx context.Context, dt time.Duration) (*StepOutput, error) {
 	if d.Client == nil || d.Clock == nil {
 		return nil, invalidParameter(nil, "Driver needs its Client and Clock.")
@@ -100,6 +110,10 @@ func (d *Driver) Step(ctx context.Context, dt time.Duration) (*StepOutput, error
 		return nil, err
 	}
 	now := d.Clock.Advance(dt)
+	capacity, err := d.Client.ManageCapacity(ctx, &ManageCapacityInput{Cluster: d.Cluster})
+	if err != nil {
+		return nil, err
+	}
 	running, err := d.Client.Agents(ctx, d.Cluster, now, d.StartDelay)
 	if err != nil {
 		return nil, err
@@ -108,7 +122,7 @@ func (d *Driver) Step(ctx context.Context, dt time.Duration) (*StepOutput, error
 	if err != nil {
 		return nil, err
 	}
-	out := &StepOutput{Time: now, Running: running, Started: rec.Started, Stopped: rec.Stopped, Failures: rec.Failures, Events: []ServiceEvent{}}
+	out := &StepOutput{Time: now, Capacity: capacity, Running: running, Started: rec.Started, Stopped: rec.Stopped, Failures: rec.Failures, Events: []ServiceEvent{}}
 	if out.Events, err = d.newEvents(ctx, before); err != nil {
 		return nil, err
 	}
@@ -120,7 +134,8 @@ func (d *Driver) Step(ctx context.Context, dt time.Duration) (*StepOutput, error
 var ErrNotSteady = errors.New("stevedore: the cluster did not reach a steady state")
 
 // RunUntilSteady steps by dt until a step moves nothing (no task reported
-// RUNNING, started or stopped) and no task is PENDING, at most limit
+// RUNNING, started or stopped, no instance launched, registered, drained
+// or terminated) and no task is PENDING or PROVISIONING, at most limit
 // steps, and returns every step's output in order. When the limit is
 // reached first it returns them with an error wrapping [ErrNotSteady].
 func (d *Driver) RunUntilSteady(ctx context.Context, dt time.Duration, limit int) ([]*StepOutput, error) {
@@ -152,7 +167,19 @@ func (d *Driver) pending(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(out.Clusters) > 0 && out.Clusters[0].PendingTasksCount > 0, nil
+	if len(out.Clusters) == 0 {
+		return false, nil
+	}
+	if out.Clusters[0].PendingTasksCount > 0 {
+		return true, nil
+	}
+	// Tasks waiting in PROVISIONING are not steady either.
+	waiting := false
+	err = d.Client.withCluster(ctx, d.Cluster, func(e *clusterEntry) error {
+		e.c.Read(func(v *cluster.View) { waiting = v.ProvisioningCount() > 0 })
+		return nil
+	})
+	return waiting, err
 }
 
 // newestEvents returns the id of each service's newest event.

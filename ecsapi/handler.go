@@ -113,6 +113,11 @@ var operations = map[string]operation{
 	"ListTagsForResource":           op((*stevedore.Client).ListTagsForResource),
 	"UpdateTaskProtection":          op((*stevedore.Client).UpdateTaskProtection),
 	"GetTaskProtection":             op((*stevedore.Client).GetTaskProtection),
+	"CreateCapacityProvider":        op((*stevedore.Client).CreateCapacityProvider),
+	"UpdateCapacityProvider":        op((*stevedore.Client).UpdateCapacityProvider),
+	"DeleteCapacityProvider":        op((*stevedore.Client).DeleteCapacityProvider),
+	"DescribeCapacityProviders":     op((*stevedore.Client).DescribeCapacityProviders),
+	"PutClusterCapacityProviders":   op((*stevedore.Client).PutClusterCapacityProviders),
 }
 
 // Operations returns the names of the operations a Handler serves, sorted.

@@ -210,6 +210,9 @@ func (a agents) step(ctx context.Context, now time.Time) error {
 }
 
 func (a agents) cluster(ctx context.Context, cl string, now time.Time) error {
+	if _, err := a.ecs.ManageCapacity(ctx, &stevedore.ManageCapacityInput{Cluster: cl}); err != nil {
+		return err
+	}
 	if _, err := a.ecs.Agents(ctx, cl, now, a.startDelay); err != nil {
 		return err
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stevedore-go/stevedore"
+	"github.com/stevedore-go/stevedore/ecsapi"
+)
+
+// TestCapacityProvidersThroughTheSDK: the capacity provider operations as
+// the SDK sends and reads them, and RunTask with a strategy whose task
+// waits in PROVISIONING until the group's instance arrives.
+func TestCapacityProvidersThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, sd, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	_, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("batch")})
+	require.NoError(t, err)
+	// The Auto Scaling group is the model's, made on the Client.
+	g, err := sd.CreateAutoScalingGroup(ctx, &stevedore.CreateAutoScalingGroupInput{AutoScalingGroupName: "asg", Cluster: "batch",
+		TotalResources: stevedore.TotalResources(2048, 4096), MaxSize: 4})
+	require.NoError(t, err)
+
+	cp, err := client.CreateCapacityProvider(ctx, &ecs.CreateCapacityProviderInput{Name: aws.String("cp"),
+		AutoScalingGroupProvider: &types.AutoScalingGroupProvider{
+			AutoScalingGroupArn: aws.String(g.AutoScalingGroup.AutoScalingGroupARN),
+			ManagedScaling:      &types.ManagedScaling{Status: types.ManagedScalingStatusEnabled, TargetCapacity: aws.Int32(100)},
+		}})
+	require.NoError(t, err)
+	assert.Equal(t, types.CapacityProviderStatusActive, cp.CapacityProvider.Status)
+	assert.Equal(t, int32(10000), aws.ToInt32(cp.CapacityProvider.AutoScalingGroupProvider.ManagedScaling.MaximumScalingStepSize))
+	assert.Equal(t, types.ManagedDrainingEnabled, cp.CapacityProvider.AutoScalingGroupProvider.ManagedDraining)
+
+	_, err = client.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: aws.String("batch"),
+		CapacityProviders:               []string{"cp"},
+		DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp"), Weight: 1}}})
+	require.NoError(t, err)
+	d, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{"batch"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cp"}, d.Clusters[0].CapacityProviders)
+
+	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("busybox"), Cpu: 1024, Memory: aws.Int32(1024)}}})
+	require.NoError(t, err)
+	run, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("batch"), TaskDefinition: aws.String("job"),
+		CapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp"), Weight: 1}}})
+	require.NoError(t, err)
+	require.Len(t, run.Tasks, 1)
+	assert.Equal(t, "PROVISIONING", aws.ToString(run.Tasks[0].LastStatus))
+	assert.Equal(t, "cp", aws.ToString(run.Tasks[0].CapacityProviderName))
+
+	m, err := sd.ManageCapacity(ctx, &stevedore.ManageCapacityInput{Cluster: "batch"})
+	require.NoError(t, err)
+	require.Len(t, m.Placed, 1)
+	tasks, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("batch"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}})
+	require.NoError(t, err)
+	assert.Equal(t, "PENDING", aws.ToString(tasks.Tasks[0].LastStatus))
+	ci, err := client.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("batch"), ContainerInstances: []string{aws.ToString(tasks.Tasks[0].ContainerInstanceArn)}})
+	require.NoError(t, err)
+	assert.Equal(t, "cp", aws.ToString(ci.ContainerInstances[0].CapacityProviderName))
+
+	_, err = client.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: aws.String("cp")})
+	var inUse *types.ResourceInUseException
+	require.True(t, errors.As(err, &inUse), "%v", err)
+	dp, err := client.DescribeCapacityProviders(ctx, &ecs.DescribeCapacityProvidersInput{CapacityProviders: []string{"cp", "ghost"}})
+	require.NoError(t, err)
+	require.Len(t, dp.CapacityProviders, 1)
+	require.Len(t, dp.Failures, 1)
+	assert.Equal(t, "MISSING", aws.ToString(dp.Failures[0].Reason))
+}
