@@ -286,3 +286,61 @@ func BenchmarkScale(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRunTaskCapacityProvider places one task and stops it again on
+// 5,000 instances, half of each of two capacity providers: plainly (a
+// launch type, any instance) and through a strategy of both providers
+// (the task goes to one of them, placed among its 2,500 instances).
+func BenchmarkRunTaskCapacityProvider(b *testing.B) {
+	const n = 5000
+	ctx := context.Background()
+	clock := stevedore.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ecs, err := stevedore.New(stevedore.Options{Clock: clock, Rand: rand.NewPCG(1, 2)})
+	require.NoError(b, err)
+	_, err = ecs.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "bench"})
+	require.NoError(b, err)
+	providers := []string{"on-demand", "spot"}
+	for _, p := range providers {
+		_, err := ecs.CreateAutoScalingGroup(ctx, &stevedore.CreateAutoScalingGroupInput{AutoScalingGroupName: "asg-" + p, Cluster: "bench",
+			TotalResources: stevedore.TotalResources(4096, 8192), MaxSize: n})
+		require.NoError(b, err)
+		_, err = ecs.CreateCapacityProvider(ctx, &stevedore.CreateCapacityProviderInput{Name: p,
+			AutoScalingGroupProvider: &stevedore.AutoScalingGroupProvider{AutoScalingGroupArn: "asg-" + p}})
+		require.NoError(b, err)
+	}
+	_, err = ecs.PutClusterCapacityProviders(ctx, &stevedore.PutClusterCapacityProvidersInput{Cluster: "bench", CapacityProviders: providers})
+	require.NoError(b, err)
+	for i := range n {
+		_, err := ecs.RegisterContainerInstance(ctx, &stevedore.RegisterContainerInstanceInput{Cluster: "bench",
+			TotalResources: stevedore.TotalResources(4096, 8192), CapacityProviderName: providers[i%2]})
+		require.NoError(b, err)
+	}
+	in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(`{"family": "nginx", "containerDefinitions": [
+		{"name": "nginx", "image": "nginx", "cpu": 256, "memory": 512, "portMappings": [{"containerPort": 80, "hostPort": 80}]}]}`))
+	require.NoError(b, err)
+	_, err = ecs.RegisterTaskDefinition(ctx, in)
+	require.NoError(b, err)
+	for _, bc := range []struct {
+		name string
+		in   stevedore.RunTaskInput
+	}{
+		{"plain", stevedore.RunTaskInput{Cluster: "bench", TaskDefinition: "nginx", LaunchType: "EC2"}},
+		{"strategy", stevedore.RunTaskInput{Cluster: "bench", TaskDefinition: "nginx", CapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{
+			{CapacityProvider: "on-demand", Base: 1, Weight: 1}, {CapacityProvider: "spot", Weight: 3}}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				in := bc.in
+				out, err := ecs.RunTask(ctx, &in)
+				if err != nil || len(out.Tasks) != 1 {
+					b.Fatalf("RunTask: %v, %+v", err, out)
+				}
+				if _, err := ecs.StopTask(ctx, &stevedore.StopTaskInput{Cluster: "bench", Task: out.Tasks[0].TaskArn}); err != nil {
+					b.Fatal(err)
+				}
+				clock.Advance(2 * time.Hour)
+			}
+		})
+	}
+}
