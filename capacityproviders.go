@@ -537,7 +537,9 @@ func (c *Client) PutClusterCapacityProviders(ctx context.Context, in *PutCluster
 	for _, n := range providers {
 		c.providers[n].cluster = name
 	}
+	e.mu.Lock()
 	e.providers, e.defaultStrategy = providers, strategy
+	e.mu.Unlock()
 	return &PutClusterCapacityProvidersOutput{Cluster: e.describe()}, nil
 }
 

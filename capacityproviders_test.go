@@ -510,3 +510,69 @@ func TestManagedDrainingHonoursTaskProtection(t *testing.T) {
 	assert.Empty(t, g.AutoScalingGroups[0].Instances)
 	assert.Len(t, serviceTasks(t, c, "app", "web"), 1)
 }
+
+// TestCreateClusterWithCapacityProviders: CreateCluster takes the
+// providers and the default strategy, with PutClusterCapacityProviders'
+// rules, and changes nothing when they are wrong.
+func TestCreateClusterWithCapacityProviders(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "home") // the group's cluster
+	createGroup(t, c, "home", "asg", 1024, 1024, stevedore.CreateAutoScalingGroupInput{})
+	createProvider(t, c, "cp", "asg", stevedore.AutoScalingGroupProvider{})
+	_, err := c.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "app", CapacityProviders: []string{"cp"},
+		DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{{CapacityProvider: "other", Weight: 1}}})
+	requireErrorAs[*stevedore.InvalidParameterException](t, err)
+	d, err := c.DescribeClusters(ctx, &stevedore.DescribeClustersInput{Clusters: []string{"app"}})
+	require.NoError(t, err)
+	assert.Empty(t, d.Clusters, "a refused CreateCluster creates nothing")
+	out, err := c.CreateCluster(ctx, &stevedore.CreateClusterInput{ClusterName: "app", CapacityProviders: []string{"cp"},
+		DefaultCapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{{CapacityProvider: "cp", Weight: 1}}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cp"}, out.Cluster.CapacityProviders)
+	assert.Equal(t, []stevedore.CapacityProviderStrategyItem{{CapacityProvider: "cp", Weight: 1}}, out.Cluster.DefaultCapacityProviderStrategy)
+	_, err = c.DeleteCapacityProvider(ctx, &stevedore.DeleteCapacityProviderInput{CapacityProvider: "cp"})
+	requireErrorAs[*stevedore.ResourceInUseException](t, err)
+
+	// Deleting the cluster frees its providers, also when the name comes
+	// back as a new cluster.
+	_, err = c.DeleteCluster(ctx, &stevedore.DeleteClusterInput{Cluster: "app"})
+	require.NoError(t, err)
+	createCluster(t, c, "app")
+	_, err = c.DeleteCapacityProvider(ctx, &stevedore.DeleteCapacityProviderInput{CapacityProvider: "cp"})
+	require.NoError(t, err)
+}
+
+// TestGroupInstanceDeregistered: an instance of a group deregistered by
+// hand leaves the group, which launches a replacement; capacity steps go
+// on without an error.
+func TestGroupInstanceDeregistered(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "app")
+	createGroup(t, c, "app", "asg", 1024, 1024, stevedore.CreateAutoScalingGroupInput{DesiredCapacity: intOf(2)})
+	createProvider(t, c, "cp", "asg", stevedore.AutoScalingGroupProvider{})
+	putProviders(t, c, "app", []string{"cp"})
+	m := manage(t, c, "app")
+	require.Len(t, m.Registered, 2)
+	_, err := c.DeregisterContainerInstance(ctx, &stevedore.DeregisterContainerInstanceInput{Cluster: "app", ContainerInstance: m.Registered[0]})
+	require.NoError(t, err)
+	m = manage(t, c, "app")
+	assert.Len(t, m.Launched, 1, "the group replaces it")
+	assert.Len(t, m.Registered, 1)
+	_, err = c.UpdateAutoScalingGroup(ctx, &stevedore.UpdateAutoScalingGroupInput{AutoScalingGroupName: "asg", DesiredCapacity: intOf(0)})
+	require.NoError(t, err)
+	manage(t, c, "app") // drains both
+	m = manage(t, c, "app")
+	assert.Len(t, m.Terminated, 2)
+
+	// A cluster with tasks PROVISIONING cannot be deleted.
+	_, err = c.UpdateCapacityProvider(ctx, &stevedore.UpdateCapacityProviderInput{Name: "cp", AutoScalingGroupProvider: &stevedore.AutoScalingGroupProviderUpdate{ManagedScaling: &stevedore.ManagedScaling{Status: "ENABLED"}}})
+	require.NoError(t, err)
+	td := registerTaskDefinition(t, c, taskDefinition("web", 128, 128))
+	out, err := c.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "app", TaskDefinition: td, CapacityProviderStrategy: []stevedore.CapacityProviderStrategyItem{{CapacityProvider: "cp", Weight: 1}}})
+	require.NoError(t, err)
+	require.Equal(t, "PROVISIONING", out.Tasks[0].LastStatus)
+	_, err = c.DeleteCluster(ctx, &stevedore.DeleteClusterInput{Cluster: "app"})
+	requireErrorAs[*stevedore.ClusterContainsTasksException](t, err)
+}

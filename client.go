@@ -113,7 +113,7 @@ type clusterEntry struct {
 	tags          []Tag
 	// providers are the cluster's capacity providers by name and
 	// defaultStrategy its default strategy; written under Client.mu's
-	// write lock and Client.cpMu.
+	// write lock, Client.cpMu and mu, so that either lock reads them.
 	providers       []string
 	defaultStrategy []CapacityProviderStrategyItem
 	// provisioning: the placement of each PROVISIONING task, by task id;
@@ -293,6 +293,11 @@ type CreateClusterInput struct {
 	// empty means "default".
 	ClusterName string `json:"clusterName,omitempty"`
 	Tags        []Tag  `json:"tags,omitempty"`
+	// CapacityProviders and DefaultCapacityProviderStrategy are the new
+	// cluster's, as PutClusterCapacityProviders would set them; a cluster
+	// that exists keeps its own.
+	CapacityProviders               []string                       `json:"capacityProviders,omitempty"`
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy,omitempty"`
 }
 
 // CreateClusterOutput is the output of [Client.CreateCluster].
@@ -321,7 +326,21 @@ func (c *Client) CreateCluster(ctx context.Context, in *CreateClusterInput) (*Cr
 	defer c.mu.Unlock()
 	e, ok := c.clusters[name]
 	if !ok || !e.active {
+		var providers []string
+		var strategy []CapacityProviderStrategyItem
+		if len(in.CapacityProviders)+len(in.DefaultCapacityProviderStrategy) > 0 {
+			c.cpMu.Lock()
+			defer c.cpMu.Unlock()
+			var err error
+			if providers, strategy, err = c.clusterProviders(name, in.CapacityProviders, in.DefaultCapacityProviderStrategy); err != nil {
+				return nil, err
+			}
+			for _, n := range providers {
+				c.providers[n].cluster = name
+			}
+		}
 		e = c.newClusterEntry(name, in.Tags)
+		e.providers, e.defaultStrategy = providers, strategy
 		c.clusters[name] = e
 	}
 	return &CreateClusterOutput{Cluster: e.describe()}, nil
@@ -346,9 +365,11 @@ func (c *Client) newClusterEntry(name string, tags []Tag) *clusterEntry {
 }
 
 func (e *clusterEntry) describe() Cluster {
+	e.mu.Lock()
 	out := Cluster{ClusterArn: e.c.ARN(), ClusterName: e.c.Name(), Status: "ACTIVE", Tags: slices.Clone(e.tags),
 		CapacityProviders:               append([]string{}, e.providers...),
 		DefaultCapacityProviderStrategy: append([]CapacityProviderStrategyItem{}, e.defaultStrategy...)}
+	e.mu.Unlock()
 	if !e.active {
 		out.Status = "INACTIVE"
 	}
@@ -487,7 +508,10 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 		return nil, clusterNotFoundError(name)
 	}
 	var instances, running, pending int
-	e.c.Read(func(v *cluster.View) { instances, running, pending = v.Counts() })
+	e.c.Read(func(v *cluster.View) {
+		instances, running, pending = v.Counts()
+		pending += v.ProvisioningCount()
+	})
 	if instances > 0 {
 		return nil, &ClusterContainsContainerInstancesException{Message: "The Cluster cannot be deleted while Container Instances are active or draining."}
 	}
@@ -498,6 +522,13 @@ func (c *Client) DeleteCluster(ctx context.Context, in *DeleteClusterInput) (*De
 		return nil, &ClusterContainsTasksException{Message: "The Cluster cannot be deleted while Tasks are active."}
 	}
 	e.active = false
+	c.cpMu.Lock()
+	for _, n := range e.providers { // a deleted cluster has no providers
+		if p, ok := c.providers[n]; ok && p.cluster == name {
+			p.cluster, p.scale = "", scaleState{}
+		}
+	}
+	c.cpMu.Unlock()
 	return &DeleteClusterOutput{Cluster: e.describe()}, nil
 }
 

@@ -241,6 +241,9 @@ func diffSnapshots(a, b *Snapshot) (*Changes, error) {
 			}
 		case old == nil && t.LastStatus != "STOPPED" && strings.HasPrefix(t.Group, "service:"):
 			serviceStarts[t.Group]++
+		case old == nil && t.LastStatus == "PROVISIONING":
+			// [INF] Waiting for capacity: no instance to start it on, and
+			// the capacity provider is not exported; left out.
 		case old == nil && t.LastStatus != "STOPPED":
 			k := startKey{cl, t.TaskDefinitionArn, t.Group, t.StartedBy}
 			if starts[k] == nil {

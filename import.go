@@ -451,6 +451,11 @@ func taskStatus(s string) (cluster.TaskStatus, bool) {
 // reported).
 func (im *importer) task(st *SnapshotTask) (cluster.ImportTask, bool) {
 	c := im.c
+	if st.LastStatus == "PROVISIONING" {
+		im.rep.Unmodelled["tasks: PROVISIONING (not imported)"]++
+		im.skip("task", st.TaskArn, "tasks waiting for a capacity provider are not imported")
+		return cluster.ImportTask{}, false
+	}
 	if st.LaunchType == "FARGATE" || st.ContainerInstanceArn == "" {
 		im.rep.Unmodelled["tasks: FARGATE (not imported)"]++
 		im.skip("task", st.TaskArn, "Fargate tasks are not modelled")

@@ -210,7 +210,15 @@ func (c *Client) ManageCapacity(ctx context.Context, in *ManageCapacityInput) (*
 	daemons := e.daemonGroups()
 	c.cpMu.Lock()
 	groups := c.sortedGroups(e.c.Name())
-	busy := c.busyInstances(e, groups, daemons)
+	busy, gone := c.busyInstances(e, groups, daemons)
+	for _, g := range groups { // deregistered or lost by other means: no longer the group's
+		for _, inst := range slices.Clone(g.instances) {
+			if gone[inst.arn] {
+				g.remove(inst)
+				g.activity(now, true, "Instance %s left the group: its container instance %s is INACTIVE.", inst.id, inst.arn)
+			}
+		}
+	}
 	c.protectBusy(groups, busy)
 	c.scale(e, groups, busy, now, out)
 	launched := false
@@ -327,11 +335,13 @@ func (c *Client) placeProvisioning(e *clusterEntry, now time.Time, out *ManageCa
 		}
 	})
 	e.mu.Lock()
-	for id := range e.provisioning { // stopped by StopTask meanwhile
-		if !slices.ContainsFunc(ws, func(w waiting) bool { return w.id == id }) {
-			delete(e.provisioning, id)
+	e.c.Read(func(v *cluster.View) {
+		for id := range e.provisioning { // stopped by StopTask meanwhile
+			if t, ok := v.Task(id); !ok || t.LastStatus() != cluster.TaskProvisioning {
+				delete(e.provisioning, id)
+			}
 		}
-	}
+	})
 	e.mu.Unlock()
 	if len(ws) == 0 {
 		return nil
@@ -409,9 +419,10 @@ func (e *clusterEntry) daemonGroups() map[string]bool {
 // busyInstances counts, per container instance ARN of the groups'
 // in-service instances, the tasks other than daemon tasks (PENDING or
 // RUNNING) on it, plus one for a task protected from scale-in (so that
-// managed draining waits for it). Call it with cpMu held.
-func (c *Client) busyInstances(e *clusterEntry, groups []*autoScalingGroup, daemons map[string]bool) map[string]int {
-	busy := map[string]int{}
+// managed draining waits for it), and the ARNs of those that are INACTIVE
+// or gone. Call it with cpMu held.
+func (c *Client) busyInstances(e *clusterEntry, groups []*autoScalingGroup, daemons map[string]bool) (busy map[string]int, gone map[string]bool) {
+	busy, gone = map[string]int{}, map[string]bool{}
 	now := c.clock.Now()
 	e.c.Read(func(v *cluster.View) {
 		for _, g := range groups {
@@ -420,7 +431,8 @@ func (c *Client) busyInstances(e *clusterEntry, groups []*autoScalingGroup, daem
 					continue
 				}
 				ci, ok := v.Instance(inst.arn)
-				if !ok {
+				if !ok || ci.Status() == cluster.InstanceInactive {
+					gone[inst.arn] = true
 					continue
 				}
 				n := 0
@@ -433,7 +445,7 @@ func (c *Client) busyInstances(e *clusterEntry, groups []*autoScalingGroup, daem
 			}
 		}
 	})
-	return busy
+	return busy, gone
 }
 
 // protectBusy is managed termination protection: on the groups of

@@ -177,18 +177,18 @@ func (c *Client) runShare(e *clusterEntry, rc *runTaskCall, spec *cluster.TaskSp
 // provision starts n tasks of spec in PROVISIONING, as many as the
 // cluster's quota leaves room for, remembering how to place them.
 func (c *Client) provision(e *clusterEntry, spec *cluster.TaskSpec, n int, strategies []placement.Strategy, constraints placement.Constraints) ([]Task, error) {
+	e.mu.Lock() // before Provision: placeProvisioning reads the plan under e.mu
+	defer e.mu.Unlock()
 	infos, err := e.c.Provision(spec, n, MaxProvisioningTasks)
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
 	if e.provisioning == nil {
 		e.provisioning = map[string]provisioningPlan{}
 	}
 	for _, info := range infos {
 		e.provisioning[info.ID] = provisioningPlan{strategies: strategies, constraints: constraints}
 	}
-	e.mu.Unlock()
 	return c.tasks(infos), nil
 }
 
