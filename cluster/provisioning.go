@@ -56,14 +56,7 @@ func (c *Cluster) PlaceProvisioning(taskID string, p Placement) (TaskInfo, error
 		c.stats.Conflicts++
 		return TaskInfo{}, &ConflictError{TaskID: taskID, Reason: ReasonMissing}
 	}
-	in, ok := c.placementInstance(p)
-	r := ReasonMissing
-	if ok {
-		r = in.Fits(t.spec.Demand, nil)
-		if r == ReasonNone && t.spec.Guard != nil {
-			r = t.spec.Guard.Check(in, t.spec)
-		}
-	}
+	in, r := c.recheck(p, t.spec)
 	if r != ReasonNone {
 		c.stats.Conflicts++
 		return TaskInfo{}, &ConflictError{TaskID: taskID, InstanceID: p.InstanceID, Reason: r}

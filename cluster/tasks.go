@@ -150,14 +150,7 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 		c.stop(t, st.Reason, st.Code, now)
 	}
 	for i, p := range proposal.Placements {
-		in, ok := c.placementInstance(p)
-		r := ReasonMissing
-		if ok {
-			r = in.Fits(p.Spec.Demand, nil)
-			if r == ReasonNone && p.Spec.Guard != nil {
-				r = p.Spec.Guard.Check(in, p.Spec)
-			}
-		}
+		in, r := c.recheck(p, p.Spec)
 		if r != ReasonNone {
 			rollback()
 			c.stats.Conflicts++
@@ -172,6 +165,21 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 		stopped[i] = c.taskInfo(u.t)
 	}
 	return nil
+}
+
+// recheck re-checks at commit time that a task of spec may go where p
+// proposes: the instance exists, the task fits it and the spec's Guard
+// holds. It returns the instance and the first failing check.
+func (c *Cluster) recheck(p Placement, spec *TaskSpec) (*Instance, Reason) {
+	in, ok := c.placementInstance(p)
+	if !ok {
+		return nil, ReasonMissing
+	}
+	r := in.Fits(spec.Demand, nil)
+	if r == ReasonNone && spec.Guard != nil {
+		r = spec.Guard.Check(in, spec)
+	}
+	return in, r
 }
 
 // placementInstance returns the instance p names: its Instance hint when
@@ -222,25 +230,10 @@ func (c *Cluster) unstop(u stopUndo) {
 // place starts a PENDING task of spec on in, which must fit it, in the
 // record t, numbering it and completing its ARN in arn (see nextTaskARN).
 func (c *Cluster) place(in *Instance, spec *TaskSpec, now time.Time, t *Task, arn *strings.Builder) *Task {
-	d := spec.Demand
-	*t = Task{
-		spec: spec, inst: in, instPos: int32(len(in.tasks)),
-		last: TaskPending, desired: TaskRunning, version: 1, createdAt: now,
-	}
+	*t = Task{spec: spec, last: TaskPending, desired: TaskRunning, version: 1, createdAt: now}
 	t.setARN(c.nextTaskARN(arn))
-	t.az, _ = in.Attribute(AttributeAvailabilityZone)
-	t.gpus = in.gpuFree.take(d.gpus)
-	in.gpuFree &^= t.gpus
-	in.cpu -= d.cpu
-	in.memory -= d.memory
-	in.ports.add(d.ports)
-	in.portsUDP.add(d.portsUDP)
-	in.tasks = append(in.tasks, t)
-	in.pending++
-	in.addGroup(spec.Group, 1)
-	c.pending++
+	c.attach(t, in)
 	c.tasks.put(t.seq, t)
-	c.touch(in)
 	return t
 }
 
