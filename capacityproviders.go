@@ -162,8 +162,8 @@ func (c *Client) CreateCapacityProvider(ctx context.Context, in *CreateCapacityP
 		return nil, invalidParameter(nil, "The specified Auto Scaling group ARN %s is not valid: no such Auto Scaling group.", asgp.AutoScalingGroupArn)
 	}
 	asgp.AutoScalingGroupArn = asg.arn
-	if asgp.ManagedTerminationProtection == enabled && !asg.protectNew {
-		return nil, invalidParameter(nil, "The managed termination protection setting for the capacity provider is invalid. To enable managed termination protection for a capacity provider, the Auto Scaling group must have instance protection from scale in enabled.")
+	if err := checkTerminationProtection(&asgp, asg); err != nil {
+		return nil, err
 	}
 	if p, ok := c.providers[in.Name]; ok && p.Status == "ACTIVE" {
 		return nil, clientException(nil, "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.")
@@ -178,6 +178,20 @@ func (c *Client) CreateCapacityProvider(ctx context.Context, in *CreateCapacityP
 	c.providers[in.Name] = p
 	asg.provider = p
 	return &CreateCapacityProviderOutput{CapacityProvider: p.describe(true)}, nil
+}
+
+// checkTerminationProtection refuses managed termination protection on a
+// group whose new instances are not protected from scale-in.
+func checkTerminationProtection(asgp *AutoScalingGroupProvider, g *autoScalingGroup) error {
+	if asgp.ManagedTerminationProtection == enabled && !g.protectNew {
+		return invalidParameter(nil, "The managed termination protection setting for the capacity provider is invalid. To enable managed termination protection for a capacity provider, the Auto Scaling group must have instance protection from scale in enabled.")
+	}
+	return nil
+}
+
+// scales reports whether the provider is ACTIVE with managed scaling.
+func (p *capacityProvider) scales() bool {
+	return p.Status == "ACTIVE" && p.AutoScalingGroupProvider.ManagedScaling.Status == enabled
 }
 
 // checkCapacityProviderName applies ECS's rules to a new provider's name.
@@ -330,8 +344,8 @@ func (c *Client) UpdateCapacityProvider(ctx context.Context, in *UpdateCapacityP
 	if asgp.ManagedDraining, err = enabledOr(u.ManagedDraining, asgp.ManagedDraining, "autoScalingGroupProvider.managedDraining"); err != nil {
 		return nil, err
 	}
-	if asgp.ManagedTerminationProtection == enabled && !p.asg.protectNew {
-		return nil, invalidParameter(nil, "The managed termination protection setting for the capacity provider is invalid. To enable managed termination protection for a capacity provider, the Auto Scaling group must have instance protection from scale in enabled.")
+	if err := checkTerminationProtection(&asgp, p.asg); err != nil {
+		return nil, err
 	}
 	p.AutoScalingGroupProvider = &asgp
 	p.UpdateStatus = "UPDATE_COMPLETE"

@@ -118,7 +118,7 @@ func (c *Client) managedScalingOn(name string) bool {
 	c.cpMu.Lock()
 	defer c.cpMu.Unlock()
 	p, ok := c.providers[name]
-	return ok && p.Status == "ACTIVE" && p.AutoScalingGroupProvider.ManagedScaling.Status == enabled
+	return ok && p.scales()
 }
 
 // ManageCapacityInput is the input of [Client.ManageCapacity].
@@ -455,7 +455,7 @@ func (c *Client) busyInstances(e *clusterEntry, groups []*autoScalingGroup, daem
 func (c *Client) protectBusy(groups []*autoScalingGroup, busy map[string]int) {
 	for _, g := range groups {
 		p := g.provider
-		if p == nil || p.AutoScalingGroupProvider.ManagedTerminationProtection != enabled || p.AutoScalingGroupProvider.ManagedScaling.Status != enabled {
+		if p == nil || !p.scales() || p.AutoScalingGroupProvider.ManagedTerminationProtection != enabled {
 			continue
 		}
 		for _, inst := range g.instances {
@@ -478,7 +478,7 @@ func (c *Client) scale(e *clusterEntry, groups []*autoScalingGroup, busy map[str
 	})
 	for _, g := range groups {
 		p := g.provider
-		if p == nil || p.cluster != e.c.Name() || p.AutoScalingGroupProvider.ManagedScaling.Status != enabled {
+		if p == nil || p.cluster != e.c.Name() || !p.scales() {
 			continue
 		}
 		ms := p.AutoScalingGroupProvider.ManagedScaling
