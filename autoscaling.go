@@ -91,6 +91,8 @@ type asgInstance struct {
 	arn        string // the container instance, once registered
 	launchedAt time.Time
 	readyAt    time.Time
+	// registered is the clock's time when it joined the cluster.
+	registered time.Time
 }
 
 // The lifecycle states of a group's instances.

@@ -18,7 +18,9 @@ import (
 
 // capacityMachine drives a cluster of two capacity providers with managed
 // scaling (one with termination protection) through RunTask, StopTask,
-// capacity steps, time and the groups' faults (slow and failing launches).
+// a service's desired count and capacity provider strategy, capacity and
+// scheduler steps, time and the groups' faults (slow and failing
+// launches).
 type capacityMachine struct {
 	c        *stevedore.Client
 	clock    *stevedore.ManualClock
@@ -63,6 +65,11 @@ func newCapacityMachine(t *rapid.T) *capacityMachine {
 	}
 	_, err = c.PutClusterCapacityProviders(m.ctx, &stevedore.PutClusterCapacityProvidersInput{Cluster: "app", CapacityProviders: names})
 	require.NoError(t, err)
+	web := registerTaskDefinitionT(t, c, taskDefinition("web", 512, 1024))
+	m.shapes[web] = [2]int64{512, 1024}
+	_, err = c.CreateService(m.ctx, &stevedore.CreateServiceInput{Cluster: "app", ServiceName: "web", TaskDefinition: web,
+		DesiredCount: new(0), CapacityProviderStrategy: drawStrategy(t)})
+	require.NoError(t, err)
 	for i, shape := range [][2]int64{{512, 1024}, {1024, 2048}, {2048, 2048}, {4096, 4096}} {
 		arn := registerTaskDefinitionT(t, c, taskDefinition(fmt.Sprintf("job%d", i), int(shape[0]), int(shape[1])))
 		m.shapes[arn] = shape
@@ -76,12 +83,28 @@ func registerTaskDefinitionT(t *rapid.T, c *stevedore.Client, in *stevedore.Regi
 	return out.TaskDefinition.TaskDefinitionArn
 }
 
-func (m *capacityMachine) RunTask(t *rapid.T) {
-	td := rapid.SampledFrom(slices.Sorted(maps.Keys(m.shapes))).Draw(t, "taskDefinition")
-	strategy := []stevedore.CapacityProviderStrategyItem{
+func drawStrategy(t *rapid.T) []stevedore.CapacityProviderStrategyItem {
+	return []stevedore.CapacityProviderStrategyItem{
 		{CapacityProvider: "od", Base: rapid.IntRange(0, 2).Draw(t, "base"), Weight: rapid.IntRange(0, 3).Draw(t, "odWeight")},
 		{CapacityProvider: "spot", Weight: rapid.IntRange(1, 3).Draw(t, "spotWeight")},
 	}
+}
+
+// ScaleService sets the service's desired count and, at times, a new
+// strategy.
+func (m *capacityMachine) ScaleService(t *rapid.T) {
+	in := &stevedore.UpdateServiceInput{Cluster: "app", Service: "web", DesiredCount: new(rapid.IntRange(0, 8).Draw(t, "desired"))}
+	if rapid.Bool().Draw(t, "newStrategy") {
+		in.CapacityProviderStrategy = drawStrategy(t)
+		in.ForceNewDeployment = rapid.Bool().Draw(t, "force")
+	}
+	_, err := m.c.UpdateService(m.ctx, in)
+	require.NoError(t, err)
+}
+
+func (m *capacityMachine) RunTask(t *rapid.T) {
+	td := rapid.SampledFrom(slices.Sorted(maps.Keys(m.shapes))).Draw(t, "taskDefinition")
+	strategy := drawStrategy(t)
 	count := rapid.IntRange(1, 10).Draw(t, "count")
 	out, err := m.c.RunTask(m.ctx, &stevedore.RunTaskInput{Cluster: "app", TaskDefinition: td, Count: count, CapacityProviderStrategy: strategy})
 	require.NoError(t, err)
@@ -115,6 +138,8 @@ func (m *capacityMachine) Step(t *rapid.T) {
 	for _, tk := range out.Failed {
 		require.Equal(t, "TaskFailedToStart", tk.StopCode)
 	}
+	_, err = m.c.Reconcile(m.ctx, &stevedore.ReconcileInput{Cluster: "app"})
+	require.NoError(t, err)
 	if _, err := m.c.Agents(m.ctx, "app", m.clock.Now(), 0); err != nil {
 		require.NoError(t, err)
 	}
@@ -141,6 +166,7 @@ func (m *capacityMachine) Check(t *rapid.T) {
 	}
 	list, err := m.c.ListContainerInstances(m.ctx, &stevedore.ListContainerInstancesInput{Cluster: "app"})
 	require.NoError(t, err)
+	m.followService(t)
 	used := map[string][2]int64{}
 	if len(m.tasks) > 0 {
 		for i := 0; i < len(m.tasks); i += 100 {
@@ -178,6 +204,17 @@ func (m *capacityMachine) Check(t *rapid.T) {
 	}
 }
 
+// followService adds the service's tasks not yet known to m.tasks.
+func (m *capacityMachine) followService(t *rapid.T) {
+	l, err := m.c.ListTasks(m.ctx, &stevedore.ListTasksInput{Cluster: "app", ServiceName: "web"})
+	require.NoError(t, err)
+	for _, arn := range l.TaskArns {
+		if !slices.Contains(m.tasks, arn) {
+			m.tasks = append(m.tasks, arn)
+		}
+	}
+}
+
 func describeInstanceR(t *rapid.T, c *stevedore.Client, arn string) stevedore.ContainerInstance {
 	out, err := c.DescribeContainerInstances(context.Background(), &stevedore.DescribeContainerInstancesInput{Cluster: "app", ContainerInstances: []string{arn}})
 	require.NoError(t, err)
@@ -185,9 +222,10 @@ func describeInstanceR(t *rapid.T, c *stevedore.Client, arn string) stevedore.Co
 	return out.ContainerInstances[0]
 }
 
-// TestCapacityStateMachine runs the capacity machine, then lets the groups
-// launch freely: every PROVISIONING task is then placed or failed within
-// the timeout.
+// TestCapacityStateMachine runs the capacity machine, then stops the
+// RunTask tasks that run and lets the groups launch freely: every
+// PROVISIONING task is then placed or failed within the timeout, and the
+// service reaches its desired count, each task on its provider.
 func TestCapacityStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := newCapacityMachine(t)
@@ -197,18 +235,52 @@ func TestCapacityStateMachine(t *testing.T) {
 			_, err := m.c.UpdateAutoScalingGroup(m.ctx, &stevedore.UpdateAutoScalingGroupInput{AutoScalingGroupName: g, FailLaunches: &no, LaunchDelay: &zero})
 			require.NoError(t, err)
 		}
-		for range int(stevedore.ProvisioningTimeout/time.Minute) + 2 {
-			m.clock.Advance(time.Minute)
-			_, err := m.c.ManageCapacity(m.ctx, &stevedore.ManageCapacityInput{Cluster: "app"})
-			require.NoError(t, err)
-		}
+		m.settle(t)
 		m.Check(t)
 		for chunk := range slices.Chunk(m.tasks, 100) {
 			d, err := m.c.DescribeTasks(m.ctx, &stevedore.DescribeTasksInput{Cluster: "app", Tasks: chunk})
 			require.NoError(t, err)
 			for _, tk := range d.Tasks {
 				require.NotEqual(t, "PROVISIONING", tk.LastStatus, "%s still waits after the groups could launch", tk.TaskArn)
+				if tk.Group != "service:web" && tk.LastStatus != "STOPPED" { // room for the service
+					_, err := m.c.StopTask(m.ctx, &stevedore.StopTaskInput{Cluster: "app", Task: tk.TaskArn})
+					require.NoError(t, err)
+				}
 			}
 		}
+		m.settle(t)
+		m.Check(t)
+		svc, err := m.c.DescribeServices(m.ctx, &stevedore.DescribeServicesInput{Cluster: "app", Services: []string{"web"}})
+		require.NoError(t, err)
+		// The last step may have begun to replace a task on an instance
+		// that drains to scale in: count those on ACTIVE instances.
+		l, err := m.c.ListTasks(m.ctx, &stevedore.ListTasksInput{Cluster: "app", ServiceName: "web"})
+		require.NoError(t, err)
+		running := 0
+		for chunk := range slices.Chunk(l.TaskArns, 100) {
+			d, err := m.c.DescribeTasks(m.ctx, &stevedore.DescribeTasksInput{Cluster: "app", Tasks: chunk})
+			require.NoError(t, err)
+			for _, tk := range d.Tasks {
+				if tk.LastStatus == "RUNNING" && describeInstanceR(t, m.c, tk.ContainerInstanceArn).Status == "ACTIVE" {
+					running++
+				}
+			}
+		}
+		require.Equal(t, svc.Services[0].DesiredCount, running, "the service reaches its desired count on ACTIVE instances: %+v", svc.Services[0].Events)
 	})
+}
+
+// settle runs the capacity manager, the scheduler and the agents a minute
+// apart for longer than ProvisioningTimeout (and MaxBackoff).
+func (m *capacityMachine) settle(t *rapid.T) {
+	for range int(stevedore.ProvisioningTimeout/time.Minute) + 2 {
+		m.clock.Advance(time.Minute)
+		_, err := m.c.ManageCapacity(m.ctx, &stevedore.ManageCapacityInput{Cluster: "app"})
+		require.NoError(t, err)
+		_, err = m.c.Reconcile(m.ctx, &stevedore.ReconcileInput{Cluster: "app"})
+		require.NoError(t, err)
+		_, err = m.c.Agents(m.ctx, "app", m.clock.Now(), 0)
+		require.NoError(t, err)
+	}
+	m.followService(t)
 }

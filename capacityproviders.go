@@ -621,16 +621,11 @@ func (c *Client) strategyItems(items []CapacityProviderStrategyItem, associated 
 // started through it.
 func (e *clusterEntry) providerInUse(name string) error {
 	inUse := &ResourceInUseException{Message: "The specified capacity provider is in use and cannot be removed."}
-	e.mu.Lock()
-	for _, x := range e.serviceExtras {
-		for _, it := range x.strategy {
-			if it.CapacityProvider == name {
-				e.mu.Unlock()
-				return inUse
-			}
+	for _, svc := range e.services.Names(true) {
+		if sv, ok := e.services.Get(svc); ok && sv.Status != scheduler.ServiceInactive && slices.ContainsFunc(sv.Config.CapacityProviders, func(it scheduler.StrategyItem) bool { return it.Provider == name }) {
+			return inUse
 		}
 	}
-	e.mu.Unlock()
 	var used bool
 	e.c.Read(func(v *cluster.View) {
 		for t := range v.Tasks() {

@@ -155,8 +155,9 @@ type CapacityProviderMetric struct {
 	CapacityProviderReservation float64 `json:"capacityProviderReservation"`
 	// Instances (N) are the group's instances launching or in service;
 	// InstancesNeeded (M) those running tasks other than daemon tasks,
-	// or, with tasks waiting for capacity, N plus the instances they
-	// still need.
+	// or, with tasks waiting for capacity (PROVISIONING tasks and service
+	// tasks that fit on none of the provider's instances), N plus the
+	// instances they still need.
 	Instances       int `json:"instances"`
 	InstancesNeeded int `json:"instancesNeeded"`
 	// DesiredCapacity is the group's desired capacity after the step.
@@ -176,7 +177,8 @@ type CapacityProviderMetric struct {
 //  3. Managed termination protection: instances running tasks other than
 //     daemon tasks are protected from scale-in, the others not.
 //  4. Managed scaling computes each provider's CapacityProviderReservation
-//     and moves its group's desired capacity toward
+//     (counting the PROVISIONING tasks and the service tasks the last
+//     [Client.Reconcile] could not place on the provider) and moves its group's desired capacity toward
 //     ⌈M × 100 / targetCapacity⌉: a scale-out at once, by at least the
 //     minimum and at most the maximum scaling step, within MaxSize; a
 //     scale-in once the metric has stayed below the target for
@@ -312,7 +314,7 @@ func (c *Client) registerReady(ctx context.Context, e *clusterEntry, now time.Ti
 		}
 		arn := reg.ContainerInstance.ContainerInstanceArn
 		c.cpMu.Lock()
-		r.inst.state, r.inst.arn = lifecycleInService, arn
+		r.inst.state, r.inst.arn, r.inst.registered = lifecycleInService, arn, now
 		c.cpMu.Unlock()
 		out.Registered = append(out.Registered, arn)
 	}
@@ -469,13 +471,21 @@ func (c *Client) protectBusy(groups []*autoScalingGroup, busy map[string]int) {
 // scale is managed scaling for the providers of the groups. Call it with
 // cpMu held.
 func (c *Client) scale(e *clusterEntry, groups []*autoScalingGroup, busy map[string]int, now time.Time, out *ManageCapacityOutput) {
-	waiting := map[string][]*cluster.Demand{}
+	// What waits for capacity: the PROVISIONING tasks, and the service
+	// tasks the last reconcile could not place on their providers.
+	waiting := map[string][]waitingDemand{}
 	e.c.Read(func(v *cluster.View) {
 		for t := range v.Provisioning() {
 			d := t.Demand()
-			waiting[d.CapacityProvider()] = append(waiting[d.CapacityProvider()], d)
+			waiting[d.CapacityProvider()] = append(waiting[d.CapacityProvider()], waitingDemand{d, 1, false})
 		}
 	})
+	// A service's unplaced tasks are what the last reconcile found; they
+	// do not count on a group that registered an instance since this
+	// step began, as the next reconcile may place them there.
+	for _, u := range e.services.Unplaced() {
+		waiting[u.Provider] = append(waiting[u.Provider], waitingDemand{u.Demand, u.Count, true})
+	}
 	for _, g := range groups {
 		p := g.provider
 		if p == nil || p.cluster != e.c.Name() || !p.scales() {
@@ -495,7 +505,11 @@ func (c *Client) scale(e *clusterEntry, groups []*autoScalingGroup, busy map[str
 				}
 			}
 		}
-		if need := g.instancesFor(waiting[p.Name]); need > 0 {
+		ws := waiting[p.Name]
+		if slices.ContainsFunc(g.instances, func(inst *asgInstance) bool { return inst.registered.Equal(now) }) {
+			ws = slices.DeleteFunc(slices.Clone(ws), func(w waitingDemand) bool { return w.service })
+		}
+		if need := g.instancesFor(ws); need > 0 {
 			m = n + max(need-launching, 0)
 		}
 		metric := reservation(m, n)
@@ -545,6 +559,13 @@ func reservation(m, n int) float64 {
 	return float64(m) * 100 / float64(n)
 }
 
+// waitingDemand is n tasks of demand d waiting for capacity.
+type waitingDemand struct {
+	d       *cluster.Demand
+	n       int
+	service bool // a service's, not a PROVISIONING task
+}
+
 // instancesFor returns a lower bound on the new instances of the group's
 // shape the waiting demands need: per resource, the demands' sum over one
 // instance's amount, rounded up, the largest of CPU and memory, and at
@@ -552,18 +573,19 @@ func reservation(m, n int) float64 {
 // instance are left out: no scale-out places them [INF: ECS documents
 // that it estimates M from the waiting tasks' requirements and the
 // group's instance types, without the formula].
-func (g *autoScalingGroup) instancesFor(ds []*cluster.Demand) int {
+func (g *autoScalingGroup) instancesFor(ds []waitingDemand) int {
 	cpu, _ := ResourceNamed(g.resources, "CPU")
 	mem, _ := ResourceNamed(g.resources, "MEMORY")
 	var sumCPU, sumMem int64
 	fits := 0
-	for _, d := range ds {
+	for _, w := range ds {
+		d := w.d
 		if d.CPU() > cpu.IntegerValue || d.Memory() > mem.IntegerValue {
 			continue
 		}
-		sumCPU += d.CPU()
-		sumMem += d.Memory()
-		fits++
+		sumCPU += d.CPU() * int64(w.n)
+		sumMem += d.Memory() * int64(w.n)
+		fits += w.n
 	}
 	if fits == 0 {
 		return 0

@@ -45,18 +45,20 @@ type LoadBalancer struct {
 
 // Deployment is one deployment of a service.
 type Deployment struct {
-	Id                 string    `json:"id"`
-	Status             string    `json:"status"`
-	TaskDefinition     string    `json:"taskDefinition"`
-	DesiredCount       int       `json:"desiredCount"`
-	PendingCount       int       `json:"pendingCount"`
-	RunningCount       int       `json:"runningCount"`
-	FailedTasks        int       `json:"failedTasks"`
-	CreatedAt          time.Time `json:"createdAt"`
-	UpdatedAt          time.Time `json:"updatedAt"`
-	LaunchType         string    `json:"launchType"`
-	RolloutState       string    `json:"rolloutState"`
-	RolloutStateReason string    `json:"rolloutStateReason,omitempty"`
+	Id             string    `json:"id"`
+	Status         string    `json:"status"`
+	TaskDefinition string    `json:"taskDefinition"`
+	DesiredCount   int       `json:"desiredCount"`
+	PendingCount   int       `json:"pendingCount"`
+	RunningCount   int       `json:"runningCount"`
+	FailedTasks    int       `json:"failedTasks"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+	// LaunchType and CapacityProviderStrategy are the service's.
+	LaunchType               string                         `json:"launchType,omitempty"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	RolloutState             string                         `json:"rolloutState"`
+	RolloutStateReason       string                         `json:"rolloutStateReason,omitempty"`
 }
 
 // ServiceEvent is an entry of a service's event log.
@@ -68,24 +70,27 @@ type ServiceEvent struct {
 
 // Service is a service as DescribeServices reports it.
 type Service struct {
-	ServiceArn              string                  `json:"serviceArn"`
-	ServiceName             string                  `json:"serviceName"`
-	ClusterArn              string                  `json:"clusterArn"`
-	LoadBalancers           []LoadBalancer          `json:"loadBalancers"`
-	Status                  string                  `json:"status"`
-	DesiredCount            int                     `json:"desiredCount"`
-	RunningCount            int                     `json:"runningCount"`
-	PendingCount            int                     `json:"pendingCount"`
-	LaunchType              string                  `json:"launchType"`
-	TaskDefinition          string                  `json:"taskDefinition"`
-	DeploymentConfiguration DeploymentConfiguration `json:"deploymentConfiguration"`
-	Deployments             []Deployment            `json:"deployments"`
-	RoleArn                 string                  `json:"roleArn,omitempty"`
-	Events                  []ServiceEvent          `json:"events"`
-	CreatedAt               time.Time               `json:"createdAt"`
-	PlacementConstraints    []PlacementConstraint   `json:"placementConstraints"`
-	PlacementStrategy       []PlacementStrategy     `json:"placementStrategy"`
-	SchedulingStrategy      string                  `json:"schedulingStrategy"`
+	ServiceArn    string         `json:"serviceArn"`
+	ServiceName   string         `json:"serviceName"`
+	ClusterArn    string         `json:"clusterArn"`
+	LoadBalancers []LoadBalancer `json:"loadBalancers"`
+	Status        string         `json:"status"`
+	DesiredCount  int            `json:"desiredCount"`
+	RunningCount  int            `json:"runningCount"`
+	PendingCount  int            `json:"pendingCount"`
+	// LaunchType is EC2, or empty for a service with a capacity provider
+	// strategy.
+	LaunchType               string                         `json:"launchType,omitempty"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	TaskDefinition           string                         `json:"taskDefinition"`
+	DeploymentConfiguration  DeploymentConfiguration        `json:"deploymentConfiguration"`
+	Deployments              []Deployment                   `json:"deployments"`
+	RoleArn                  string                         `json:"roleArn,omitempty"`
+	Events                   []ServiceEvent                 `json:"events"`
+	CreatedAt                time.Time                      `json:"createdAt"`
+	PlacementConstraints     []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy        []PlacementStrategy            `json:"placementStrategy"`
+	SchedulingStrategy       string                         `json:"schedulingStrategy"`
 	// NetworkConfiguration is the awsvpc configuration of the service's
 	// tasks.
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
@@ -113,9 +118,14 @@ type CreateServiceInput struct {
 	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
 	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
 	// SchedulingStrategy is REPLICA (the default) or DAEMON.
-	SchedulingStrategy   string                `json:"schedulingStrategy,omitempty"`
-	LaunchType           string                `json:"launchType,omitempty"`
-	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	SchedulingStrategy string `json:"schedulingStrategy,omitempty"`
+	LaunchType         string `json:"launchType,omitempty"`
+	// CapacityProviderStrategy runs the service's tasks on the cluster's
+	// capacity providers; it cannot be given with LaunchType, nor for a
+	// DAEMON service. When neither is given, a REPLICA service takes the
+	// cluster's default strategy, if it has one.
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration,omitempty"`
 	// HealthCheckGracePeriodSeconds is 0 (none, the default) to
 	// 2,147,483,647.
 	HealthCheckGracePeriodSeconds int `json:"healthCheckGracePeriodSeconds,omitempty"`
@@ -131,7 +141,7 @@ type CreateServiceInput struct {
 // UpdateService requests that the model takes and keeps but does not act
 // on (see the aws-sdk-go-v2 service/ecs inputs).
 var unmodelledServiceFields = map[string]bool{
-	"availabilityZoneRebalancing": true, "capacityProviderStrategy": true, "deploymentController": true,
+	"availabilityZoneRebalancing": true, "deploymentController": true,
 	"enableECSManagedTags": true, "enableExecuteCommand": true, "gatewayConnectors": true, "monitoring": true,
 	"platformVersion": true, "propagateTags": true, "serviceConnectConfiguration": true,
 	"serviceRegistries": true, "volumeConfigurations": true, "vpcLatticeConfigurations": true,
@@ -194,7 +204,7 @@ func jsonNames(t reflect.Type) map[string]bool {
 // DecodeCreateServiceInput decodes the JSON that `aws ecs create-service
 // --cli-input-json` takes. It accepts every member of ECS's CreateService
 // request, case-sensitively: the ones the model does not act on
-// (capacityProviderStrategy, deploymentController, serviceRegistries, ...)
+// (deploymentController, serviceRegistries, ...)
 // are kept in Unmodelled; a member ECS does not have is a ClientException
 // naming it.
 func DecodeCreateServiceInput(data []byte) (*CreateServiceInput, error) {
@@ -299,6 +309,11 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 	}
 	var out *CreateServiceOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
+		items, err := c.serviceStrategy(e, daemon, in.LaunchType, in.CapacityProviderStrategy)
+		if err != nil {
+			return err
+		}
+		cfg.CapacityProviders = items
 		s, err := e.services.Create(in.ServiceName, cfg)
 		if err != nil {
 			return serviceError(err, in.ServiceName)
@@ -322,6 +337,17 @@ func checkGracePeriod(p int) error {
 		return invalidParameter(nil, "healthCheckGracePeriodSeconds must be between 0 and %d, got %d.", MaxHealthCheckGracePeriod, p)
 	}
 	return nil
+}
+
+// serviceStrategy is callStrategy for CreateService: a DAEMON service
+// takes no capacity provider strategy, neither its own nor, without a
+// launch type, the cluster's default [INF: ECS refuses the second too
+// (containers-roadmap#692); give launchType EC2 to create one].
+func (c *Client) serviceStrategy(e *clusterEntry, daemon bool, launchType string, items []CapacityProviderStrategyItem) ([]scheduler.StrategyItem, error) {
+	if daemon && (len(items) > 0 || launchType == "" && len(e.defaultStrategy) > 0) {
+		return nil, invalidParameter(scheduler.ErrDaemonCapacityProviders, "%v", scheduler.ErrDaemonCapacityProviders)
+	}
+	return c.callStrategy(e, launchType, items)
 }
 
 func checkLaunchType(lt string) error {
@@ -427,8 +453,6 @@ type serviceExtras struct {
 	network       *NetworkConfiguration
 	gracePeriod   int
 	tags          []Tag
-	// strategy is the service's capacity provider strategy, if any.
-	strategy []CapacityProviderStrategyItem
 }
 
 func (e *clusterEntry) serviceExtra(name string) serviceExtras {
@@ -462,6 +486,7 @@ func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Servi
 		Status: string(s.Status), DesiredCount: s.Config.DesiredCount,
 		RunningCount: s.RunningCount, PendingCount: s.PendingCount,
 		LaunchType: "EC2", TaskDefinition: s.Config.TaskDef.ARN,
+		CapacityProviderStrategy: describedStrategy(s.Config.CapacityProviders),
 		DeploymentConfiguration: DeploymentConfiguration{
 			MaximumPercent:        new(s.Config.MaximumPercent),
 			MinimumHealthyPercent: new(s.Config.MinimumHealthyPercent),
@@ -484,12 +509,16 @@ func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Servi
 	if s.Config.Daemon {
 		out.SchedulingStrategy = "DAEMON"
 	}
+	if out.CapacityProviderStrategy != nil {
+		out.LaunchType = ""
+	}
 	for _, d := range s.Deployments {
 		out.Deployments = append(out.Deployments, Deployment{
 			Id: d.ID, Status: d.Status, TaskDefinition: d.TaskDef.ARN,
 			DesiredCount: d.DesiredCount, PendingCount: d.PendingCount, RunningCount: d.RunningCount,
 			FailedTasks: d.FailedTasks, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-			LaunchType: "EC2", RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
+			LaunchType: out.LaunchType, CapacityProviderStrategy: slices.Clone(out.CapacityProviderStrategy),
+			RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
 		})
 	}
 	for _, ev := range s.Events {
@@ -500,6 +529,18 @@ func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Servi
 	}
 	for _, con := range s.Config.Constraints {
 		out.PlacementConstraints = append(out.PlacementConstraints, PlacementConstraint{Type: con.Type().String(), Expression: con.Text()})
+	}
+	return out
+}
+
+// describedStrategy is a scheduler strategy in ECS's shape (nil for none).
+func describedStrategy(items []scheduler.StrategyItem) []CapacityProviderStrategyItem {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]CapacityProviderStrategyItem, len(items))
+	for i, it := range items {
+		out[i] = CapacityProviderStrategyItem{CapacityProvider: it.Provider, Base: it.Base, Weight: it.Weight}
 	}
 	return out
 }
@@ -515,7 +556,13 @@ type UpdateServiceInput struct {
 	DeploymentConfiguration *DeploymentConfiguration `json:"deploymentConfiguration,omitempty"`
 	PlacementConstraints    []PlacementConstraint    `json:"placementConstraints,omitempty"`
 	PlacementStrategy       []PlacementStrategy      `json:"placementStrategy,omitempty"`
-	ForceNewDeployment      bool                     `json:"forceNewDeployment,omitempty"`
+	// CapacityProviderStrategy, when not nil, replaces the service's
+	// (checked against the cluster's providers); a non-nil empty one
+	// returns the service to the EC2 launch type. It does not start a
+	// deployment: tasks started from then on follow it, and
+	// ForceNewDeployment replaces the others.
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	ForceNewDeployment       bool                           `json:"forceNewDeployment,omitempty"`
 	// NetworkConfiguration, for an awsvpc task definition, replaces the
 	// service's; nil keeps it, also when TaskDefinition names a new
 	// revision (one that is not awsvpc drops it).
@@ -668,6 +715,19 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 	}
 	if in.PlacementConstraints != nil {
 		u.Constraints = &constraints
+	}
+	if in.CapacityProviderStrategy != nil {
+		if cur.Config.Daemon && len(in.CapacityProviderStrategy) > 0 {
+			return u, nil, false, invalidParameter(scheduler.ErrDaemonCapacityProviders, "%v", scheduler.ErrDaemonCapacityProviders)
+		}
+		var items []scheduler.StrategyItem
+		if len(in.CapacityProviderStrategy) > 0 {
+			var err error
+			if items, err = c.callStrategy(e, "", in.CapacityProviderStrategy); err != nil {
+				return u, nil, false, err
+			}
+		}
+		u.CapacityProviders = &items
 	}
 	return u, net, changed, nil
 }

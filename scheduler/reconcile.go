@@ -237,6 +237,7 @@ type outcome struct {
 	left             int // starts still wanted
 	stuck            bool
 	protected        int // tasks over the desired count kept by scale-in protection
+	unplaced         []Unplaced
 }
 
 func (o *outcome) take(s *service, n note, res Result) {
@@ -270,6 +271,9 @@ func (o *outcome) take(s *service, n note, res Result) {
 		}
 	}
 	o.failures = append(o.failures, n.failures...)
+	if n.unplaced != nil || n.want > 0 {
+		o.unplaced = n.unplaced // the latest round's word
+	}
 	o.stuck = o.stuck || n.stuck
 	o.protected = max(o.protected, n.protected)
 	o.left = n.want - started
@@ -445,6 +449,9 @@ type note struct {
 	// order.
 	daemonSlots           []daemonSlot
 	stopSlots, startSlots []int32
+	// unplaced are the tasks that fit on no instance of their capacity
+	// provider.
+	unplaced []Unplaced
 }
 
 // reconciler is the [Scheduler] of one Reconcile step.
@@ -556,11 +563,21 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	}
 	// 2. Scale in: new tasks beyond the desired count, PENDING first.
 	if excess := len(fresh) - d; excess > 0 {
-		stopped := r.scaleIn(v, s, fresh, excess, plan, n)
-		for _, t := range stopped {
-			stop(t)
+		if len(s.Config.CapacityProviders) > 0 {
+			stopped := r.scaleInByProvider(v, s, fresh, d, excess, plan, n)
+			gone := make(map[*cluster.Task]bool, len(stopped))
+			for _, t := range stopped {
+				stop(t)
+				gone[t] = true
+			}
+			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return gone[t] })
+		} else {
+			stopped := r.scaleIn(v, s, fresh, excess, plan, n)
+			for _, t := range stopped {
+				stop(t)
+			}
+			fresh = fresh[len(stopped):] // scaleIn moved the stopped ones to the front
 		}
-		fresh = fresh[len(stopped):] // scaleIn moved the stopped ones to the front
 	}
 	// 3. Old RUNNING tasks, as far as minimumHealthyPercent allows.
 	if k := min(len(oldRunning), healthy-minHealthy); k > 0 {
@@ -585,7 +602,8 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	}
 }
 
-// start places up to want tasks of deployment dep.
+// start places up to want tasks of deployment dep; with a capacity
+// provider strategy, split over its providers.
 func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deployment, want int, n *note) {
 	spec := r.spec(s, dep)
 	strategies := s.Config.Strategies
@@ -597,8 +615,57 @@ func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deploym
 		cs = spec.Guard.(placement.Constraints)
 	}
 	req := placement.Request{Spec: spec, Strategies: strategies, Constraints: cs, Rand: r.ss.rnd}
-	for range want {
-		dec := r.ss.place(v, &req, &plan.Pending)
+	items := s.Config.CapacityProviders
+	if len(items) == 0 {
+		r.place(v, plan, &req, want, n)
+		return
+	}
+	// The PRIMARY deployment's tasks each provider has: the split
+	// counts them, so that the service as a whole follows the strategy.
+	have := make([]int, len(items))
+	for _, id := range s.tasks {
+		t, ok := v.Task(id)
+		if !ok || t.LastStatus() == cluster.TaskStopped || t.StartedBy() != dep.ID {
+			continue
+		}
+		if i := providerIndex(items, t.Demand().CapacityProvider()); i >= 0 {
+			have[i]++
+		}
+	}
+	split := SplitStrategy(items, have, want)
+	var full []int // the split of every wanted task, once one fails
+	for i, it := range items {
+		if split[i] == 0 {
+			continue
+		}
+		own := *spec
+		own.Demand = r.ss.providerDemand(spec.Demand, it.Provider)
+		req.Spec = &own
+		placed := r.place(v, plan, &req, split[i], n)
+		if placed < split[i] {
+			if full == nil {
+				full = SplitStrategy(items, have, max(n.want, want))
+			}
+			n.unplaced = append(n.unplaced, Unplaced{Service: s.Name, Provider: it.Provider, Demand: own.Demand, Count: max(full[i]-placed, split[i]-placed)})
+		}
+	}
+}
+
+// providerIndex returns the index of the provider name in items, or -1.
+func providerIndex(items []StrategyItem, name string) int {
+	for i, it := range items {
+		if it.Provider == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// place places up to want tasks of req and returns how many it placed;
+// it stops at the first that fits nowhere, noting the failure.
+func (r *reconciler) place(v *cluster.View, plan *Plan, req *placement.Request, want int, n *note) int {
+	for i := range want {
+		dec := r.ss.place(v, req, &plan.Pending)
 		if dec.Instance == nil {
 			f := Failure{Reason: dec.Reason, Detail: dec.Tally.String(), Tally: dec.Tally}
 			if dec.Closest != nil {
@@ -607,10 +674,11 @@ func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deploym
 				f.Reason = cluster.ReasonMissing
 			}
 			n.failures = append(n.failures, f)
-			return // the same task fits nowhere else this step
+			return i // the same task fits nowhere else this step
 		}
-		plan.Place(dec.Instance, spec)
+		plan.Place(dec.Instance, req.Spec)
 	}
+	return want
 }
 
 // scaleIn picks k of tasks to stop, in ECS's scale-in order (§4.5), and
@@ -757,6 +825,51 @@ func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task,
 	return tasks[:k]
 }
 
+// scaleInByProvider picks k of a service's tasks to stop when it has a
+// capacity provider strategy and d tasks are desired [INF: ECS does not
+// document how a scale-in follows the strategy]: first the tasks on a
+// provider the strategy no longer names, then, on each provider holding
+// more than its share of the d tasks (as [SplitStrategy] splits d), as
+// many as it holds beyond its share, each provider's tasks picked in the
+// usual scale-in order. Protected tasks are skipped; what they keep from
+// the count is then taken from the other providers.
+func (r *reconciler) scaleInByProvider(v *cluster.View, s *service, tasks []*cluster.Task, d, k int, plan *Plan, n *note) []*cluster.Task {
+	items := s.Config.CapacityProviders
+	target := SplitStrategy(items, nil, d)
+	groups := make([][]*cluster.Task, len(items)+1) // the last: providers not in the strategy
+	for _, t := range tasks {
+		i := providerIndex(items, t.Demand().CapacityProvider())
+		if i < 0 {
+			i = len(items)
+		}
+		groups[i] = append(groups[i], t)
+	}
+	over := func(i int) int {
+		if i == len(items) {
+			return len(groups[i])
+		}
+		return len(groups[i]) - target[i]
+	}
+	var out []*cluster.Task
+	pass := func(limit func(i int) int) {
+		for j := range len(items) + 1 {
+			i := (j + len(items)) % (len(items) + 1) // the providers not in the strategy first
+			if k == 0 {
+				return
+			}
+			if want := min(limit(i), k); want > 0 {
+				stopped := r.scaleIn(v, s, groups[i], want, plan, n)
+				out = append(out, stopped...)
+				groups[i] = groups[i][len(stopped):]
+				k -= len(stopped)
+			}
+		}
+	}
+	pass(over)
+	pass(func(i int) int { return len(groups[i]) }) // what protection kept
+	return out
+}
+
 func pendingRank(t *cluster.Task) int {
 	if t.LastStatus() == cluster.TaskPending {
 		return 0
@@ -768,6 +881,7 @@ func pendingRank(t *cluster.Task) int {
 // stopped tasks are reported ten to an event [INF: ECS does not document
 // its batching].
 func (ss *Services) record(s *service, o outcome, now time.Time) {
+	s.unplaced = o.unplaced
 	// Stops were applied before starts: their events come first.
 	for chunk := range slices.Chunk(o.stopped, 10) {
 		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(chunk), taskList(chunk))

@@ -82,6 +82,15 @@ type ServiceConfig struct {
 	// then instanceId.
 	Strategies  []placement.Strategy
 	Constraints placement.Constraints
+	// CapacityProviders is the service's capacity provider strategy;
+	// empty runs it on the EC2 launch type, on any instance. With one,
+	// each task goes to one provider and only that provider's instances
+	// may take it: new tasks are split as [SplitStrategy] splits them,
+	// counting the tasks of the PRIMARY deployment each provider already
+	// has, and a scale-in stops first the tasks on providers that hold
+	// more than their share of the desired count (see
+	// Services.Reconcile). A DAEMON service cannot have one.
+	CapacityProviders []StrategyItem
 }
 
 // DefaultServiceStrategies is the service scheduler's placement when none
@@ -146,6 +155,9 @@ type service struct {
 	// circuit breaker with rollback returns to.
 	lastCompleted *Deployment
 	lastPlaceMsg  string
+	// unplaced are the tasks the last step could not place on their
+	// capacity providers' instances, per provider.
+	unplaced []Unplaced
 }
 
 // Errors of the service registry; the API maps them to ECS exceptions.
@@ -185,6 +197,60 @@ type Services struct {
 	protectedNext time.Time
 	// feed is the cluster's change feed, when the State has one.
 	feed *changeFeed
+	// providerDemands holds a task definition's demand on each capacity
+	// provider, one per pair so that the placement engine's census of it
+	// lasts between steps (see providerDemand).
+	providerDemands map[providerKey]*cluster.Demand
+}
+
+type providerKey struct {
+	d        *cluster.Demand
+	provider string
+}
+
+// maxProviderDemands bounds providerDemands; past it the map starts anew.
+const maxProviderDemands = 4096
+
+// providerDemand returns d on the capacity provider name. Call it with
+// ss.mu held.
+func (ss *Services) providerDemand(d *cluster.Demand, name string) *cluster.Demand {
+	k := providerKey{d, name}
+	if pd, ok := ss.providerDemands[k]; ok {
+		return pd
+	}
+	if ss.providerDemands == nil || len(ss.providerDemands) >= maxProviderDemands {
+		ss.providerDemands = map[providerKey]*cluster.Demand{}
+	}
+	pd := d.WithCapacityProvider(name)
+	ss.providerDemands[k] = pd
+	return pd
+}
+
+// Unplaced counts the tasks of a service that the last [Services.Reconcile]
+// wanted to start on a capacity provider but could place on none of its
+// instances: what managed scaling must make room for.
+type Unplaced struct {
+	Service  string
+	Provider string
+	// Demand is what each task needs (on Provider).
+	Demand *cluster.Demand
+	Count  int
+}
+
+// Unplaced returns, for every service with a capacity provider strategy,
+// the tasks the last Reconcile could not place, by service and then in
+// the strategy's order.
+func (ss *Services) Unplaced() []Unplaced {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var out []Unplaced
+	for _, s := range ss.byName {
+		if s.Status != ServiceInactive {
+			out = append(out, s.unplaced...)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Unplaced) int { return strings.Compare(a.Service, b.Service) })
+	return out
 }
 
 // NewServices returns the service registry of the cluster named
@@ -232,6 +298,10 @@ func (ss *Services) Create(name string, cfg ServiceConfig) (Service, error) {
 	if old, ok := ss.byName[name]; ok && old.Status != ServiceInactive {
 		return Service{}, ErrServiceExists
 	}
+	if err := checkServiceStrategy(cfg.Daemon, cfg.CapacityProviders); err != nil {
+		return Service{}, err
+	}
+	cfg.CapacityProviders = slices.Clone(cfg.CapacityProviders)
 	now := ss.clock.Now()
 	s := &service{Service: Service{
 		Name: name, ARN: ss.arnPrefix + "service/" + ss.name + "/" + name,
@@ -255,6 +325,9 @@ func (ss *Services) Import(svc Service, taskIDs []string) error {
 	if len(svc.Deployments) == 0 || svc.Deployments[0].Status != DeploymentPrimary {
 		return fmt.Errorf("scheduler: service %s: the first deployment must be the PRIMARY one", svc.Name)
 	}
+	if err := checkServiceStrategy(svc.Config.Daemon, svc.Config.CapacityProviders); err != nil {
+		return fmt.Errorf("scheduler: service %s: %w", svc.Name, err)
+	}
 	switch svc.Status {
 	case ServiceActive, ServiceDraining, ServiceInactive:
 	default:
@@ -270,6 +343,7 @@ func (ss *Services) Import(svc Service, taskIDs []string) error {
 	s.Service.Events = slices.Clone(svc.Events)
 	s.Config.Strategies = slices.Clone(svc.Config.Strategies)
 	s.Config.Constraints = slices.Clone(svc.Config.Constraints)
+	s.Config.CapacityProviders = slices.Clone(svc.Config.CapacityProviders)
 	if len(s.Events) > MaxEvents {
 		s.Events = s.Events[:MaxEvents]
 	}
@@ -295,7 +369,12 @@ type Update struct {
 	CircuitBreaker        *CircuitBreaker
 	Strategies            *[]placement.Strategy
 	Constraints           *placement.Constraints
-	ForceNewDeployment    bool
+	// CapacityProviders, when not nil, replaces the service's capacity
+	// provider strategy (an empty one returns it to the launch type). It
+	// does not start a deployment, as in ECS: the tasks started from then
+	// on follow it, and ForceNewDeployment moves the others.
+	CapacityProviders  *[]StrategyItem
+	ForceNewDeployment bool
 }
 
 // Update changes an ACTIVE service. A new task definition or
@@ -328,6 +407,12 @@ func (ss *Services) Update(name string, u Update) (Service, error) {
 	}
 	if u.Constraints != nil {
 		cfg.Constraints = slices.Clone(*u.Constraints)
+	}
+	if u.CapacityProviders != nil {
+		if err := checkServiceStrategy(cfg.Daemon, *u.CapacityProviders); err != nil {
+			return Service{}, err
+		}
+		cfg.CapacityProviders = slices.Clone(*u.CapacityProviders)
 	}
 	redeploy := u.ForceNewDeployment
 	if u.TaskDef != nil && u.TaskDef.ARN != cfg.TaskDef.ARN {
@@ -481,7 +566,24 @@ func (s *service) copy() Service {
 	c.Events = slices.Clone(s.Events)
 	c.Config.Strategies = slices.Clone(s.Config.Strategies)
 	c.Config.Constraints = slices.Clone(s.Config.Constraints)
+	c.Config.CapacityProviders = slices.Clone(s.Config.CapacityProviders)
 	return c
+}
+
+// ErrDaemonCapacityProviders is returned for a DAEMON service given a
+// capacity provider strategy; the message is ECS's.
+var ErrDaemonCapacityProviders = errors.New("Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy.")
+
+// checkServiceStrategy checks a service's capacity provider strategy:
+// none, or a valid one on a REPLICA service.
+func checkServiceStrategy(daemon bool, items []StrategyItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	if daemon {
+		return ErrDaemonCapacityProviders
+	}
+	return ValidateStrategy(items)
 }
 
 func (s *service) group() string { return "service:" + s.Name }

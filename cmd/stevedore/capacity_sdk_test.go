@@ -65,6 +65,22 @@ func TestCapacityProvidersThroughTheSDK(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "cp", aws.ToString(ci.ContainerInstances[0].CapacityProviderName))
 
+	// A service takes the cluster's default strategy and describes it,
+	// without a launch type, as ECS does.
+	svc, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("batch"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String("job"), DesiredCount: aws.Int32(1)})
+	require.NoError(t, err)
+	require.Len(t, svc.Service.CapacityProviderStrategy, 1)
+	assert.Equal(t, "cp", aws.ToString(svc.Service.CapacityProviderStrategy[0].CapacityProvider))
+	assert.Empty(t, svc.Service.LaunchType)
+	_, err = client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("batch"), Service: aws.String("web"),
+		CapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("cp"), Base: 1, Weight: 2}}})
+	require.NoError(t, err)
+	ds, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("batch"), Services: []string{"web"}})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), ds.Services[0].CapacityProviderStrategy[0].Weight)
+	assert.Equal(t, int32(1), ds.Services[0].CapacityProviderStrategy[0].Base)
+
 	_, err = client.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: aws.String("cp")})
 	var inUse *types.ResourceInUseException
 	require.True(t, errors.As(err, &inUse), "%v", err)
