@@ -95,6 +95,9 @@ type Client struct {
 	// providerDemands: a demand and a provider name → the demand on that
 	// provider (see providerSpec); counted in interned.
 	providerDemands sync.Map
+
+	settingsMu sync.Mutex
+	settings   map[string]string // account settings, by name
 }
 
 // cacheLinePad separates fields that different cores write: 128 bytes, two

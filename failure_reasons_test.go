@@ -17,7 +17,7 @@ func TestFailureReasons(t *testing.T) {
 	want := []stevedore.FailureReason{
 		stevedore.ReasonMissing, stevedore.ReasonInactive, stevedore.ReasonDraining, stevedore.ReasonEmptyCapacityProvider,
 		stevedore.ReasonResourceCPU, stevedore.ReasonResourceMemory, stevedore.ReasonResourcePorts,
-		stevedore.ReasonResourcePortsUDP, stevedore.ReasonResourceGPU, stevedore.ReasonAttribute,
+		stevedore.ReasonResourcePortsUDP, stevedore.ReasonResourceGPU, stevedore.ReasonResourceENI, stevedore.ReasonAttribute,
 		stevedore.ReasonAgent, stevedore.ReasonDistinctInstance, stevedore.ReasonMemberOf,
 	}
 	require.Len(t, cluster.CheckOrder, len(want))

@@ -407,9 +407,16 @@ func (im *importer) instance(si *SnapshotContainerInstance) (cluster.ImportInsta
 	if !haveCPU || !haveMem {
 		return fail("registeredResources must include CPU and MEMORY.")
 	}
+	attrs := map[string]string{}
 	for _, a := range si.Attributes {
 		spec.Attributes = append(spec.Attributes, cluster.Attribute{Name: a.Name, Value: a.Value})
+		attrs[a.Name] = a.Value
 	}
+	enis, err := eniLimit(attrs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	spec.ENIs = enis
 	return cluster.ImportInstance{
 		ARN: si.ContainerInstanceArn, EC2InstanceID: si.Ec2InstanceId, Status: status,
 		AgentDisconnected: !si.AgentConnected, RegisteredAt: si.RegisteredAt.Time, Version: si.Version,
@@ -506,6 +513,9 @@ func (im *importer) task(st *SnapshotTask) (cluster.ImportTask, bool) {
 		if err != nil {
 			im.skip("task", st.TaskArn, "cpu %s, memory %s: %v", st.Cpu, st.Memory, err)
 			return cluster.ImportTask{}, false
+		}
+		if d.ENIs() > 0 {
+			nd = nd.WithENIs(d.ENIs())
 		}
 		spec.Demand = nd
 	}

@@ -202,6 +202,11 @@ func (c *Client) instanceSpec(in *RegisterContainerInstanceInput) (cluster.Insta
 		}
 		attrs[a.Name] = a.Value
 	}
+	enis, err := c.taskENIs(attrs)
+	if err != nil {
+		return spec, err
+	}
+	spec.ENIs = enis
 	for name, v := range attrs {
 		spec.Attributes = append(spec.Attributes, cluster.Attribute{Name: name, Value: v})
 	}

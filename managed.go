@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/instancetypes"
 	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 )
@@ -509,7 +510,7 @@ func (c *Client) scale(e *clusterEntry, groups []*autoScalingGroup, busy map[str
 		if slices.ContainsFunc(g.instances, func(inst *asgInstance) bool { return inst.registered.Equal(now) }) {
 			ws = slices.DeleteFunc(slices.Clone(ws), func(w waitingDemand) bool { return w.service })
 		}
-		if need := g.instancesFor(ws); need > 0 {
+		if need := g.instancesFor(ws, c.groupTaskENIs(g)); need > 0 {
 			m = n + max(need-launching, 0)
 		}
 		metric := reservation(m, n)
@@ -566,18 +567,32 @@ type waitingDemand struct {
 	service bool // a service's, not a PROVISIONING task
 }
 
+// groupTaskENIs returns how many awsvpc tasks an instance the group
+// launches can run (0: no limit), as its registration will find it.
+func (c *Client) groupTaskENIs(g *autoScalingGroup) int {
+	it, ok := instancetypes.Lookup(g.instanceType)
+	if !ok {
+		return 0
+	}
+	return it.TaskENIs(it.SupportsTrunking() && c.accountSetting("awsvpcTrunking") == "enabled")
+}
+
 // instancesFor returns a lower bound on the new instances of the group's
 // shape the waiting demands need: per resource, the demands' sum over one
-// instance's amount, rounded up, the largest of CPU and memory, and at
-// least 1 when any demand fits an instance at all. Demands larger than an
-// instance are left out: no scale-out places them [INF: ECS documents
-// that it estimates M from the waiting tasks' requirements and the
-// group's instance types, without the formula].
-func (g *autoScalingGroup) instancesFor(ds []waitingDemand) int {
+// instance's amount, rounded up — CPU, memory, and ENIs over the awsvpc
+// tasks one instance runs (enis, 0 for no limit) —; the count of demands
+// of any one static host port (one per instance); and at least 1 when any
+// demand fits an instance at all. Demands larger than an instance are
+// left out: no scale-out places them [INF: ECS documents that it
+// estimates M from the waiting tasks' CPU, memory, ENI, port and GPU
+// requirements and the group's instance types, without the formula].
+func (g *autoScalingGroup) instancesFor(ds []waitingDemand, enis int) int {
 	cpu, _ := ResourceNamed(g.resources, "CPU")
 	mem, _ := ResourceNamed(g.resources, "MEMORY")
-	var sumCPU, sumMem int64
+	var sumCPU, sumMem, sumENIs int64
 	fits := 0
+	ports := map[uint32]int64{} // TCP ports as is, UDP ones + 1<<16
+	perPort := int64(0)
 	for _, w := range ds {
 		d := w.d
 		if d.CPU() > cpu.IntegerValue || d.Memory() > mem.IntegerValue {
@@ -585,17 +600,29 @@ func (g *autoScalingGroup) instancesFor(ds []waitingDemand) int {
 		}
 		sumCPU += d.CPU() * int64(w.n)
 		sumMem += d.Memory() * int64(w.n)
+		sumENIs += int64(d.ENIs()) * int64(w.n)
 		fits += w.n
+		for p := range d.Ports().All() {
+			ports[uint32(p)] += int64(w.n)
+			perPort = max(perPort, ports[uint32(p)])
+		}
+		for p := range d.PortsUDP().All() {
+			ports[uint32(p)+1<<16] += int64(w.n)
+			perPort = max(perPort, ports[uint32(p)+1<<16])
+		}
 	}
 	if fits == 0 {
 		return 0
 	}
-	need := int64(1)
+	need := max(int64(1), perPort)
 	if cpu.IntegerValue > 0 {
 		need = max(need, (sumCPU+cpu.IntegerValue-1)/cpu.IntegerValue)
 	}
 	if mem.IntegerValue > 0 {
 		need = max(need, (sumMem+mem.IntegerValue-1)/mem.IntegerValue)
+	}
+	if enis > 0 {
+		need = max(need, (sumENIs+int64(enis)-1)/int64(enis))
 	}
 	return int(need)
 }

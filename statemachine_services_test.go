@@ -19,9 +19,9 @@ import (
 // smVPC are the awsvpc task definitions services run besides web; their
 // tasks take no host ports (docs/semantics.md §1.3).
 var smVPC = []smDemand{
-	{cpu: 128, mem: 128, family: "vpc", inputJSON: `{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
+	{cpu: 128, mem: 128, enis: 1, family: "vpc", inputJSON: `{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
 		{"name": "app", "image": "app", "cpu": 128, "memory": 128, "portMappings": [{"containerPort": 8080}]}]}`},
-	{cpu: 256, mem: 128, family: "vpc", inputJSON: `{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
+	{cpu: 256, mem: 128, enis: 1, family: "vpc", inputJSON: `{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
 		{"name": "app", "image": "app", "cpu": 256, "memory": 128, "portMappings": [{"containerPort": 8080}]}]}`},
 }
 

@@ -21,6 +21,7 @@ type smDemand struct {
 	cpu, mem  int64
 	tcp, udp  []string
 	gpus      int
+	enis      int // 1 for awsvpc
 	family    string
 	inputJSON string
 }
@@ -39,6 +40,20 @@ var smDefinitions = []smDemand{
 		{"name": "app", "image": "app", "cpu": 100, "memory": 100, "portMappings": [{"containerPort": 8080, "hostPort": 0}]}]}`},
 	{cpu: 4096, mem: 8192, family: "big", inputJSON: `{"family": "big", "containerDefinitions": [
 		{"name": "big", "image": "big", "cpu": 4096, "memory": 8192}]}`},
+	{cpu: 64, mem: 64, enis: 1, family: "vpctask", inputJSON: `{"family": "vpctask", "networkMode": "awsvpc", "containerDefinitions": [
+		{"name": "app", "image": "app", "cpu": 64, "memory": 64, "portMappings": [{"containerPort": 443}]}]}`},
+}
+
+// smNetwork is the network configuration awsvpc tasks run with.
+var smNetwork = &stevedore.NetworkConfiguration{AwsvpcConfiguration: &stevedore.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
+
+// netFor returns the network configuration a task of the definition
+// needs.
+func (m *stateMachine) netFor(def string) *stevedore.NetworkConfiguration {
+	if m.defs[def].enis > 0 {
+		return smNetwork
+	}
+	return nil
 }
 
 type smState struct {
@@ -67,6 +82,8 @@ type stateMachine struct {
 	container map[string]string
 	// overridden is the demand of each task started with overrides.
 	overridden map[string]smDemand
+	// eniLimit is each instance's awsvpc task limit (absent: none).
+	eniLimit map[string]int
 }
 
 const smCluster = "sm"
@@ -85,6 +102,7 @@ func (m *stateMachine) init(t *rapid.T) {
 	m.svc = map[string]*smService{}
 	m.container = map[string]string{}
 	m.overridden = map[string]smDemand{}
+	m.eniLimit = map[string]int{}
 	m.registerServiceDefinitions(t)
 	for _, d := range smDefinitions {
 		in, err := stevedore.DecodeRegisterTaskDefinitionInput([]byte(d.inputJSON))
@@ -167,7 +185,7 @@ func (m *stateMachine) check(t require.TestingT) {
 	type acc struct {
 		cpu, mem         int64
 		tcp, udp         []string
-		gpus             int
+		gpus, enis       int
 		running, pending int
 	}
 	byInstance := map[string]*acc{}
@@ -193,6 +211,7 @@ func (m *stateMachine) check(t require.TestingT) {
 		a.tcp = append(a.tcp, d.tcp...)
 		a.udp = append(a.udp, d.udp...)
 		a.gpus += d.gpus
+		a.enis += d.enis
 		require.Len(t, task.GpuIds, d.gpus)
 		switch task.LastStatus {
 		case "RUNNING":
@@ -235,6 +254,9 @@ func (m *stateMachine) check(t require.TestingT) {
 			require.Equal(t, len(held), len(slices.Compact(slices.Clone(held))), "%s: a %s port is held twice: %v", ci.ContainerInstanceArn, dim.name, held)
 			require.Equal(t, held, slices.Concat(resourceOf(rem, dim.name).StringSetValue), "%s: remaining %s", ci.ContainerInstanceArn, dim.name)
 		}
+		if limit, ok := m.eniLimit[ci.ContainerInstanceArn]; ok {
+			require.LessOrEqual(t, a.enis, limit, "%s: more awsvpc tasks than its ENI limit", ci.ContainerInstanceArn)
+		}
 		regGPU, remGPU := resourceOf(reg, "GPU").StringSetValue, resourceOf(rem, "GPU").StringSetValue
 		require.Len(t, remGPU, len(regGPU)-a.gpus, "%s: free GPUs", ci.ContainerInstanceArn)
 		require.Equal(t, a.running, ci.RunningTasksCount, "%s runningTasksCount", ci.ContainerInstanceArn)
@@ -261,6 +283,17 @@ func (m *stateMachine) RegisterContainerInstance(t *rapid.T) {
 	for i := range rapid.IntRange(0, 2).Draw(t, "gpus") {
 		in.PlatformDevices = append(in.PlatformDevices, stevedore.PlatformDevice{Id: fmt.Sprintf("GPU-%d", i), Type: "GPU"})
 	}
+	// The ENI limit: none, an attribute's, or an instance type's.
+	limit := 0
+	switch rapid.IntRange(0, 3).Draw(t, "eniLimit") {
+	case 1:
+		limit = rapid.IntRange(1, 3).Draw(t, "eniAttribute")
+		in.Attributes = append(in.Attributes, stevedore.Attribute{Name: stevedore.TaskENILimitAttribute, Value: strconv.Itoa(limit)})
+	case 2:
+		in.InstanceIdentityDocument, limit = stevedore.IdentityDocument("", "c5.large", "us-east-1a"), 2
+	case 3:
+		in.InstanceIdentityDocument, limit = stevedore.IdentityDocument("", "m4.large", "us-east-1b"), 1
+	}
 	if rapid.IntRange(0, 4).Draw(t, "invalid") == 0 {
 		before := m.snapshot(t)
 		in.TotalResources = append(in.TotalResources, stevedore.Resource{Name: "PORTS", Type: "STRINGSET", StringSetValue: []string{"http"}})
@@ -272,6 +305,9 @@ func (m *stateMachine) RegisterContainerInstance(t *rapid.T) {
 	out, err := m.ecs.RegisterContainerInstance(m.ctx, in)
 	require.NoError(t, err)
 	m.instances = append(m.instances, out.ContainerInstance.ContainerInstanceArn)
+	if limit > 0 {
+		m.eniLimit[out.ContainerInstance.ContainerInstanceArn] = limit
+	}
 }
 
 func (m *stateMachine) RunTask(t *rapid.T) {
@@ -297,7 +333,7 @@ func (m *stateMachine) RunTask(t *rapid.T) {
 		badOverride = true
 	}
 	before := m.snapshot(t)
-	out, err := m.ecs.RunTask(m.ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: def, Count: count, Overrides: overrides})
+	out, err := m.ecs.RunTask(m.ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: def, Count: count, Overrides: overrides, NetworkConfiguration: m.netFor(def)})
 	if count > 10 || badOverride || before.cluster.RegisteredContainerInstancesCount == 0 {
 		require.ErrorAs(t, err, new(*stevedore.InvalidParameterException))
 		m.unchanged(t, before, err)
@@ -330,7 +366,7 @@ func (m *stateMachine) StartTask(t *rapid.T) {
 		}
 		targets = append(targets, rapid.SampledFrom(m.instances).Draw(t, fmt.Sprintf("instance%d", i)))
 	}
-	out, err := m.ecs.StartTask(m.ctx, &stevedore.StartTaskInput{Cluster: smCluster, TaskDefinition: def, ContainerInstances: targets})
+	out, err := m.ecs.StartTask(m.ctx, &stevedore.StartTaskInput{Cluster: smCluster, TaskDefinition: def, ContainerInstances: targets, NetworkConfiguration: m.netFor(def)})
 	require.NoError(t, err)
 	require.Equal(t, n, len(out.Tasks)+len(out.Failures))
 	for i, task := range out.Tasks {

@@ -87,14 +87,16 @@ func TestConcurrentStress(t *testing.T) {
 					switch rnd.IntN(7) {
 					case 0, 1:
 						var out *stevedore.RunTaskOutput
-						out, err = m.ecs.RunTask(ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: m.defARNs[rnd.IntN(len(m.defARNs))], Count: 1 + rnd.IntN(3),
+						def := m.defARNs[rnd.IntN(len(m.defARNs))]
+						out, err = m.ecs.RunTask(ctx, &stevedore.RunTaskInput{Cluster: smCluster, TaskDefinition: def, Count: 1 + rnd.IntN(3), NetworkConfiguration: m.netFor(def),
 							PlacementStrategy: [][]stevedore.PlacementStrategy{nil, {{Type: "binpack", Field: "memory"}}, {{Type: "spread", Field: "attribute:ecs.availability-zone"}}}[rnd.IntN(3)]})
 						if err == nil {
 							record(out.Tasks)
 						}
 					case 2:
 						var out *stevedore.StartTaskOutput
-						out, err = m.ecs.StartTask(ctx, &stevedore.StartTaskInput{Cluster: smCluster, TaskDefinition: m.defARNs[rnd.IntN(len(m.defARNs))],
+						def := m.defARNs[rnd.IntN(len(m.defARNs))]
+						out, err = m.ecs.StartTask(ctx, &stevedore.StartTaskInput{Cluster: smCluster, TaskDefinition: def, NetworkConfiguration: m.netFor(def),
 							ContainerInstances: []string{m.instances[rnd.IntN(len(m.instances))]}})
 						if err == nil {
 							record(out.Tasks)

@@ -219,7 +219,7 @@ func (c *Client) defaultSpec(e *taskdef.Entry) (*cluster.TaskSpec, error) {
 	for i, a := range def.RequiresAttributes {
 		attrs[i] = a.Name
 	}
-	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	d, err := newDemand(td, attrs)
 	if err != nil {
 		return nil, clientException(err, "task definition %s: %v", e.ARN(), err)
 	}
@@ -332,4 +332,14 @@ func (c *Client) taskDefinitionARN(ref string) string {
 		return ref
 	}
 	return c.arnPrefix + "task-definition/" + ref
+}
+
+// newDemand makes the placement demand of a task definition's demand
+// vector, with its ENI for awsvpc.
+func newDemand(td taskdef.Demand, attrs []string) (*cluster.Demand, error) {
+	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	if err != nil || td.ENIs == 0 {
+		return d, err
+	}
+	return d.WithENIs(td.ENIs), nil
 }

@@ -319,11 +319,11 @@ const maxInterned = 4096
 // demand is made afresh.
 func (c *Client) internDemand(td taskdef.Demand, attrs []string) (*cluster.Demand, error) {
 	var key strings.Builder
-	fmt.Fprintf(&key, "%d/%d/%d/%v/%v/%q", td.CPU, td.Memory, td.GPUs, td.Ports, td.PortsUDP, attrs)
+	fmt.Fprintf(&key, "%d/%d/%d/%d/%v/%v/%q", td.CPU, td.Memory, td.GPUs, td.ENIs, td.Ports, td.PortsUDP, attrs)
 	if d, ok := c.demands.Load(key.String()); ok {
 		return d.(*cluster.Demand), nil
 	}
-	d, err := cluster.NewDemand(td.CPU, td.Memory, td.Ports, td.PortsUDP, td.GPUs, attrs...)
+	d, err := newDemand(td, attrs)
 	if err != nil {
 		return nil, err
 	}

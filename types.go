@@ -169,10 +169,12 @@ const (
 	ReasonResourcePorts         FailureReason = "RESOURCE:PORTS"
 	ReasonResourcePortsUDP      FailureReason = "RESOURCE:PORTS_UDP"
 	ReasonResourceGPU           FailureReason = "RESOURCE:GPU"
-	ReasonAttribute             FailureReason = "ATTRIBUTE"
-	ReasonAgent                 FailureReason = "AGENT"
-	ReasonDistinctInstance      FailureReason = "DistinctInstance placement constraint unsatisfied."
-	ReasonMemberOf              FailureReason = "MemberOf placement constraint unsatisfied."
+	// ReasonResourceENI: an awsvpc task finds no ENI attachment left.
+	ReasonResourceENI      FailureReason = "RESOURCE:ENI"
+	ReasonAttribute        FailureReason = "ATTRIBUTE"
+	ReasonAgent            FailureReason = "AGENT"
+	ReasonDistinctInstance FailureReason = "DistinctInstance placement constraint unsatisfied."
+	ReasonMemberOf         FailureReason = "MemberOf placement constraint unsatisfied."
 )
 
 // PlacementStrategy is a task placement strategy: binpack (field cpu or

@@ -111,8 +111,10 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 			regCPU: ii.Spec.CPU, regMemory: ii.Spec.Memory, regPorts: reg, regUDP: regUDP,
 			gpuIDs: slices.Clone(ii.Spec.GPUs),
 			cpu:    ii.Spec.CPU, memory: ii.Spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(),
-			gpuFree: gpuMask(uint64(1)<<len(ii.Spec.GPUs) - 1),
-			attrs:   sortedAttributes(ii.Spec.Attributes),
+			gpuFree:  gpuMask(uint64(1)<<len(ii.Spec.GPUs) - 1),
+			attrs:    sortedAttributes(ii.Spec.Attributes),
+			provider: ii.Spec.CapacityProvider,
+			eniLimit: int32(min(max(ii.Spec.ENIs, 0), MaxENIs)),
 		}
 		if len(ii.Spec.GPUs) == MaxGPUs {
 			in.gpuFree = ^gpuMask(0)
@@ -213,6 +215,7 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 		in.gpuFree &^= mask
 		in.cpu -= d.cpu
 		in.memory -= d.memory
+		in.enis += int32(d.enis)
 		in.ports.add(d.ports)
 		in.portsUDP.add(d.portsUDP)
 		t.instPos = int32(len(in.tasks))
@@ -277,6 +280,8 @@ func (in *Instance) fitsHeld(d *Demand, mask gpuMask) Reason {
 		return ReasonPortsUDP
 	case mask&^in.gpuFree != 0:
 		return ReasonGPU
+	case d.enis > 0 && in.eniLimit > 0 && int(in.enis)+d.enis > int(in.eniLimit):
+		return ReasonENI
 	}
 	return ReasonNone
 }

@@ -85,6 +85,12 @@ type InstanceSpec struct {
 	// (the one whose Auto Scaling group launched it), or "" for none. It
 	// is fixed for the instance's life.
 	CapacityProvider string
+	// ENIs is how many task ENIs (awsvpc tasks) the instance can attach:
+	// its instance type's ENI limit less the primary ENI, or with awsvpc
+	// trunking its trunk's limit; at most [MaxENIs]. 0 sets no limit
+	// [INF: an instance of a type the model does not know, with no
+	// attribute giving the limit].
+	ENIs int
 }
 
 // Instance is the live record of one container instance. Its fields change
@@ -113,6 +119,7 @@ type Instance struct {
 	notifying         bool  // queued in Cluster.notify
 	attrEpoch         int64 // grows when the attributes change
 	provider          string
+	eniLimit, enis    int32 // task ENIs: the limit (0: none) and those attached
 }
 
 type groupCount struct {
@@ -182,6 +189,19 @@ func (in *Instance) ReservedPortsUDP() PortSet { return in.portsUDP }
 // FreeGPUs returns the number of GPUs not assigned to a task.
 func (in *Instance) FreeGPUs() int { return in.gpuFree.count() }
 
+// ENILimit returns how many task ENIs the instance can attach, or 0 for
+// no limit (see [InstanceSpec.ENIs]).
+func (in *Instance) ENILimit() int { return int(in.eniLimit) }
+
+// FreeENIs returns how many more task ENIs the instance can attach:
+// [MaxENIs] when it has no limit.
+func (in *Instance) FreeENIs() int {
+	if in.eniLimit == 0 {
+		return MaxENIs
+	}
+	return int(in.eniLimit - in.enis)
+}
+
 // Attribute returns the value of the named attribute and whether the
 // instance has it. Cost: O(log a) for a attributes.
 func (in *Instance) Attribute(name string) (string, bool) {
@@ -237,11 +257,12 @@ func (in *Instance) Fits(d *Demand, p *Pending) Reason {
 	if p != nil {
 		e = p.find(in)
 	}
-	cpu, mem, free := in.cpu, in.memory, in.gpuFree.count()
+	cpu, mem, free, enis := in.cpu, in.memory, in.gpuFree.count(), in.enis
 	if e != nil {
 		cpu -= e.cpu
 		mem -= e.memory
 		free -= e.gpus
+		enis += int32(e.enis)
 	}
 	if d.cpu > cpu {
 		return ReasonCPU
@@ -254,6 +275,9 @@ func (in *Instance) Fits(d *Demand, p *Pending) Reason {
 	}
 	if d.gpus > free {
 		return ReasonGPU
+	}
+	if d.enis > 0 && in.eniLimit > 0 && int(enis)+d.enis > int(in.eniLimit) {
+		return ReasonENI
 	}
 	for _, a := range d.requiredAttributes {
 		if _, ok := in.Attribute(a); !ok {
@@ -330,6 +354,9 @@ type InstanceInfo struct {
 	// CapacityProvider is the capacity provider the instance belongs to,
 	// or "".
 	CapacityProvider string
+	// ENILimit is how many task ENIs the instance can attach (0: no
+	// limit); ENIs how many its tasks have attached.
+	ENILimit, ENIs int
 }
 
 // Info returns a copy of the instance's state.
@@ -338,8 +365,8 @@ func (in *Instance) Info() InstanceInfo {
 		ID: in.id, ARN: in.arn, EC2InstanceID: in.ec2InstanceID,
 		Status: in.status, AgentConnected: in.connected,
 		RegisteredAt: in.registeredAt, Version: in.version, VersionInfo: in.versionInfo,
-		CapacityProvider: in.provider,
-		RegisteredCPU:    in.regCPU, RegisteredMemory: in.regMemory,
+		CapacityProvider: in.provider, ENILimit: int(in.eniLimit), ENIs: int(in.enis),
+		RegisteredCPU: in.regCPU, RegisteredMemory: in.regMemory,
 		RegisteredPorts: in.regPorts, RegisteredPortsUDP: in.regUDP,
 		RegisteredGPUs: slices.Clone(in.gpuIDs),
 		RemainingCPU:   in.cpu, RemainingMemory: in.memory,

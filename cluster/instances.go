@@ -89,6 +89,7 @@ func (c *Cluster) RegisterInstance(spec InstanceSpec) (InstanceInfo, error) {
 		cpu:    spec.CPU, memory: spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(), // remaining: changed in place
 		gpuFree: gpuMask(uint64(1)<<len(spec.GPUs) - 1),
 		attrs:   attrs, provider: spec.CapacityProvider,
+		eniLimit: int32(min(max(spec.ENIs, 0), MaxENIs)),
 	}
 	if len(spec.GPUs) == MaxGPUs {
 		in.gpuFree = ^gpuMask(0)

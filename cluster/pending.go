@@ -22,7 +22,7 @@ const indexFrom = 16
 type pendingEntry struct {
 	inst        *Instance
 	cpu, memory int64
-	gpus        int
+	gpus, enis  int
 	tasks       int
 	ports       []uint16 // sorted
 	portsUDP    []uint16 // sorted
@@ -81,6 +81,7 @@ func (p *Pending) Add(in *Instance, spec *TaskSpec) {
 	e.cpu += d.cpu
 	e.memory += d.memory
 	e.gpus += d.gpus
+	e.enis += d.enis
 	e.tasks++
 	e.ports = mergeSorted(e.ports, d.ports.p)
 	e.portsUDP = mergeSorted(e.portsUDP, d.portsUDP.p)
@@ -96,6 +97,7 @@ func (p *Pending) Release(t *Task) {
 	e.cpu -= d.cpu
 	e.memory -= d.memory
 	e.gpus -= d.gpus
+	e.enis -= d.enis
 	e.tasks--
 	e.freed = mergeSorted(e.freed, d.ports.p)
 	e.freedUDP = mergeSorted(e.freedUDP, d.portsUDP.p)
@@ -109,6 +111,7 @@ func (p *Pending) Unrelease(t *Task) {
 	e.cpu += d.cpu
 	e.memory += d.memory
 	e.gpus += d.gpus
+	e.enis += d.enis
 	e.tasks++
 	e.freed = removeSorted(e.freed, d.ports.p)
 	e.freedUDP = removeSorted(e.freedUDP, d.portsUDP.p)

@@ -83,6 +83,7 @@ func (c *Cluster) attach(t *Task, in *Instance) {
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
 	in.memory -= d.memory
+	in.enis += int32(d.enis)
 	in.ports.add(d.ports)
 	in.portsUDP.add(d.portsUDP)
 	in.tasks = append(in.tasks, t)

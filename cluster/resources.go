@@ -15,6 +15,7 @@ type Demand struct {
 	cpu, memory        int64
 	ports, portsUDP    PortSet
 	gpus               int
+	enis               int      // task ENIs (awsvpc), see WithENIs
 	requiredAttributes []string // sorted
 	// provider, if not empty, is the capacity provider whose instances
 	// alone may take the task (see [Demand.WithCapacityProvider]).
@@ -68,6 +69,24 @@ func (d *Demand) PortsUDP() PortSet { return d.portsUDP }
 // GPUs returns the number of GPUs demanded.
 func (d *Demand) GPUs() int { return d.gpus }
 
+// ENIs returns the elastic network interfaces the task attaches to its
+// instance: 1 for a task in awsvpc network mode, else 0.
+func (d *Demand) ENIs() int { return d.enis }
+
+// MaxENIs bounds a demand's and an instance's ENIs.
+const MaxENIs = 1 << 16
+
+// WithENIs returns a copy of d that attaches n task ENIs to its instance
+// (an awsvpc task: 1). An instance with an ENI limit takes it only while
+// n more fit under the limit; else the fit test fails with [ReasonENI]. n
+// is clamped to 0..[MaxENIs]. As with [Demand.WithCapacityProvider],
+// callers should make one per demand and keep it.
+func (d *Demand) WithENIs(n int) *Demand {
+	out := *d
+	out.enis = min(max(n, 0), MaxENIs)
+	return &out
+}
+
 // RequiredAttributes returns the attribute names an instance must have, sorted.
 func (d *Demand) RequiredAttributes() []string { return slices.Clone(d.requiredAttributes) }
 
@@ -112,6 +131,7 @@ const (
 	ReasonPorts     // "RESOURCE:PORTS": a TCP host port is taken, or the 100-port limit
 	ReasonPortsUDP  // "RESOURCE:PORTS_UDP": a UDP host port is taken [INF]
 	ReasonGPU       // "RESOURCE:GPU"
+	ReasonENI       // "RESOURCE:ENI": no ENI attachment left for an awsvpc task
 	ReasonAttribute // "ATTRIBUTE": a required attribute is missing
 	ReasonAgent     // "AGENT": the agent is disconnected
 	// ReasonDistinctInstance and ReasonMemberOf are placement-constraint
@@ -132,6 +152,7 @@ var reasonNames = [numReasons]string{
 	ReasonPorts:            "RESOURCE:PORTS",
 	ReasonPortsUDP:         "RESOURCE:PORTS_UDP",
 	ReasonGPU:              "RESOURCE:GPU",
+	ReasonENI:              "RESOURCE:ENI",
 	ReasonAttribute:        "ATTRIBUTE",
 	ReasonAgent:            "AGENT",
 	ReasonDistinctInstance: "DistinctInstance placement constraint unsatisfied.",
@@ -150,13 +171,13 @@ func (r Reason) String() string {
 // reason it reports when several checks fail [INF]; we report the first
 // failing check in this order: the instance's status first (a deregistered or
 // draining instance takes nothing), whether it belongs to the task's
-// capacity provider, then CPU, MEMORY, PORTS, PORTS_UDP, GPU,
+// capacity provider, then CPU, MEMORY, PORTS, PORTS_UDP, GPU, ENI,
 // ATTRIBUTE, AGENT, then placement constraints. The later a check an instance
 // fails, the closer it is to fitting: RunTask's failures name the closest
 // instance by this order.
 var CheckOrder = [...]Reason{
 	ReasonMissing, ReasonInactive, ReasonDraining, ReasonCapacityProvider,
-	ReasonCPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonGPU,
+	ReasonCPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonGPU, ReasonENI,
 	ReasonAttribute, ReasonAgent,
 	ReasonDistinctInstance, ReasonMemberOf,
 }

@@ -211,6 +211,7 @@ func (c *Cluster) unstop(u stopUndo) {
 	in.gpuFree &^= t.gpus
 	in.cpu -= d.cpu
 	in.memory -= d.memory
+	in.enis += int32(d.enis)
 	in.ports.add(d.ports)
 	in.portsUDP.add(d.portsUDP)
 	t.instPos = int32(len(in.tasks))
@@ -250,6 +251,7 @@ func (c *Cluster) release(t *Task) {
 	in.gpuFree |= t.gpus
 	in.cpu += d.cpu
 	in.memory += d.memory
+	in.enis -= int32(d.enis)
 	in.ports.remove(d.ports)
 	in.portsUDP.remove(d.portsUDP)
 	last := in.tasks[len(in.tasks)-1]

@@ -118,6 +118,9 @@ var operations = map[string]operation{
 	"DeleteCapacityProvider":        op((*stevedore.Client).DeleteCapacityProvider),
 	"DescribeCapacityProviders":     op((*stevedore.Client).DescribeCapacityProviders),
 	"PutClusterCapacityProviders":   op((*stevedore.Client).PutClusterCapacityProviders),
+	"PutAccountSetting":             op((*stevedore.Client).PutAccountSetting),
+	"PutAccountSettingDefault":      op((*stevedore.Client).PutAccountSettingDefault),
+	"ListAccountSettings":           op((*stevedore.Client).ListAccountSettings),
 }
 
 // Operations returns the names of the operations a Handler serves, sorted.

@@ -270,6 +270,7 @@ func (e *Engine) growTo(n int, h *hotSet) {
 	if more := n - len(e.eligible); more > 0 {
 		e.eligible = slices.Grow(e.eligible, more)
 		e.sl.cpu, e.sl.mem, e.sl.gpu = slices.Grow(e.sl.cpu, more), slices.Grow(e.sl.mem, more), slices.Grow(e.sl.gpu, more)
+		e.sl.eni = slices.Grow(e.sl.eni, more)
 		e.sl.tie, e.sl.prio = slices.Grow(e.sl.tie, more), slices.Grow(e.sl.prio, more)
 		e.slotGroups, e.attrEpoch = slices.Grow(e.slotGroups, more), slices.Grow(e.attrEpoch, more)
 	}
@@ -279,6 +280,7 @@ func (e *Engine) growTo(n int, h *hotSet) {
 		e.sl.cpu = append(e.sl.cpu, 0)
 		e.sl.mem = append(e.sl.mem, 0)
 		e.sl.gpu = append(e.sl.gpu, 0)
+		e.sl.eni = append(e.sl.eni, 0)
 		e.sl.tie = append(e.sl.tie, tieKey(e.seed, slot))
 		e.sl.prio = append(e.sl.prio, uint32(tieKey(^e.seed, slot)>>32))
 		e.slotGroups = append(e.slotGroups, nil)
@@ -355,6 +357,7 @@ func (e *Engine) observe(in *cluster.Instance) {
 		e.eachTree(h, func(t *tree) { t.remove(&e.sl, s) })
 	}
 	e.sl.cpu[s], e.sl.mem[s], e.sl.gpu[s] = in.RemainingCPU(), in.RemainingMemory(), int64(in.FreeGPUs())
+	e.sl.eni[s] = int64(in.FreeENIs())
 
 	// Attribute values: move the slot's group counts to its new value
 	// (only when the attributes changed: most changes are resources).
@@ -678,7 +681,7 @@ func (e *Engine) placeIndexed(v *cluster.View, req *Request, p *cluster.Pending,
 	}
 	group := req.Spec.Group
 	first := func(t *tree, sp span, filter func(*cluster.Instance) bool) {
-		sc.stack = t.walk(&e.sl, sp, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
+		sc.stack = t.walk(&e.sl, sp, d.CPU(), d.Memory(), int64(d.GPUs()), int64(d.ENIs()), sc.stack, func(s int32) bool {
 			in := v.InstanceAt(int(s))
 			if p.Touched(in) || (filter != nil && !filter(in)) || reason(in, req, nil, &sc.target) != cluster.ReasonNone {
 				return false
@@ -800,7 +803,7 @@ func (e *Engine) tieClass(v *cluster.View, req *Request, p *cluster.Pending, sc 
 	d := req.Spec.Demand
 	t := e.tree(v, treeKey{p: prim})
 	found, tied := false, int64(0)
-	sc.stack = t.walk(&e.sl, span{lo: 0, hi: 0, primLo: primLo}, d.CPU(), d.Memory(), int64(d.GPUs()), sc.stack, func(s int32) bool {
+	sc.stack = t.walk(&e.sl, span{lo: 0, hi: 0, primLo: primLo}, d.CPU(), d.Memory(), int64(d.GPUs()), int64(d.ENIs()), sc.stack, func(s int32) bool {
 		in := v.InstanceAt(int(s))
 		if found && t.prim(&e.sl, s) != tied {
 			return true

@@ -28,14 +28,15 @@ type tree struct {
 	level                  []int64 // per slot; nil means all 0
 	left, right            []int32
 	maxCPU, maxMem, maxGPU []int64
+	maxENI                 []int64
 }
 
 // slots is the per-instance data the trees order and aggregate by, owned by
 // the Engine.
 type slots struct {
-	cpu, mem, gpu []int64
-	tie           []uint64
-	prio          []uint32
+	cpu, mem, gpu, eni []int64
+	tie                []uint64
+	prio               []uint32
 }
 
 func newTree(p primary, withLevel bool) *tree {
@@ -53,6 +54,7 @@ func (t *tree) grow(n int) {
 		t.maxCPU = append(t.maxCPU, 0)
 		t.maxMem = append(t.maxMem, 0)
 		t.maxGPU = append(t.maxGPU, 0)
+		t.maxENI = append(t.maxENI, 0)
 		if t.level != nil {
 			t.level = append(t.level, 0)
 		}
@@ -91,14 +93,14 @@ func (t *tree) less(s *slots, a, b int32) bool {
 }
 
 func (t *tree) update(s *slots, n int32) {
-	c, m, g := s.cpu[n], s.mem[n], s.gpu[n]
+	c, m, g, x := s.cpu[n], s.mem[n], s.gpu[n], s.eni[n]
 	if l := t.left[n]; l >= 0 {
-		c, m, g = max(c, t.maxCPU[l]), max(m, t.maxMem[l]), max(g, t.maxGPU[l])
+		c, m, g, x = max(c, t.maxCPU[l]), max(m, t.maxMem[l]), max(g, t.maxGPU[l]), max(x, t.maxENI[l])
 	}
 	if r := t.right[n]; r >= 0 {
-		c, m, g = max(c, t.maxCPU[r]), max(m, t.maxMem[r]), max(g, t.maxGPU[r])
+		c, m, g, x = max(c, t.maxCPU[r]), max(m, t.maxMem[r]), max(g, t.maxGPU[r]), max(x, t.maxENI[r])
 	}
-	t.maxCPU[n], t.maxMem[n], t.maxGPU[n] = c, m, g
+	t.maxCPU[n], t.maxMem[n], t.maxGPU[n], t.maxENI[n] = c, m, g, x
 }
 
 // split splits the subtree n into the slots ordered before x and the rest.
@@ -250,17 +252,18 @@ type span struct {
 var allLevels = span{lo: math.MinInt64, hi: math.MaxInt64, primLo: math.MinInt64}
 
 // walk visits, in the tree's order, the slots within sp whose own CPU,
-// memory and GPUs reach cpu, mem and gpu, until visit returns true.
+// memory, GPUs and free ENIs reach cpu, mem, gpu and eni, until visit
+// returns true.
 // Subtrees whose maxima fall short are skipped whole, and so is everything
 // ordered below the span. stack is scratch space; the grown stack is
 // returned for reuse. Cost: O(log n) per visited slot, plus the subtrees
 // that cannot be skipped.
-func (t *tree) walk(s *slots, sp span, cpu, mem, gpu int64, stack []int32, visit func(int32) bool) []int32 {
+func (t *tree) walk(s *slots, sp span, cpu, mem, gpu, eni int64, stack []int32, visit func(int32) bool) []int32 {
 	stack = stack[:0]
 	n := t.root
 	for {
 		for n >= 0 {
-			if t.maxCPU[n] < cpu || t.maxMem[n] < mem || t.maxGPU[n] < gpu {
+			if t.maxCPU[n] < cpu || t.maxMem[n] < mem || t.maxGPU[n] < gpu || t.maxENI[n] < eni {
 				n = -1
 				break
 			}
@@ -279,7 +282,7 @@ func (t *tree) walk(s *slots, sp span, cpu, mem, gpu int64, stack []int32, visit
 		if t.lvl(n) > sp.hi {
 			return stack[:0]
 		}
-		if s.cpu[n] >= cpu && s.mem[n] >= mem && s.gpu[n] >= gpu && visit(n) {
+		if s.cpu[n] >= cpu && s.mem[n] >= mem && s.gpu[n] >= gpu && s.eni[n] >= eni && visit(n) {
 			return stack
 		}
 		n = t.right[n]

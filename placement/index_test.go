@@ -19,6 +19,7 @@ func TestTreeBuild(t *testing.T) {
 			s.cpu = append(s.cpu, rapid.Int64Range(0, 8).Draw(t, "cpu"))
 			s.mem = append(s.mem, rapid.Int64Range(0, 8).Draw(t, "mem"))
 			s.gpu = append(s.gpu, rapid.Int64Range(0, 2).Draw(t, "gpu"))
+			s.eni = append(s.eni, rapid.Int64Range(0, 3).Draw(t, "eni"))
 			s.tie = append(s.tie, tieKey(7, i))
 			s.prio = append(s.prio, uint32(rapid.IntRange(0, 5).Draw(t, "prio"))) // many equal priorities
 		}
@@ -38,23 +39,23 @@ func TestTreeBuild(t *testing.T) {
 		built.build(&s, members)
 		check := func(tr *tree) []int32 {
 			var order []int32
-			var walk func(x int32) (int64, int64, int64)
-			walk = func(x int32) (int64, int64, int64) {
+			var walk func(x int32) (int64, int64, int64, int64)
+			walk = func(x int32) (int64, int64, int64, int64) {
 				if x < 0 {
-					return -1, -1, -1
+					return -1, -1, -1, -1
 				}
-				c, m, g := s.cpu[x], s.mem[x], s.gpu[x]
+				c, m, g, e := s.cpu[x], s.mem[x], s.gpu[x], s.eni[x]
 				for _, ch := range []int32{tr.left[x], tr.right[x]} {
 					if ch >= 0 {
 						require.LessOrEqual(t, s.prio[ch], s.prio[x], "heap order")
 					}
 				}
-				lc, lm, lg := walk(tr.left[x])
+				lc, lm, lg, le := walk(tr.left[x])
 				order = append(order, x)
-				rc, rm, rg := walk(tr.right[x])
-				c, m, g = max(c, lc, rc), max(m, lm, rm), max(g, lg, rg)
-				require.Equal(t, [3]int64{c, m, g}, [3]int64{tr.maxCPU[x], tr.maxMem[x], tr.maxGPU[x]}, "maxima of %d", x)
-				return c, m, g
+				rc, rm, rg, re := walk(tr.right[x])
+				c, m, g, e = max(c, lc, rc), max(m, lm, rm), max(g, lg, rg), max(e, le, re)
+				require.Equal(t, [4]int64{c, m, g, e}, [4]int64{tr.maxCPU[x], tr.maxMem[x], tr.maxGPU[x], tr.maxENI[x]}, "maxima of %d", x)
+				return c, m, g, e
 			}
 			walk(tr.root)
 			for i := 1; i < len(order); i++ {

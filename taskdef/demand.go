@@ -12,6 +12,9 @@ type Demand struct {
 	CPU, Memory     int64
 	Ports, PortsUDP []uint16
 	GPUs            int
+	// ENIs is 1 in awsvpc network mode (the task's own elastic network
+	// interface, attached to its instance), else 0.
+	ENIs int
 }
 
 // Demand computes the task demand vector (docs/semantics.md §1.3, §1.5, §1.6):
@@ -23,6 +26,7 @@ type Demand struct {
 //     dynamic and takes nothing); in host mode hostPort, or containerPort when
 //     hostPort is omitted; awsvpc and none take no host ports. Split by protocol.
 //   - GPUs: the sum of GPU resourceRequirements.
+//   - ENIs: 1 in awsvpc mode, else 0.
 //
 // It fails when a value it needs does not parse (task cpu or memory, a
 // GPU count, a protocol or the network mode) or is out of the range
@@ -36,6 +40,9 @@ func (td TaskDefinition) Demand() (Demand, error) {
 		return Demand{}, fmt.Errorf("taskdef: demand: invalid network mode %q", td.NetworkMode)
 	}
 	mode := td.NetworkMode.Effective()
+	if mode == NetworkModeAwsvpc {
+		d.ENIs = 1
+	}
 	var taskCPU, taskMemory int64
 	var err error
 	if td.CPU != "" {

@@ -49,9 +49,9 @@ func TestDemand(t *testing.T) {
 			ContainerDefinition{PortMappings: []PortMapping{{ContainerPort: 80}, {ContainerPort: 443, HostPort: 443}}},
 			ContainerDefinition{PortMappings: []PortMapping{{ContainerPort: 514, Protocol: "udp"}}})},
 			Demand{Ports: []uint16{80, 443}, PortsUDP: []uint16{514}}},
-		{"awsvpc takes no host ports", TaskDefinition{NetworkMode: NetworkModeAwsvpc, ContainerDefinitions: two(
+		{"awsvpc takes no host ports, one ENI", TaskDefinition{NetworkMode: NetworkModeAwsvpc, ContainerDefinitions: two(
 			ContainerDefinition{PortMappings: []PortMapping{{ContainerPort: 80, HostPort: 80}}}, ContainerDefinition{})},
-			Demand{}},
+			Demand{ENIs: 1}},
 		{"none takes no host ports", TaskDefinition{NetworkMode: NetworkModeNone, ContainerDefinitions: two(
 			ContainerDefinition{PortMappings: []PortMapping{{ContainerPort: 80, HostPort: 80}}}, ContainerDefinition{})},
 			Demand{}},

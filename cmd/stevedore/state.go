@@ -50,7 +50,7 @@ var readOnly = map[string]bool{
 	"ListContainerInstances": true, "DescribeTaskDefinition": true, "ListTaskDefinitions": true,
 	"DescribeTasks": true, "ListTasks": true, "DescribeServices": true, "ListServices": true,
 	"ListAttributes": true, "ListTaskDefinitionFamilies": true, "ListTagsForResource": true,
-	"GetTaskProtection": true, "DescribeCapacityProviders": true,
+	"GetTaskProtection": true, "DescribeCapacityProviders": true, "ListAccountSettings": true,
 }
 
 // neverReached are the error codes of requests the handler refused before
