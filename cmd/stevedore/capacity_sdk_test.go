@@ -90,3 +90,38 @@ func TestCapacityProvidersThroughTheSDK(t *testing.T) {
 	require.Len(t, dp.Failures, 1)
 	assert.Equal(t, "MISSING", aws.ToString(dp.Failures[0].Reason))
 }
+
+// TestAccountSettingsThroughTheSDK: awsvpcTrunking as the SDK sets and
+// lists it, and an awsvpc task's RESOURCE:ENI failure as the SDK reads it.
+func TestAccountSettingsThroughTheSDK(t *testing.T) {
+	ctx := t.Context()
+	client, _, _ := endpoint(t, ecsapi.Options{}, "AKIDEXAMPLE", "secret")
+	set, err := client.PutAccountSetting(ctx, &ecs.PutAccountSettingInput{Name: types.SettingNameAwsvpcTrunking, Value: aws.String("enabled")})
+	require.NoError(t, err)
+	assert.Equal(t, types.SettingNameAwsvpcTrunking, set.Setting.Name)
+	assert.Equal(t, types.SettingTypeUser, set.Setting.Type)
+	list, err := client.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{})
+	require.NoError(t, err)
+	require.Len(t, list.Settings, 1)
+	assert.Equal(t, "enabled", aws.ToString(list.Settings[0].Value))
+
+	_, err = client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("web")})
+	require.NoError(t, err)
+	reg, err := client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("web"),
+		InstanceIdentityDocument: aws.String(stevedore.IdentityDocument("i-0abc", "m4.large", "us-east-1a")),
+		TotalResources: []types.Resource{{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7000}}})
+	require.NoError(t, err)
+	for _, a := range reg.ContainerInstance.Attributes {
+		assert.NotEqual(t, stevedore.TrunkAttribute, aws.ToString(a.Name), "an m4.large has no trunk")
+	}
+	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"), NetworkMode: types.NetworkModeAwsvpc,
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("api"), Image: aws.String("api"), Cpu: 64, Memory: aws.Int32(128)}}})
+	require.NoError(t, err)
+	run, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("api"), Count: aws.Int32(2),
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}})
+	require.NoError(t, err)
+	assert.Len(t, run.Tasks, 1)
+	require.Len(t, run.Failures, 1)
+	assert.Equal(t, "RESOURCE:ENI", aws.ToString(run.Failures[0].Reason))
+}
