@@ -180,6 +180,9 @@ func diffSnapshots(a, b *Snapshot) (*Changes, error) {
 			if s.NetworkConfiguration != nil {
 				in["networkConfiguration"] = s.NetworkConfiguration
 			}
+			if s.AvailabilityZoneRebalancing != "" {
+				in["availabilityZoneRebalancing"] = s.AvailabilityZoneRebalancing
+			}
 			if err := add("create-service", in); err != nil {
 				return nil, err
 			}

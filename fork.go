@@ -108,6 +108,7 @@ func snapshotService(d Service) SnapshotService {
 		RoleArn: d.RoleArn, CreatedAt: Timestamp{d.CreatedAt},
 		PlacementConstraints: d.PlacementConstraints, PlacementStrategy: d.PlacementStrategy,
 		SchedulingStrategy: d.SchedulingStrategy, NetworkConfiguration: d.NetworkConfiguration,
+		AvailabilityZoneRebalancing:   d.AvailabilityZoneRebalancing,
 		HealthCheckGracePeriodSeconds: d.HealthCheckGracePeriodSeconds, Tags: d.Tags,
 	}
 	for _, dep := range d.Deployments {

@@ -640,6 +640,7 @@ func (im *importer) service(ss *SnapshotService, clusters map[string]*clusterEnt
 			TaskDef: td, DesiredCount: ss.DesiredCount, Daemon: daemon,
 			MaximumPercent: maxPct, MinimumHealthyPercent: minPct, CircuitBreaker: cb,
 			Strategies: strategies, Constraints: constraints,
+			AvailabilityZoneRebalancing: ss.AvailabilityZoneRebalancing == "ENABLED" && !daemon,
 		},
 		CreatedAt: ss.CreatedAt.Time,
 	}

@@ -83,14 +83,16 @@ type Service struct {
 	LaunchType               string                         `json:"launchType,omitempty"`
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 	TaskDefinition           string                         `json:"taskDefinition"`
-	DeploymentConfiguration  DeploymentConfiguration        `json:"deploymentConfiguration"`
-	Deployments              []Deployment                   `json:"deployments"`
-	RoleArn                  string                         `json:"roleArn,omitempty"`
-	Events                   []ServiceEvent                 `json:"events"`
-	CreatedAt                time.Time                      `json:"createdAt"`
-	PlacementConstraints     []PlacementConstraint          `json:"placementConstraints"`
-	PlacementStrategy        []PlacementStrategy            `json:"placementStrategy"`
-	SchedulingStrategy       string                         `json:"schedulingStrategy"`
+	// AvailabilityZoneRebalancing is ENABLED or DISABLED.
+	AvailabilityZoneRebalancing string                  `json:"availabilityZoneRebalancing"`
+	DeploymentConfiguration     DeploymentConfiguration `json:"deploymentConfiguration"`
+	Deployments                 []Deployment            `json:"deployments"`
+	RoleArn                     string                  `json:"roleArn,omitempty"`
+	Events                      []ServiceEvent          `json:"events"`
+	CreatedAt                   time.Time               `json:"createdAt"`
+	PlacementConstraints        []PlacementConstraint   `json:"placementConstraints"`
+	PlacementStrategy           []PlacementStrategy     `json:"placementStrategy"`
+	SchedulingStrategy          string                  `json:"schedulingStrategy"`
 	// NetworkConfiguration is the awsvpc configuration of the service's
 	// tasks.
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
@@ -126,6 +128,11 @@ type CreateServiceInput struct {
 	// cluster's default strategy, if it has one.
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration,omitempty"`
+	// AvailabilityZoneRebalancing is ENABLED or DISABLED; left empty, it
+	// is ENABLED for a service that can rebalance (REPLICA, with no
+	// placement strategy or spread over attribute:ecs.availability-zone
+	// first), else DISABLED.
+	AvailabilityZoneRebalancing string `json:"availabilityZoneRebalancing,omitempty"`
 	// HealthCheckGracePeriodSeconds is 0 (none, the default) to
 	// 2,147,483,647.
 	HealthCheckGracePeriodSeconds int `json:"healthCheckGracePeriodSeconds,omitempty"`
@@ -141,7 +148,7 @@ type CreateServiceInput struct {
 // UpdateService requests that the model takes and keeps but does not act
 // on (see the aws-sdk-go-v2 service/ecs inputs).
 var unmodelledServiceFields = map[string]bool{
-	"availabilityZoneRebalancing": true, "deploymentController": true,
+	"deploymentController": true,
 	"enableECSManagedTags": true, "enableExecuteCommand": true, "gatewayConnectors": true, "monitoring": true,
 	"platformVersion": true, "propagateTags": true, "serviceConnectConfiguration": true,
 	"serviceRegistries": true, "volumeConfigurations": true, "vpcLatticeConfigurations": true,
@@ -307,6 +314,9 @@ func (c *Client) CreateService(ctx context.Context, in *CreateServiceInput) (*Cr
 		MaximumPercent: maxPct, MinimumHealthyPercent: minPct, CircuitBreaker: cb,
 		Strategies: strategies, Constraints: constraints,
 	}
+	if cfg.AvailabilityZoneRebalancing, err = azRebalancing(in.AvailabilityZoneRebalancing, daemon, strategies, true); err != nil {
+		return nil, err
+	}
 	var out *CreateServiceOutput
 	err = c.withCluster(ctx, in.Cluster, func(e *clusterEntry) error {
 		items, err := c.serviceStrategy(e, daemon, in.LaunchType, in.CapacityProviderStrategy)
@@ -337,6 +347,31 @@ func checkGracePeriod(p int) error {
 		return invalidParameter(nil, "healthCheckGracePeriodSeconds must be between 0 and %d, got %d.", MaxHealthCheckGracePeriod, p)
 	}
 	return nil
+}
+
+// azRebalancing checks availabilityZoneRebalancing (ENABLED, DISABLED or,
+// when def, empty for the default) against the service it would be set
+// on: only a REPLICA service whose placement spreads over Availability
+// Zones first (or has no strategy, and so ECS's default spread) can
+// rebalance [INF: ECS's documented support; the message is ours]. Empty
+// gives ENABLED when it can, else DISABLED.
+func azRebalancing(v string, daemon bool, strategies []placement.Strategy, def bool) (bool, error) {
+	can := !daemon && (len(strategies) == 0 || strategies[0].Type() == placement.Spread && strategies[0].Field() == "attribute:ecs.availability-zone")
+	switch v {
+	case "":
+		if def {
+			return can, nil
+		}
+		return false, nil
+	case "DISABLED":
+		return false, nil
+	case "ENABLED":
+		if !can {
+			return false, invalidParameter(nil, "availabilityZoneRebalancing ENABLED needs the REPLICA scheduling strategy and either no placementStrategy or spread on attribute:ecs.availability-zone first.")
+		}
+		return true, nil
+	}
+	return false, invalidParameter(nil, "availabilityZoneRebalancing must be ENABLED or DISABLED, not %q.", v)
 }
 
 // serviceStrategy is callStrategy for CreateService: a DAEMON service
@@ -486,7 +521,8 @@ func (e *clusterEntry) describeService(s scheduler.Service, withTags bool) Servi
 		Status: string(s.Status), DesiredCount: s.Config.DesiredCount,
 		RunningCount: s.RunningCount, PendingCount: s.PendingCount,
 		LaunchType: "EC2", TaskDefinition: s.Config.TaskDef.ARN,
-		CapacityProviderStrategy: describedStrategy(s.Config.CapacityProviders),
+		CapacityProviderStrategy:    describedStrategy(s.Config.CapacityProviders),
+		AvailabilityZoneRebalancing: enabledText(s.Config.AvailabilityZoneRebalancing),
 		DeploymentConfiguration: DeploymentConfiguration{
 			MaximumPercent:        new(s.Config.MaximumPercent),
 			MinimumHealthyPercent: new(s.Config.MinimumHealthyPercent),
@@ -563,6 +599,10 @@ type UpdateServiceInput struct {
 	// ForceNewDeployment replaces the others.
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 	ForceNewDeployment       bool                           `json:"forceNewDeployment,omitempty"`
+	// AvailabilityZoneRebalancing, when not empty, turns rebalancing on
+	// (ENABLED) or off (DISABLED); ENABLED is checked against the
+	// placement strategy the service has after the update.
+	AvailabilityZoneRebalancing string `json:"availabilityZoneRebalancing,omitempty"`
 	// NetworkConfiguration, for an awsvpc task definition, replaces the
 	// service's; nil keeps it, also when TaskDefinition names a new
 	// revision (one that is not awsvpc drops it).
@@ -715,6 +755,23 @@ func (c *Client) serviceUpdate(e *clusterEntry, cur scheduler.Service, in *Updat
 	}
 	if in.PlacementConstraints != nil {
 		u.Constraints = &constraints
+	}
+	after := cur.Config.Strategies
+	if in.PlacementStrategy != nil {
+		after = strategies
+	}
+	switch {
+	case in.AvailabilityZoneRebalancing != "":
+		on, err := azRebalancing(in.AvailabilityZoneRebalancing, cur.Config.Daemon, after, false)
+		if err != nil {
+			return u, nil, false, err
+		}
+		u.AvailabilityZoneRebalancing = &on
+	case cur.Config.AvailabilityZoneRebalancing:
+		// A placement strategy that cannot rebalance turns it off [INF].
+		if on, _ := azRebalancing("", cur.Config.Daemon, after, true); !on {
+			u.AvailabilityZoneRebalancing = &on
+		}
 	}
 	if in.CapacityProviderStrategy != nil {
 		if cur.Config.Daemon && len(in.CapacityProviderStrategy) > 0 {
@@ -961,4 +1018,12 @@ func (c *Client) StartPendingTasks(ctx context.Context, in *StartPendingTasksInp
 		return nil, err
 	}
 	return out, nil
+}
+
+// enabledText is ENABLED or DISABLED.
+func enabledText(on bool) string {
+	if on {
+		return "ENABLED"
+	}
+	return "DISABLED"
 }

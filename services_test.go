@@ -230,7 +230,7 @@ func TestDecodeCreateServiceInputFixture(t *testing.T) {
 		assert.Equal(t, stevedore.Service{
 			ServiceArn: arnPrefix + "service/app01/location", ServiceName: "location", ClusterArn: arnPrefix + "cluster/app01",
 			LoadBalancers: []stevedore.LoadBalancer{{LoadBalancerName: "location", ContainerName: "location", ContainerPort: 8081}},
-			Status:        "ACTIVE", DesiredCount: 4, LaunchType: "EC2", TaskDefinition: td,
+			Status:        "ACTIVE", DesiredCount: 4, LaunchType: "EC2", TaskDefinition: td, AvailabilityZoneRebalancing: "ENABLED",
 			DeploymentConfiguration: stevedore.DeploymentConfiguration{
 				MaximumPercent: new(200), MinimumHealthyPercent: new(50),
 				DeploymentCircuitBreaker: &stevedore.DeploymentCircuitBreaker{},

@@ -206,26 +206,29 @@ type NetworkBinding struct {
 
 // SnapshotService is a service of describe-services.
 type SnapshotService struct {
-	ServiceArn                    string                  `json:"serviceArn"`
-	ServiceName                   string                  `json:"serviceName"`
-	ClusterArn                    string                  `json:"clusterArn"`
-	LoadBalancers                 []LoadBalancer          `json:"loadBalancers"`
-	Status                        string                  `json:"status"`
-	DesiredCount                  int                     `json:"desiredCount"`
-	RunningCount                  int                     `json:"runningCount"`
-	PendingCount                  int                     `json:"pendingCount"`
-	LaunchType                    string                  `json:"launchType"`
-	TaskDefinition                string                  `json:"taskDefinition"`
-	DeploymentConfiguration       DeploymentConfiguration `json:"deploymentConfiguration"`
-	Deployments                   []SnapshotDeployment    `json:"deployments"`
-	RoleArn                       string                  `json:"roleArn"`
-	Events                        []SnapshotEvent         `json:"events"`
-	CreatedAt                     Timestamp               `json:"createdAt"`
-	PlacementConstraints          []PlacementConstraint   `json:"placementConstraints"`
-	PlacementStrategy             []PlacementStrategy     `json:"placementStrategy"`
-	SchedulingStrategy            string                  `json:"schedulingStrategy"`
-	NetworkConfiguration          *NetworkConfiguration   `json:"networkConfiguration"`
-	HealthCheckGracePeriodSeconds int                     `json:"healthCheckGracePeriodSeconds"`
+	ServiceArn              string                  `json:"serviceArn"`
+	ServiceName             string                  `json:"serviceName"`
+	ClusterArn              string                  `json:"clusterArn"`
+	LoadBalancers           []LoadBalancer          `json:"loadBalancers"`
+	Status                  string                  `json:"status"`
+	DesiredCount            int                     `json:"desiredCount"`
+	RunningCount            int                     `json:"runningCount"`
+	PendingCount            int                     `json:"pendingCount"`
+	LaunchType              string                  `json:"launchType"`
+	TaskDefinition          string                  `json:"taskDefinition"`
+	DeploymentConfiguration DeploymentConfiguration `json:"deploymentConfiguration"`
+	Deployments             []SnapshotDeployment    `json:"deployments"`
+	RoleArn                 string                  `json:"roleArn"`
+	Events                  []SnapshotEvent         `json:"events"`
+	CreatedAt               Timestamp               `json:"createdAt"`
+	PlacementConstraints    []PlacementConstraint   `json:"placementConstraints"`
+	PlacementStrategy       []PlacementStrategy     `json:"placementStrategy"`
+	SchedulingStrategy      string                  `json:"schedulingStrategy"`
+	// AvailabilityZoneRebalancing is ENABLED or DISABLED (absent: DISABLED,
+	// as ECS treats a service that never had it set).
+	AvailabilityZoneRebalancing   string                `json:"availabilityZoneRebalancing,omitempty"`
+	NetworkConfiguration          *NetworkConfiguration `json:"networkConfiguration"`
+	HealthCheckGracePeriodSeconds int                   `json:"healthCheckGracePeriodSeconds"`
 	DeploymentController          *struct {
 		Type string `json:"type"`
 	} `json:"deploymentController"`

@@ -115,6 +115,8 @@ type Cluster struct {
 	provisioningList []*Task
 	stoppedHead      int // the first entry of stopped still retained
 	stats            Stats
+	// zones counts the ACTIVE instances per Availability Zone (countZone).
+	zones map[string]int
 	// The instances the current change touched, in order: the first two
 	// here (a commit mostly touches one), the rest in notifyMore.
 	notify     [2]*Instance
@@ -460,11 +462,52 @@ func (c *Cluster) flushAt(kind ChangeKind, now time.Time) {
 	}
 	for in := range c.touched() {
 		in.notifying = false
+		c.countZone(in)
 		for _, o := range c.observers {
 			o.Observe(Change{Kind: kind, Instance: in})
 		}
 	}
 	c.clearTouched()
+}
+
+// countZone keeps c.zones, the ACTIVE instances per Availability Zone,
+// current for a touched instance. Cost: O(1) unless the instance's status
+// or attributes changed.
+func (c *Cluster) countZone(in *Instance) {
+	if in.zoneEpoch == in.attrEpoch && in.zoneStatus == in.status {
+		return
+	}
+	if in.zoneStatus == InstanceActive && in.zone != "" {
+		if c.zones[in.zone]--; c.zones[in.zone] <= 0 {
+			delete(c.zones, in.zone)
+		}
+	}
+	in.zoneEpoch, in.zoneStatus = in.attrEpoch, in.status
+	in.zone, _ = in.Attribute(AttributeAvailabilityZone)
+	if in.status == InstanceActive && in.zone != "" {
+		if c.zones == nil {
+			c.zones = map[string]int{}
+		}
+		c.zones[in.zone]++
+	}
+}
+
+// AvailabilityZones returns the Availability Zones (attribute
+// ecs.availability-zone) of the cluster's ACTIVE instances, sorted, with
+// how many ACTIVE instances each has. Cost: O(zones).
+func (v *View) AvailabilityZones() []ZoneCount {
+	out := make([]ZoneCount, 0, len(v.c.zones))
+	for z, n := range v.c.zones {
+		out = append(out, ZoneCount{Zone: z, Instances: n})
+	}
+	slices.SortFunc(out, func(a, b ZoneCount) int { return strings.Compare(a.Zone, b.Zone) })
+	return out
+}
+
+// ZoneCount is an Availability Zone and how many ACTIVE instances it has.
+type ZoneCount struct {
+	Zone      string
+	Instances int
 }
 
 // forget drops the pending notifications of a change that was undone.

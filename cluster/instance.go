@@ -120,6 +120,11 @@ type Instance struct {
 	attrEpoch         int64 // grows when the attributes change
 	provider          string
 	eniLimit, enis    int32 // task ENIs: the limit (0: none) and those attached
+	// zone, zoneStatus and zoneEpoch are what Cluster.zones counts the
+	// instance as: its zone, status and attributes epoch then.
+	zone       string
+	zoneStatus InstanceStatus
+	zoneEpoch  int64
 }
 
 type groupCount struct {

@@ -238,6 +238,14 @@ type outcome struct {
 	stuck            bool
 	protected        int // tasks over the desired count kept by scale-in protection
 	unplaced         []Unplaced
+	// Availability Zone rebalancing, from the step's notes.
+	zones                    []cluster.ZoneCount
+	zoneCounts               []int
+	balanced, rebalanceFails bool
+	rebalanceZone            string
+	rebalanceStarted         string // task id
+	rebalanceStopped         []string
+	rebalanceStopZone        string
 }
 
 func (o *outcome) take(s *service, n note, res Result) {
@@ -269,6 +277,19 @@ func (o *outcome) take(s *service, n note, res Result) {
 			}
 			s.tasks = slices.DeleteFunc(s.tasks, func(id string) bool { return gone[id] })
 		}
+	}
+	if n.zones != nil {
+		o.zones, o.zoneCounts, o.balanced, o.rebalanceZone = n.zones, n.zoneCounts, n.balanced, n.rebalanceZone
+		o.rebalanceFails = n.rebalanceFailed
+	}
+	if n.rebalanceStart && startsApplied && len(o.started) > 0 {
+		o.rebalanceStarted = o.started[len(o.started)-1]
+		s.rebalanceTask = o.rebalanceStarted
+	}
+	if n.rebalanceStop && stopsApplied {
+		o.rebalanceStopped = append(o.rebalanceStopped, o.stopped[len(o.stopped)-n.stops:]...)
+		o.rebalanceStopZone = n.rebalanceStopZone
+		s.rebalanceTask = ""
 	}
 	o.failures = append(o.failures, n.failures...)
 	if n.unplaced != nil || n.want > 0 {
@@ -452,6 +473,19 @@ type note struct {
 	// unplaced are the tasks that fit on no instance of their capacity
 	// provider.
 	unplaced []Unplaced
+	// Availability Zone rebalancing (see rebalance): the zones and the
+	// service's RUNNING tasks in each when it looked, whether they are
+	// balanced, the zone it started a task in (rebalanceStart) or could
+	// not (rebalanceFailed), and whether this round's scale-in is a move's
+	// stop.
+	zones             []cluster.ZoneCount
+	zoneCounts        []int
+	balanced          bool
+	rebalanceZone     string
+	rebalanceStart    bool
+	rebalanceFailed   bool
+	rebalanceStop     bool
+	rebalanceStopZone string
 }
 
 // reconciler is the [Scheduler] of one Reconcile step.
@@ -542,6 +576,20 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 		}
 	}
 	total := len(fresh) + len(old)
+	// Availability Zone rebalancing: a move's new task must run before
+	// the scale-in below stops one in exchange.
+	holdScaleIn := false
+	if s.rebalanceTask != "" {
+		t, ok := v.Task(s.rebalanceTask)
+		switch {
+		case !ok || t.LastStatus() == cluster.TaskStopped || len(s.Deployments) > 1 || s.Status != ServiceActive || !s.Config.AvailabilityZoneRebalancing:
+			s.rebalanceTask = "" // the move is over or overtaken
+		case t.LastStatus() != cluster.TaskRunning:
+			holdScaleIn = true
+		default:
+			n.rebalanceStop = true
+		}
+	}
 	reason := r.stopReason(s)
 	stop := func(t *cluster.Task) {
 		plan.Stop(t, reason, cluster.StopServiceSchedulerInitiated)
@@ -562,9 +610,15 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 		}
 	}
 	// 2. Scale in: new tasks beyond the desired count, PENDING first.
-	if excess := len(fresh) - d; excess > 0 {
-		if len(s.Config.CapacityProviders) > 0 {
+	if excess := len(fresh) - d; excess > 0 && !holdScaleIn {
+		if victim := r.rebalanceVictim(v, s, fresh, n); excess == 1 && victim != nil {
+			// A rebalancing move's stop: in the zone with the most.
+			stop(victim)
+			n.noteRebalanceStop([]*cluster.Task{victim})
+			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return t == victim })
+		} else if len(s.Config.CapacityProviders) > 0 {
 			stopped := r.scaleInByProvider(v, s, fresh, d, excess, plan, n)
+			n.noteRebalanceStop(stopped)
 			gone := make(map[*cluster.Task]bool, len(stopped))
 			for _, t := range stopped {
 				stop(t)
@@ -573,6 +627,7 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return gone[t] })
 		} else {
 			stopped := r.scaleIn(v, s, fresh, excess, plan, n)
+			n.noteRebalanceStop(stopped)
 			for _, t := range stopped {
 				stop(t)
 			}
@@ -591,6 +646,9 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	// 4. Start new tasks within maximumPercent.
 	want := min(d-len(fresh), maxTotal-total)
 	throttled := s.throttled && r.now.Before(s.retryAt)
+	if want == 0 && len(old) == 0 && pending == 0 && healthy == d && total < maxTotal && !throttled && s.rebalanceTask == "" && len(plan.Stops) == n.firstStop {
+		r.rebalance(v, plan, s, p, fresh, n)
+	}
 	if want > 0 && p.RolloutState != RolloutFailed && !throttled {
 		n.want = want
 		r.start(v, plan, s, p, min(want, r.limit), n)
@@ -648,6 +706,135 @@ func (r *reconciler) start(v *cluster.View, plan *Plan, s *service, dep *Deploym
 			}
 			n.unplaced = append(n.unplaced, Unplaced{Service: s.Name, Provider: it.Provider, Demand: own.Demand, Count: max(full[i]-placed, split[i]-placed)})
 		}
+	}
+}
+
+// rebalance is one step of Availability Zone rebalancing for a steady
+// service whose tasks all run (docs/semantics.md §4.9): when the RUNNING
+// tasks per zone of the cluster's ACTIVE instances differ by more than
+// one, it starts a task in the zone with the fewest (ties to the first
+// by name), restricted to that zone; the scale-in of a later step stops
+// one in the zone with the most once it runs. When they differ by at most
+// one after a move, the rebalancing is complete.
+func (r *reconciler) rebalance(v *cluster.View, plan *Plan, s *service, dep *Deployment, fresh []*cluster.Task, n *note) {
+	if !s.Config.AvailabilityZoneRebalancing || s.Status != ServiceActive || len(s.Deployments) != 1 || !s.steady || len(fresh) == 0 {
+		return
+	}
+	zones := v.AvailabilityZones()
+	if len(zones) < 2 {
+		return
+	}
+	counts := make([]int, len(zones))
+	for _, t := range fresh {
+		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		if i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) }); ok {
+			counts[i]++
+		}
+	}
+	lo, hi := 0, 0
+	for i, c := range counts {
+		if c < counts[lo] {
+			lo = i
+		}
+		if c > counts[hi] {
+			hi = i
+		}
+	}
+	n.zones = zones
+	n.zoneCounts = counts
+	if counts[hi]-counts[lo] <= 1 {
+		n.balanced = true
+		return
+	}
+	n.rebalanceZone = zones[lo].Zone
+	spec := r.spec(s, dep)
+	own := *spec
+	cs := placement.Constraints{placement.MustParseConstraint("memberOf", "attribute:ecs.availability-zone == "+zones[lo].Zone)}
+	if spec.Guard != nil {
+		cs = slices.Concat(spec.Guard.(placement.Constraints), cs)
+	}
+	own.Guard = cs
+	strategies := s.Config.Strategies
+	if len(strategies) == 0 {
+		strategies = defaultServiceStrategies
+	}
+	if items := s.Config.CapacityProviders; len(items) > 0 {
+		// The provider furthest below its share takes the new task.
+		have := make([]int, len(items))
+		for _, t := range fresh {
+			if i := providerIndex(items, t.Demand().CapacityProvider()); i >= 0 {
+				have[i]++
+			}
+		}
+		split := SplitStrategy(items, have, 1)
+		own.Demand = r.ss.providerDemand(spec.Demand, items[slices.Index(split, 1)].Provider)
+	}
+	req := placement.Request{Spec: &own, Strategies: strategies, Constraints: cs, Rand: r.ss.rnd}
+	dec := r.ss.place(v, &req, &plan.Pending)
+	if dec.Instance == nil {
+		n.rebalanceFailed = true
+		return
+	}
+	plan.Place(dec.Instance, &own)
+	n.rebalanceStart = true
+}
+
+// rebalanceVictim picks the task a rebalancing move stops, once the task
+// it started runs: one not protected from scale-in, in the zone with the
+// most of the service's RUNNING tasks (ties by name), on the same capacity
+// provider as the new task if one there is, on the instance with the most
+// of the service's tasks, then by id. nil when the step is not a move's
+// stop or nothing can go.
+func (r *reconciler) rebalanceVictim(v *cluster.View, s *service, fresh []*cluster.Task, n *note) *cluster.Task {
+	if !n.rebalanceStop {
+		return nil
+	}
+	started, ok := v.Task(s.rebalanceTask)
+	if !ok {
+		return nil
+	}
+	zoneOf := func(t *cluster.Task) string {
+		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		return az
+	}
+	perZone := map[string]int{}
+	perInstance := map[*cluster.Instance]int{}
+	for _, t := range fresh {
+		perZone[zoneOf(t)]++
+		perInstance[t.Instance()]++
+	}
+	provider := started.Demand().CapacityProvider()
+	var best *cluster.Task
+	better := func(a, b *cluster.Task) bool { // a before b
+		if za, zb := perZone[zoneOf(a)], perZone[zoneOf(b)]; za != zb {
+			return za > zb
+		}
+		if za, zb := zoneOf(a), zoneOf(b); za != zb {
+			return za < zb
+		}
+		if pa, pb := a.Demand().CapacityProvider() == provider, b.Demand().CapacityProvider() == provider; pa != pb {
+			return pa
+		}
+		if ia, ib := perInstance[a.Instance()], perInstance[b.Instance()]; ia != ib {
+			return ia > ib
+		}
+		return a.ID() < b.ID()
+	}
+	for _, t := range fresh {
+		if t == started || t.LastStatus() != cluster.TaskRunning || t.Protected(r.now) || zoneOf(t) == zoneOf(started) {
+			continue
+		}
+		if best == nil || better(t, best) {
+			best = t
+		}
+	}
+	return best
+}
+
+// noteRebalanceStop notes the zone of a rebalancing move's stop.
+func (n *note) noteRebalanceStop(stopped []*cluster.Task) {
+	if n.rebalanceStop && len(stopped) > 0 {
+		n.rebalanceStopZone, _ = stopped[0].Instance().Attribute(cluster.AttributeAvailabilityZone)
 	}
 }
 
@@ -883,13 +1070,19 @@ func pendingRank(t *cluster.Task) int {
 func (ss *Services) record(s *service, o outcome, now time.Time) {
 	s.unplaced = o.unplaced
 	// Stops were applied before starts: their events come first.
-	for chunk := range slices.Chunk(o.stopped, 10) {
+	stopped := slices.DeleteFunc(slices.Clone(o.stopped), func(id string) bool { return slices.Contains(o.rebalanceStopped, id) })
+	for chunk := range slices.Chunk(stopped, 10) {
 		s.event(ss, now, "(service %s) has stopped %d running tasks: %s.", s.Name, len(chunk), taskList(chunk))
 	}
-	for chunk := range slices.Chunk(o.started, 10) {
+	if len(o.rebalanceStopped) > 0 {
+		s.event(ss, now, "%s has stopped %d running tasks in %s due to AZ rebalancing: %s.", s.Name, len(o.rebalanceStopped), o.rebalanceStopZone, taskList(o.rebalanceStopped))
+	}
+	started := slices.DeleteFunc(slices.Clone(o.started), func(id string) bool { return id == o.rebalanceStarted })
+	for chunk := range slices.Chunk(started, 10) {
 		s.event(ss, now, "(service %s) has started %d tasks: %s.", s.Name, len(chunk), taskList(chunk))
 		s.lastPlaceMsg = ""
 	}
+	ss.recordRebalancing(s, o, now)
 	if len(o.started)+len(o.stopped) > 0 {
 		s.steady = false // a step that moved tasks ends in a new steady state, if any
 	}
@@ -911,6 +1104,60 @@ func (ss *Services) record(s *service, o outcome, now time.Time) {
 		s.stuck = true
 		s.event(ss, now, "(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", s.Name)
 	}
+}
+
+// recordRebalancing gives the Availability Zone rebalancing events, in
+// ECS's words (docs/semantics.md §4.9).
+func (ss *Services) recordRebalancing(s *service, o outcome, now time.Time) {
+	if o.zones == nil {
+		return
+	}
+	if o.balanced {
+		if s.rebalancing {
+			s.rebalancing = false
+			s.event(ss, now, "service (%s) is AZ balanced with %s.", s.Name, zoneList(o.zones, o.zoneCounts, true))
+		}
+		return
+	}
+	if o.rebalanceStarted == "" && !o.rebalanceFails {
+		return // the start did not commit: the next step decides again
+	}
+	if !s.rebalancing {
+		s.rebalancing = true
+		s.event(ss, now, "service (%s) is not AZ balanced with %s. AZ Rebalancing in progress.", s.Name, zoneList(o.zones, o.zoneCounts, false))
+	}
+	if o.rebalanceStarted != "" {
+		s.event(ss, now, "%s has started 1 tasks in %s to AZ Rebalance: %s.", s.Name, o.rebalanceZone, taskList([]string{o.rebalanceStarted}))
+		s.lastPlaceMsg = ""
+		return
+	}
+	msg := "service (" + s.Name + ") is unable to place a task in Availability Zone " + o.rebalanceZone + " because no container instance met all of its requirements."
+	if msg != s.lastPlaceMsg {
+		s.event(ss, now, "%s", msg)
+		s.lastPlaceMsg = msg
+	}
+}
+
+// zoneList writes "3 tasks in a, 1 in b, and 0 in c" (every count with
+// "tasks" when all is set), as ECS's rebalancing events do.
+func zoneList(zones []cluster.ZoneCount, counts []int, all bool) string {
+	var b strings.Builder
+	for i, z := range zones {
+		switch {
+		case i > 0 && i == len(zones)-1 && len(zones) > 2:
+			b.WriteString(", and ")
+		case i > 0 && i == len(zones)-1:
+			b.WriteString(" and ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		if i == 0 || all {
+			fmt.Fprintf(&b, "%d tasks in %s", counts[i], z.Zone)
+		} else {
+			fmt.Fprintf(&b, "%d in %s", counts[i], z.Zone)
+		}
+	}
+	return b.String()
 }
 
 func taskList(ids []string) string {

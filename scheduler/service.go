@@ -91,6 +91,12 @@ type ServiceConfig struct {
 	// more than their share of the desired count (see
 	// Services.Reconcile). A DAEMON service cannot have one.
 	CapacityProviders []StrategyItem
+	// AvailabilityZoneRebalancing has the scheduler even out a steady
+	// service's RUNNING tasks over the cluster's Availability Zones, one
+	// move at a time: a task started in the zone with the fewest, then,
+	// once it runs, one stopped in the zone with the most (see
+	// Services.Reconcile).
+	AvailabilityZoneRebalancing bool
 }
 
 // DefaultServiceStrategies is the service scheduler's placement when none
@@ -158,6 +164,11 @@ type service struct {
 	// unplaced are the tasks the last step could not place on their
 	// capacity providers' instances, per provider.
 	unplaced []Unplaced
+	// Availability Zone rebalancing: rebalancing is set from the
+	// "not AZ balanced" event to the "AZ balanced" one; rebalanceTask is
+	// the task a move started, until the move stops one in exchange.
+	rebalancing   bool
+	rebalanceTask string
 }
 
 // Errors of the service registry; the API maps them to ECS exceptions.
@@ -373,8 +384,10 @@ type Update struct {
 	// provider strategy (an empty one returns it to the launch type). It
 	// does not start a deployment, as in ECS: the tasks started from then
 	// on follow it, and ForceNewDeployment moves the others.
-	CapacityProviders  *[]StrategyItem
-	ForceNewDeployment bool
+	CapacityProviders *[]StrategyItem
+	// AvailabilityZoneRebalancing, when not nil, turns it on or off.
+	AvailabilityZoneRebalancing *bool
+	ForceNewDeployment          bool
 }
 
 // Update changes an ACTIVE service. A new task definition or
@@ -407,6 +420,9 @@ func (ss *Services) Update(name string, u Update) (Service, error) {
 	}
 	if u.Constraints != nil {
 		cfg.Constraints = slices.Clone(*u.Constraints)
+	}
+	if u.AvailabilityZoneRebalancing != nil {
+		cfg.AvailabilityZoneRebalancing = *u.AvailabilityZoneRebalancing
 	}
 	if u.CapacityProviders != nil {
 		if err := checkServiceStrategy(cfg.Daemon, *u.CapacityProviders); err != nil {
