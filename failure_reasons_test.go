@@ -18,7 +18,7 @@ func TestFailureReasons(t *testing.T) {
 		stevedore.ReasonMissing, stevedore.ReasonInactive, stevedore.ReasonDraining, stevedore.ReasonEmptyCapacityProvider,
 		stevedore.ReasonResourceCPU, stevedore.ReasonResourceMemory, stevedore.ReasonResourcePorts,
 		stevedore.ReasonResourcePortsUDP, stevedore.ReasonResourceGPU, stevedore.ReasonResourceENI, stevedore.ReasonAttribute,
-		stevedore.ReasonAgent, stevedore.ReasonDistinctInstance, stevedore.ReasonMemberOf,
+		stevedore.ReasonAgent, stevedore.ReasonDistinctInstance, stevedore.ReasonMaxPerInstance, stevedore.ReasonMemberOf,
 	}
 	require.Len(t, cluster.CheckOrder, len(want))
 	for i, r := range cluster.CheckOrder {

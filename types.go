@@ -174,7 +174,9 @@ const (
 	ReasonAttribute        FailureReason = "ATTRIBUTE"
 	ReasonAgent            FailureReason = "AGENT"
 	ReasonDistinctInstance FailureReason = "DistinctInstance placement constraint unsatisfied."
-	ReasonMemberOf         FailureReason = "MemberOf placement constraint unsatisfied."
+	// ReasonMaxPerInstance is Stevedore's maxPerInstance constraint.
+	ReasonMaxPerInstance FailureReason = "MaxPerInstance placement constraint unsatisfied."
+	ReasonMemberOf       FailureReason = "MemberOf placement constraint unsatisfied."
 )
 
 // PlacementStrategy is a task placement strategy: binpack (field cpu or

@@ -137,6 +137,9 @@ const (
 	// ReasonDistinctInstance and ReasonMemberOf are placement-constraint
 	// failures. They are checked after every resource check.
 	ReasonDistinctInstance
+	// ReasonMaxPerInstance: Stevedore's maxPerInstance constraint, at most
+	// N tasks of the group on one instance [INF: the text is ours].
+	ReasonMaxPerInstance
 	ReasonMemberOf
 	numReasons
 )
@@ -156,6 +159,7 @@ var reasonNames = [numReasons]string{
 	ReasonAttribute:        "ATTRIBUTE",
 	ReasonAgent:            "AGENT",
 	ReasonDistinctInstance: "DistinctInstance placement constraint unsatisfied.",
+	ReasonMaxPerInstance:   "MaxPerInstance placement constraint unsatisfied.",
 	ReasonMemberOf:         "MemberOf placement constraint unsatisfied.",
 }
 
@@ -179,7 +183,7 @@ var CheckOrder = [...]Reason{
 	ReasonMissing, ReasonInactive, ReasonDraining, ReasonCapacityProvider,
 	ReasonCPU, ReasonMemory, ReasonPorts, ReasonPortsUDP, ReasonGPU, ReasonENI,
 	ReasonAttribute, ReasonAgent,
-	ReasonDistinctInstance, ReasonMemberOf,
+	ReasonDistinctInstance, ReasonMaxPerInstance, ReasonMemberOf,
 }
 
 // Closeness ranks a reason by how far down [CheckOrder] it is: an instance

@@ -25,6 +25,7 @@ var engineStrategies = []placement.Strategy{
 
 var engineConstraints = []placement.Constraint{
 	placement.MustParseConstraint("distinctInstance", ""),
+	placement.MustParseConstraint("maxPerInstance", "2"),
 	placement.MustParseConstraint("memberOf", "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]"),
 	placement.MustParseConstraint("memberOf", "not(task:group == family:db)"),
 	placement.MustParseConstraint("memberOf", "attribute:rack != r1"),
@@ -80,6 +81,7 @@ func (w *engineWorld) register(t *rapid.T, i int) {
 		for g := range rapid.IntRange(0, 2).Draw(t, "gpus") {
 			spec.GPUs = append(spec.GPUs, fmt.Sprintf("gpu%d-%d", i, g))
 		}
+		spec.ENIs = rapid.IntRange(0, 3).Draw(t, "enis") // 0: no limit
 		info, err := w.c.RegisterInstance(spec)
 		require.NoError(t, err)
 		w.ids = append(w.ids, info.ID)
@@ -92,6 +94,7 @@ func (w *engineWorld) request(t *rapid.T) *placement.Request {
 		rapid.SampledFrom([]int64{64, 256, 512, 1024}).Draw(t, "taskMemory"),
 		rapid.SampledFrom([]int64{0, 0, 80}).Draw(t, "port"),
 		int64(rapid.IntRange(0, 1).Draw(t, "taskGPUs")),
+		int64(rapid.IntRange(0, 1).Draw(t, "taskENIs")),
 	}
 	d := w.demands[shape]
 	if d == nil {
@@ -102,6 +105,9 @@ func (w *engineWorld) request(t *rapid.T) *placement.Request {
 		var err error
 		d, err = cluster.NewDemand(shape[0], shape[1], ports, nil, int(shape[3]))
 		require.NoError(t, err)
+		if shape[4] > 0 {
+			d = d.WithENIs(int(shape[4]))
+		}
 		if w.demands == nil {
 			w.demands = map[[5]int64]*cluster.Demand{}
 		}

@@ -263,7 +263,9 @@ func (t *tree) walk(s *slots, sp span, cpu, mem, gpu, eni int64, stack []int32, 
 	n := t.root
 	for {
 		for n >= 0 {
-			if t.maxCPU[n] < cpu || t.maxMem[n] < mem || t.maxGPU[n] < gpu || t.maxENI[n] < eni {
+			// GPUs and ENIs are 0 for most tasks: their maxima are read
+			// only when the task needs some.
+			if t.maxCPU[n] < cpu || t.maxMem[n] < mem || (gpu > 0 && t.maxGPU[n] < gpu) || (eni > 0 && t.maxENI[n] < eni) {
 				n = -1
 				break
 			}
@@ -282,7 +284,7 @@ func (t *tree) walk(s *slots, sp span, cpu, mem, gpu, eni int64, stack []int32, 
 		if t.lvl(n) > sp.hi {
 			return stack[:0]
 		}
-		if s.cpu[n] >= cpu && s.mem[n] >= mem && s.gpu[n] >= gpu && s.eni[n] >= eni && visit(n) {
+		if s.cpu[n] >= cpu && s.mem[n] >= mem && (gpu == 0 || s.gpu[n] >= gpu) && (eni == 0 || s.eni[n] >= eni) && visit(n) {
 			return stack
 		}
 		n = t.right[n]

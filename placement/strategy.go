@@ -3,6 +3,7 @@ package placement
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,14 +130,23 @@ func (s Strategy) String() string {
 	return s.typ.String() + "(" + s.text + ")"
 }
 
-// ConstraintType is distinctInstance or memberOf.
+// ConstraintType is distinctInstance, memberOf or Stevedore's
+// maxPerInstance.
 type ConstraintType uint8
 
 // The constraint types.
 const (
 	DistinctInstance ConstraintType = iota + 1
 	MemberOf
+	// MaxPerInstance is Stevedore's extension: at most N tasks of the
+	// task's group on one instance (the expression is N, from 1 to
+	// [MaxPerInstanceLimit]); distinctInstance is maxPerInstance 1. ECS
+	// has no such constraint: a call that uses it runs only on Stevedore.
+	MaxPerInstance
 )
+
+// MaxPerInstanceLimit is the largest N a maxPerInstance constraint takes.
+const MaxPerInstanceLimit = 1 << 20
 
 // String returns the ECS name.
 func (t ConstraintType) String() string {
@@ -145,6 +155,8 @@ func (t ConstraintType) String() string {
 		return "distinctInstance"
 	case MemberOf:
 		return "memberOf"
+	case MaxPerInstance:
+		return "maxPerInstance"
 	}
 	return ""
 }
@@ -152,16 +164,24 @@ func (t ConstraintType) String() string {
 // Constraint is one parsed placement constraint. Build it with
 // [ParseConstraint].
 type Constraint struct {
-	typ  ConstraintType
-	expr *Expression
-	text string // the expression as given
+	typ   ConstraintType
+	expr  *Expression
+	text  string // the expression as given
+	limit int32  // maxPerInstance's N
 }
 
 // ParseConstraint parses an ECS placement constraint: distinctInstance
 // (which takes no expression) or memberOf with a cluster query language
-// expression of at most 2000 characters.
+// expression of at most 2000 characters; or Stevedore's maxPerInstance,
+// whose expression is a whole number from 1 to [MaxPerInstanceLimit].
 func ParseConstraint(typ, expression string) (Constraint, error) {
 	switch typ {
+	case "maxPerInstance":
+		n, err := strconv.Atoi(strings.TrimSpace(expression))
+		if err != nil || n < 1 || n > MaxPerInstanceLimit {
+			return Constraint{}, fmt.Errorf("%w: maxPerInstance needs an expression that is a whole number from 1 to %d, not %q", ErrInvalid, MaxPerInstanceLimit, expression)
+		}
+		return Constraint{typ: MaxPerInstance, text: strconv.Itoa(n), limit: int32(n)}, nil
 	case "distinctInstance":
 		if expression != "" {
 			return Constraint{}, fmt.Errorf("%w: You can't specify an expression if the constraint type is distinctInstance", ErrInvalid)
@@ -177,7 +197,7 @@ func ParseConstraint(typ, expression string) (Constraint, error) {
 		}
 		return Constraint{typ: MemberOf, expr: e, text: expression}, nil
 	}
-	return Constraint{}, fmt.Errorf("%w: constraint type must be distinctInstance or memberOf, not %q", ErrInvalid, typ)
+	return Constraint{}, fmt.Errorf("%w: constraint type must be distinctInstance or memberOf (or Stevedore's maxPerInstance), not %q", ErrInvalid, typ)
 }
 
 // MustParseConstraint is ParseConstraint for constraints known when the
@@ -193,7 +213,11 @@ func MustParseConstraint(typ, expression string) Constraint {
 // Type returns the constraint type.
 func (c Constraint) Type() ConstraintType { return c.typ }
 
-// Text returns the memberOf expression as it was given, or "".
+// Limit returns maxPerInstance's N, or 0 for another type.
+func (c Constraint) Limit() int { return int(c.limit) }
+
+// Text returns the memberOf expression as it was given, maxPerInstance's
+// N, or "".
 func (c Constraint) Text() string { return c.text }
 
 // Expression returns the memberOf expression, or nil.
@@ -205,13 +229,18 @@ type Constraints []Constraint
 
 // check returns the first constraint that in (with the tasks in p counted)
 // does not satisfy for a task of group, or ReasonNone. Constraints are
-// checked in [cluster.CheckOrder] — distinctInstance before memberOf —
-// whatever their order in the request, so the reported reason does not
-// depend on how the call listed them.
+// checked in [cluster.CheckOrder] — distinctInstance, maxPerInstance,
+// memberOf — whatever their order in the request, so the reported reason
+// does not depend on how the call listed them.
 func (cs Constraints) check(in *cluster.Instance, group string, p *cluster.Pending, t *target) cluster.Reason {
 	for i := range cs {
 		if cs[i].typ == DistinctInstance && in.GroupCount(group)+p.GroupCount(in, group) > 0 {
 			return cluster.ReasonDistinctInstance
+		}
+	}
+	for i := range cs {
+		if cs[i].typ == MaxPerInstance && in.GroupCount(group)+p.GroupCount(in, group) >= int(cs[i].limit) {
+			return cluster.ReasonMaxPerInstance
 		}
 	}
 	for i := range cs {

@@ -121,8 +121,11 @@ func TestParseConstraintInvalid(t *testing.T) {
 		{"memberOf with a malformed expression", "memberOf", "attribute:rack ==", "memberOf expression: column", true},
 		{"memberOf with an invalid regex", "memberOf", `attribute:x =~ (a)\1`, "memberOf expression", true},
 		{"memberOf too long", "memberOf", "attribute:x == " + strings.Repeat("a", placement.MaxExpressionLength), "memberOf expression", true},
-		{"unknown type", "member", "attribute:rack == r1", `distinctInstance or memberOf, not "member"`, false},
+		{"unknown type", "member", "attribute:rack == r1", `distinctInstance or memberOf (or Stevedore's maxPerInstance), not "member"`, false},
 		{"type is case-sensitive", "DistinctInstance", "", `not "DistinctInstance"`, false},
+		{"maxPerInstance without a number", "maxPerInstance", "", "whole number from 1 to", false},
+		{"maxPerInstance of 0", "maxPerInstance", "0", "whole number from 1 to", false},
+		{"maxPerInstance of words", "maxPerInstance", "two", "whole number from 1 to", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
