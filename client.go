@@ -68,6 +68,8 @@ type Client struct {
 	// described: task definition ARN → the *TaskOverride its tasks without
 	// overrides describe.
 	described sync.Map
+	// containers: task definition ARN → its []containerTemplate.
+	containers sync.Map
 	// demands: a demand vector's text → its shared *cluster.Demand, at
 	// most maxInterned of them (interned counts them).
 	demands  sync.Map

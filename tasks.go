@@ -379,6 +379,7 @@ func (c *Client) task(t cluster.TaskInfo) Task {
 		StoppedReason: t.StoppedReason, StopCode: string(t.StopCode),
 		Overrides:            c.describedOverrides(&t),
 		CapacityProviderName: t.CapacityProvider,
+		Containers:           c.taskContainers(&t),
 	}
 }
 

@@ -38,7 +38,12 @@ func TestRunTask(t *testing.T) {
 			ContainerOverrides:            []stevedore.ContainerOverride{{Name: "nginx"}},
 			InferenceAcceleratorOverrides: []taskdef.InferenceAcceleratorOverride{},
 		},
+		Containers: []stevedore.Container{{
+			ContainerArn: task.Containers[0].ContainerArn, TaskArn: task.TaskArn, Name: "nginx", Image: "dockerfile/nginx",
+			LastStatus: "PENDING", NetworkBindings: []stevedore.NetworkBinding{}, HealthStatus: "UNKNOWN", Cpu: "1000", Memory: "500",
+		}},
 	}, task)
+	assert.Regexp(t, `^`+arnPrefix+`container/app01/`+taskID(task.TaskArn)+`/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, task.Containers[0].ContainerArn)
 	assert.Equal(t, task, describeTask(t, c, "app01", task.TaskArn))
 	got := describeInstance(t, c, "app01", ci.ContainerInstanceArn)
 	assert.Equal(t, 1, got.PendingTasksCount)
@@ -594,6 +599,8 @@ func TestStopTask(t *testing.T) {
 	want.StoppingAt, want.StoppedAt = now, now
 	want.StoppedReason, want.StopCode = "Scaling in", "UserInitiated"
 	want.Version = out.Task.Version
+	want.Containers = slices.Clone(task.Containers)
+	want.Containers[0].LastStatus = "STOPPED"
 	assert.Equal(t, want, out.Task)
 	assert.Greater(t, out.Task.Version, task.Version)
 	assert.Equal(t, out.Task, describeTask(t, c, "app01", task.TaskArn))

@@ -135,6 +135,9 @@ type Task struct {
 	// CapacityProviderName is the capacity provider the task was started
 	// through, if any.
 	CapacityProviderName string `json:"capacityProviderName,omitempty"`
+	// Containers are the task's containers, in its task definition's
+	// order.
+	Containers []Container `json:"containers"`
 }
 
 // Failure is a failed item of a call that otherwise succeeded: a task that
