@@ -586,6 +586,8 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 			s.rebalanceTask = "" // the move is over or overtaken
 		case t.LastStatus() != cluster.TaskRunning:
 			holdScaleIn = true
+		case len(fresh) <= d:
+			s.rebalanceTask = "" // a task stopped meanwhile: no stop is due
 		default:
 			n.rebalanceStop = true
 		}
@@ -720,25 +722,19 @@ func (r *reconciler) rebalance(v *cluster.View, plan *Plan, s *service, dep *Dep
 	if !s.Config.AvailabilityZoneRebalancing || s.Status != ServiceActive || len(s.Deployments) != 1 || !s.steady || len(fresh) == 0 {
 		return
 	}
+	// The zones of the cluster's ACTIVE instances first (cheap); when the
+	// tasks are not balanced over them, only the zones the service can
+	// use: those of ACTIVE instances of its capacity providers that meet
+	// its memberOf constraints [INF]. Cost: O(zones + tasks), and O(n)
+	// instances when unbalanced.
 	zones := v.AvailabilityZones()
+	counts, lo, hi := zoneSpread(zones, fresh)
+	if len(zones) >= 2 && counts[hi]-counts[lo] > 1 {
+		zones = r.serviceZones(v, s)
+		counts, lo, hi = zoneSpread(zones, fresh)
+	}
 	if len(zones) < 2 {
 		return
-	}
-	counts := make([]int, len(zones))
-	for _, t := range fresh {
-		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
-		if i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) }); ok {
-			counts[i]++
-		}
-	}
-	lo, hi := 0, 0
-	for i, c := range counts {
-		if c < counts[lo] {
-			lo = i
-		}
-		if c > counts[hi] {
-			hi = i
-		}
 	}
 	n.zones = zones
 	n.zoneCounts = counts
@@ -758,25 +754,37 @@ func (r *reconciler) rebalance(v *cluster.View, plan *Plan, s *service, dep *Dep
 	if len(strategies) == 0 {
 		strategies = defaultServiceStrategies
 	}
+	// The provider furthest below its share takes the new task, else
+	// the next that takes tasks at all [INF]; the move's stop is on the
+	// same provider where it can be (rebalanceVictim).
+	providers := []string{""}
 	if items := s.Config.CapacityProviders; len(items) > 0 {
-		// The provider furthest below its share takes the new task.
 		have := make([]int, len(items))
 		for _, t := range fresh {
 			if i := providerIndex(items, t.Demand().CapacityProvider()); i >= 0 {
 				have[i]++
 			}
 		}
-		split := SplitStrategy(items, have, 1)
-		own.Demand = r.ss.providerDemand(spec.Demand, items[slices.Index(split, 1)].Provider)
+		first := slices.Index(SplitStrategy(items, have, 1), 1)
+		providers = []string{items[first].Provider}
+		for i, it := range items {
+			if i != first && (it.Weight > 0 || it.Base > 0) {
+				providers = append(providers, it.Provider)
+			}
+		}
 	}
-	req := placement.Request{Spec: &own, Strategies: strategies, Constraints: cs, Rand: r.ss.rnd}
-	dec := r.ss.place(v, &req, &plan.Pending)
-	if dec.Instance == nil {
-		n.rebalanceFailed = true
-		return
+	for _, p := range providers {
+		if p != "" {
+			own.Demand = r.ss.providerDemand(spec.Demand, p)
+		}
+		req := placement.Request{Spec: &own, Strategies: strategies, Constraints: cs, Rand: r.ss.rnd}
+		if dec := r.ss.place(v, &req, &plan.Pending); dec.Instance != nil {
+			plan.Place(dec.Instance, &own)
+			n.rebalanceStart = true
+			return
+		}
 	}
-	plan.Place(dec.Instance, &own)
-	n.rebalanceStart = true
+	n.rebalanceFailed = true
 }
 
 // rebalanceVictim picks the task a rebalancing move stops, once the task
@@ -829,6 +837,64 @@ func (r *reconciler) rebalanceVictim(v *cluster.View, s *service, fresh []*clust
 		}
 	}
 	return best
+}
+
+// zoneSpread counts the tasks in each of zones (sorted by name) and
+// returns the counts and the indexes of the first zone with the fewest
+// and the first with the most.
+func zoneSpread(zones []cluster.ZoneCount, tasks []*cluster.Task) (counts []int, lo, hi int) {
+	counts = make([]int, len(zones))
+	for _, t := range tasks {
+		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		if i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) }); ok {
+			counts[i]++
+		}
+	}
+	for i, c := range counts {
+		if c < counts[lo] {
+			lo = i
+		}
+		if c > counts[hi] {
+			hi = i
+		}
+	}
+	return counts, lo, hi
+}
+
+// serviceZones returns the zones, sorted, of the ACTIVE instances the
+// service's tasks may run on: of its capacity providers, if it has any,
+// and meeting its and its task definition's memberOf constraints.
+func (r *reconciler) serviceZones(v *cluster.View, s *service) []cluster.ZoneCount {
+	var memberOf placement.Constraints
+	for _, c := range slices.Concat(s.Config.Constraints, s.Deployments[0].TaskDef.Constraints) {
+		if c.Type() == placement.MemberOf {
+			memberOf = append(memberOf, c)
+		}
+	}
+	count := map[string]int{}
+	for in := range v.Instances() {
+		if in.Status() != cluster.InstanceActive {
+			continue
+		}
+		if items := s.Config.CapacityProviders; len(items) > 0 {
+			// A provider of weight 0 and no base never takes a task.
+			if i := providerIndex(items, in.CapacityProvider()); i < 0 || items[i].Weight == 0 && items[i].Base == 0 {
+				continue
+			}
+		}
+		if memberOf.Reason(in, s.group(), nil) != cluster.ReasonNone {
+			continue
+		}
+		if az, ok := in.Attribute(cluster.AttributeAvailabilityZone); ok && az != "" {
+			count[az]++
+		}
+	}
+	out := make([]cluster.ZoneCount, 0, len(count))
+	for z, k := range count {
+		out = append(out, cluster.ZoneCount{Zone: z, Instances: k})
+	}
+	slices.SortFunc(out, func(a, b cluster.ZoneCount) int { return strings.Compare(a.Zone, b.Zone) })
+	return out
 }
 
 // noteRebalanceStop notes the zone of a rebalancing move's stop.

@@ -26,7 +26,32 @@ type svcMachine struct {
 func (m *svcMachine) init(t *rapid.T) {
 	m.w = newSvcWorld(t, rapid.Uint64().Draw(t, "seed"))
 	m.w.register(t, rapid.IntRange(1, 6).Draw(t, "instances"), 4096, 8192, "us-east-1a", "us-east-1b", "us-east-1c")
+	for range rapid.IntRange(0, 4).Draw(t, "providerInstances") {
+		m.registerOn(t, rapid.SampledFrom(svcProviders).Draw(t, "provider"), rapid.SampledFrom([]string{"us-east-1a", "us-east-1b", "us-east-1c"}).Draw(t, "az"))
+	}
 	m.revs = 1
+}
+
+// svcProviders are the capacity providers some instances belong to.
+var svcProviders = []string{"od", "spot"}
+
+// registerOn registers an instance of a capacity provider in az.
+func (m *svcMachine) registerOn(t *rapid.T, provider, az string) {
+	info, err := m.w.c.RegisterInstance(cluster.InstanceSpec{CPU: 4096, Memory: 8192, CapacityProvider: provider,
+		Attributes: []cluster.Attribute{{Name: "ecs.availability-zone", Value: az}}})
+	require.NoError(t, err)
+	m.w.ids = append(m.w.ids, info.ID)
+}
+
+// strategy draws a capacity provider strategy: none half the time.
+func (m *svcMachine) strategy(t *rapid.T) []scheduler.StrategyItem {
+	if rapid.Bool().Draw(t, "launchType") {
+		return nil
+	}
+	return []scheduler.StrategyItem{
+		{Provider: "od", Base: rapid.IntRange(0, 2).Draw(t, "base"), Weight: rapid.IntRange(0, 2).Draw(t, "odWeight")},
+		{Provider: "spot", Weight: rapid.IntRange(1, 3).Draw(t, "spotWeight")},
+	}
 }
 
 func (m *svcMachine) td(t *rapid.T) scheduler.TaskDef {
@@ -56,7 +81,10 @@ func (m *svcMachine) CreateService(t *rapid.T) {
 		rapid.SampledFrom([]int{100, 150, 200}).Draw(t, "max"), rapid.SampledFrom([]int{0, 50, 100}).Draw(t, "min"))
 	if rapid.Bool().Draw(t, "binpack") {
 		cfg.Strategies = []placement.Strategy{placement.MustParseStrategy("binpack", "memory")}
+	} else {
+		cfg.AvailabilityZoneRebalancing = rapid.Bool().Draw(t, "azRebalancing")
 	}
+	cfg.CapacityProviders = m.strategy(t)
 	if _, err := m.w.services.Create(name, cfg); err == nil && !slices.Contains(m.names, name) {
 		m.names = append(m.names, name)
 	}
@@ -72,12 +100,15 @@ func (m *svcMachine) UpdateService(t *rapid.T) {
 		return // nothing to act on yet
 	}
 	var u scheduler.Update
-	switch rapid.IntRange(0, 2).Draw(t, "what") {
+	switch rapid.IntRange(0, 3).Draw(t, "what") {
 	case 0:
 		u.DesiredCount = new(rapid.IntRange(0, 6).Draw(t, "desired"))
 	case 1:
 		m.revs++
 		u.TaskDef = new(taskDef(t, m.revs, 256, 512))
+	case 2:
+		u.CapacityProviders = new(m.strategy(t))
+		u.ForceNewDeployment = rapid.Bool().Draw(t, "force")
 	default:
 		u.ForceNewDeployment = true
 	}
@@ -197,6 +228,11 @@ func (m *svcMachine) Check(t *rapid.T) {
 			require.GreaterOrEqual(t, in.RemainingCPU(), int64(0), "no instance is overcommitted")
 			require.GreaterOrEqual(t, in.RemainingMemory(), int64(0), "no instance is overcommitted")
 		}
+		for tk := range v.Tasks() {
+			if p := tk.Demand().CapacityProvider(); p != "" && tk.Instance() != nil {
+				require.Equal(t, p, tk.Instance().CapacityProvider(), "task %s runs on its capacity provider's instance", tk.ID())
+			}
+		}
 	})
 }
 
@@ -209,6 +245,11 @@ func (m *svcMachine) quiesce(t *rapid.T) {
 		_, _ = m.w.c.SetAgentConnected(id, true)
 	}
 	m.w.register(t, 8, 4096, 8192, "us-east-1a", "us-east-1b")
+	for i := range 4 {
+		for _, p := range svcProviders {
+			m.registerOn(t, p, []string{"us-east-1a", "us-east-1b"}[i%2])
+		}
+	}
 	converged := func() bool {
 		for _, name := range m.names {
 			s, _ := m.w.services.Get(name)
@@ -225,6 +266,9 @@ func (m *svcMachine) quiesce(t *rapid.T) {
 			stuck := d*s.Config.MaximumPercent/100 <= d && (d*s.Config.MinimumHealthyPercent+99)/100 >= d
 			if total != want || healthy != want || (s.Status == scheduler.ServiceActive && !stuck && len(s.Deployments) != 1) {
 				return false
+			}
+			if s.Status == scheduler.ServiceActive && s.Config.AvailabilityZoneRebalancing && d*s.Config.MaximumPercent/100 > d && !m.balanced(s) {
+				return false // a rebalancing move is due
 			}
 		}
 		return m.daemonComplete()
@@ -251,6 +295,41 @@ func (m *svcMachine) quiesce(t *rapid.T) {
 		t.Logf("%s: status %s desired %d total %d healthy %d deployments %d events %v", name, s.Status, s.Config.DesiredCount, total, healthy, len(s.Deployments), s.Events[:min(3, len(s.Events))])
 	}
 	t.Fatalf("the services did not reach their desired counts in 30 steps")
+}
+
+// balanced reports whether the service's RUNNING tasks differ by at most
+// one between the zones of the ACTIVE instances it may use.
+func (m *svcMachine) balanced(s scheduler.Service) bool {
+	perZone := map[string]int{}
+	m.w.c.Read(func(v *cluster.View) {
+		for in := range v.Instances() {
+			ok := in.Status() == cluster.InstanceActive
+			if len(s.Config.CapacityProviders) > 0 {
+				ok = ok && slices.ContainsFunc(s.Config.CapacityProviders, func(it scheduler.StrategyItem) bool {
+					return it.Provider == in.CapacityProvider() && (it.Weight > 0 || it.Base > 0)
+				})
+			}
+			if az, has := in.Attribute("ecs.availability-zone"); ok && has {
+				perZone[az] += 0
+			}
+		}
+		for tk := range v.Tasks() {
+			if tk.Group() == "service:"+s.Name && tk.LastStatus() == cluster.TaskRunning {
+				az, _ := tk.Instance().Attribute("ecs.availability-zone")
+				if _, ok := perZone[az]; ok {
+					perZone[az]++
+				}
+			}
+		}
+	})
+	lo, hi := -1, -1
+	for _, n := range perZone {
+		if lo < 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	return len(perZone) < 2 || hi-lo <= 1
 }
 
 // daemonComplete reports whether every qualifying instance has its daemon
