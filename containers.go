@@ -3,6 +3,7 @@ package stevedore
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,9 +22,7 @@ type Container struct {
 	// task's containers together.
 	LastStatus string `json:"lastStatus"`
 	// NetworkBindings are the container's static host ports (bridge or
-	// host mode), bound on 0.0.0.0, once the container has started. They
-	// are shared between the tasks of a task definition: do not modify
-	// them.
+	// host mode), bound on 0.0.0.0, once the container has started.
 	NetworkBindings []NetworkBinding `json:"networkBindings"`
 	// HealthStatus is UNKNOWN: the model runs no health checks.
 	HealthStatus      string   `json:"healthStatus"`
@@ -124,7 +123,7 @@ func (c *Client) taskContainers(t *cluster.TaskInfo) []Container {
 			Cpu: ct.cpu, Memory: ct.memory, MemoryReservation: ct.memoryReservation,
 		}
 		if bound && ct.bindings != nil {
-			ctr.NetworkBindings = ct.bindings
+			ctr.NetworkBindings = slices.Clone(ct.bindings)
 		}
 		if n := min(ct.gpus, len(gpus)); n > 0 {
 			ctr.GpuIds, gpus = gpus[:n:n], gpus[n:]

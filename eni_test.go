@@ -157,3 +157,28 @@ func TestManagedScalingCountsENIs(t *testing.T) {
 	assert.Len(t, m.Launched, 4)
 	assert.Len(t, m.Placed, 4, "the instances launch at once and take the tasks")
 }
+
+// TestENIAttributesFixed: the ENI limit and the trunk are fixed at
+// registration: PutAttributes and DeleteAttributes refuse them, so a fork
+// (which reads them back) takes what the live instance takes.
+func TestENIAttributesFixed(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := t.Context()
+	createCluster(t, c, "app")
+	ci := registerTyped(t, c, "app", "m4.large")
+	for _, name := range []string{stevedore.TaskENILimitAttribute, stevedore.TrunkAttribute} {
+		_, err := c.PutAttributes(ctx, &stevedore.PutAttributesInput{Cluster: "app", Attributes: []stevedore.Attribute{{Name: name, Value: "5", TargetId: ci.ContainerInstanceArn}}})
+		requireErrorAs[*stevedore.InvalidParameterException](t, err)
+		assert.ErrorContains(t, err, "cannot change")
+		_, err = c.DeleteAttributes(ctx, &stevedore.DeleteAttributesInput{Cluster: "app", Attributes: []stevedore.Attribute{{Name: name, TargetId: ci.ContainerInstanceArn}}})
+		requireErrorAs[*stevedore.InvalidParameterException](t, err)
+	}
+	vpc := awsvpcDefinition(t, c, "vpc")
+	f, err := c.Fork(ctx)
+	require.NoError(t, err)
+	for _, cl := range []*stevedore.Client{c, f} {
+		out, err := cl.RunTask(ctx, &stevedore.RunTaskInput{Cluster: "app", TaskDefinition: vpc, Count: 3, NetworkConfiguration: awsvpcNetwork})
+		require.NoError(t, err)
+		assert.Len(t, out.Tasks, 1, "one awsvpc task on an m4.large, live and forked")
+	}
+}

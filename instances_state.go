@@ -179,6 +179,11 @@ func (c *Client) applyAttributes(ctx context.Context, ref string, attrs []Attrib
 		if a.TargetType == "" && !strings.HasPrefix(a.TargetId, "arn:") {
 			return invalidParameter(nil, "attributes[%d].targetType is required when targetId is not an ARN.", i)
 		}
+		if a.Name == TaskENILimitAttribute || a.Name == TrunkAttribute {
+			// [INF] an instance's ENI capacity is fixed when it
+			// registers, as its trunk ENI is in ECS.
+			return invalidParameter(nil, "attributes[%d]: attribute %s is set when the container instance registers and cannot change.", i, a.Name)
+		}
 		for j, b := range attrs[:i] {
 			// [INF] one call names an attribute of a target once.
 			if b.Name == a.Name && b.TargetId == a.TargetId {

@@ -286,8 +286,8 @@ func (o *outcome) take(s *service, n note, res Result) {
 		o.rebalanceStarted = o.started[len(o.started)-1]
 		s.rebalanceTask = o.rebalanceStarted
 	}
-	if n.rebalanceStop && stopsApplied {
-		o.rebalanceStopped = append(o.rebalanceStopped, o.stopped[len(o.stopped)-n.stops:]...)
+	if n.rebalanceVictim != "" && stopsApplied {
+		o.rebalanceStopped = append(o.rebalanceStopped, n.rebalanceVictim)
 		o.rebalanceStopZone = n.rebalanceStopZone
 		s.rebalanceTask = ""
 	}
@@ -486,6 +486,7 @@ type note struct {
 	rebalanceFailed   bool
 	rebalanceStop     bool
 	rebalanceStopZone string
+	rebalanceVictim   string // the task id of a move's stop
 }
 
 // reconciler is the [Scheduler] of one Reconcile step.
@@ -613,14 +614,22 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 	}
 	// 2. Scale in: new tasks beyond the desired count, PENDING first.
 	if excess := len(fresh) - d; excess > 0 && !holdScaleIn {
-		if victim := r.rebalanceVictim(v, s, fresh, n); excess == 1 && victim != nil {
+		victim := r.rebalanceVictim(v, s, fresh, n)
+		candidates := fresh
+		if n.rebalanceStop && victim == nil {
+			// No stop improves the zones (protection): the move ends, and
+			// the ordinary scale-in does not take the task it started.
+			candidates = slices.DeleteFunc(slices.Clone(fresh), func(t *cluster.Task) bool { return t.ID() == s.rebalanceTask })
+			s.rebalanceTask = ""
+		}
+		if excess == 1 && victim != nil {
 			// A rebalancing move's stop: in the zone with the most.
 			stop(victim)
-			n.noteRebalanceStop([]*cluster.Task{victim})
+			n.rebalanceVictim = victim.ID()
+			n.rebalanceStopZone, _ = victim.Instance().Attribute(cluster.AttributeAvailabilityZone)
 			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return t == victim })
 		} else if len(s.Config.CapacityProviders) > 0 {
-			stopped := r.scaleInByProvider(v, s, fresh, d, excess, plan, n)
-			n.noteRebalanceStop(stopped)
+			stopped := r.scaleInByProvider(v, s, candidates, d, min(excess, len(candidates)-d), plan, n)
 			gone := make(map[*cluster.Task]bool, len(stopped))
 			for _, t := range stopped {
 				stop(t)
@@ -628,12 +637,13 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 			}
 			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return gone[t] })
 		} else {
-			stopped := r.scaleIn(v, s, fresh, excess, plan, n)
-			n.noteRebalanceStop(stopped)
+			stopped := r.scaleIn(v, s, candidates, min(excess, len(candidates)-d), plan, n)
+			gone := make(map[*cluster.Task]bool, len(stopped))
 			for _, t := range stopped {
 				stop(t)
+				gone[t] = true
 			}
-			fresh = fresh[len(stopped):] // scaleIn moved the stopped ones to the front
+			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return gone[t] })
 		}
 	}
 	// 3. Old RUNNING tasks, as far as minimumHealthyPercent allows.
@@ -742,6 +752,20 @@ func (r *reconciler) rebalance(v *cluster.View, plan *Plan, s *service, dep *Dep
 		n.balanced = true
 		return
 	}
+	// A move needs a task it may stop afterwards: unprotected, RUNNING,
+	// in a zone with at least two more than the emptiest [INF].
+	movable := false
+	for _, t := range fresh {
+		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) })
+		if ok && counts[i] >= counts[lo]+2 && t.LastStatus() == cluster.TaskRunning && !t.Protected(r.now) {
+			movable = true
+			break
+		}
+	}
+	if !movable {
+		return // protection holds the zones as they are
+	}
 	n.rebalanceZone = zones[lo].Zone
 	spec := r.spec(s, dep)
 	own := *spec
@@ -829,7 +853,9 @@ func (r *reconciler) rebalanceVictim(v *cluster.View, s *service, fresh []*clust
 		return a.ID() < b.ID()
 	}
 	for _, t := range fresh {
-		if t == started || t.LastStatus() != cluster.TaskRunning || t.Protected(r.now) || zoneOf(t) == zoneOf(started) {
+		// Only a stop in a zone with two more than the new task's evens
+		// the zones out.
+		if t == started || t.LastStatus() != cluster.TaskRunning || t.Protected(r.now) || perZone[zoneOf(t)] < perZone[zoneOf(started)]+1 || zoneOf(t) == zoneOf(started) {
 			continue
 		}
 		if best == nil || better(t, best) {
@@ -895,13 +921,6 @@ func (r *reconciler) serviceZones(v *cluster.View, s *service) []cluster.ZoneCou
 	}
 	slices.SortFunc(out, func(a, b cluster.ZoneCount) int { return strings.Compare(a.Zone, b.Zone) })
 	return out
-}
-
-// noteRebalanceStop notes the zone of a rebalancing move's stop.
-func (n *note) noteRebalanceStop(stopped []*cluster.Task) {
-	if n.rebalanceStop && len(stopped) > 0 {
-		n.rebalanceStopZone, _ = stopped[0].Instance().Attribute(cluster.AttributeAvailabilityZone)
-	}
 }
 
 // providerIndex returns the index of the provider name in items, or -1.
@@ -1111,7 +1130,8 @@ func (r *reconciler) scaleInByProvider(v *cluster.View, s *service, tasks []*clu
 				return
 			}
 			if want := min(limit(i), k); want > 0 {
-				stopped := r.scaleIn(v, s, groups[i], want, plan, n)
+				var scratch note // protection is judged on the whole below
+				stopped := r.scaleIn(v, s, groups[i], want, plan, &scratch)
 				out = append(out, stopped...)
 				groups[i] = groups[i][len(stopped):]
 				k -= len(stopped)
@@ -1120,6 +1140,9 @@ func (r *reconciler) scaleInByProvider(v *cluster.View, s *service, tasks []*clu
 	}
 	pass(over)
 	pass(func(i int) int { return len(groups[i]) }) // what protection kept
+	if k > 0 { // protection keeps the scale-in from its count
+		n.protected = max(n.protected, k)
+	}
 	return out
 }
 
