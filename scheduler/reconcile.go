@@ -1140,7 +1140,7 @@ func (r *reconciler) scaleInByProvider(v *cluster.View, s *service, tasks []*clu
 	}
 	pass(over)
 	pass(func(i int) int { return len(groups[i]) }) // what protection kept
-	if k > 0 { // protection keeps the scale-in from its count
+	if k > 0 {                                      // protection keeps the scale-in from its count
 		n.protected = max(n.protected, k)
 	}
 	return out
