@@ -1140,7 +1140,8 @@ func (r *reconciler) scaleInByProvider(v *cluster.View, s *service, tasks []*clu
 	}
 	pass(over)
 	pass(func(i int) int { return len(groups[i]) }) // what protection kept
-	if k > 0 {                                      // protection keeps the scale-in from its count
+	// Protection keeps the scale-in from its count only if it falls short.
+	if k > 0 {
 		n.protected = max(n.protected, k)
 	}
 	return out
