@@ -1,0 +1,18 @@
+// Package planner answers capacity questions no scheduler answers: how
+// many instances of a type a workload needs, how close that is to the
+// least any packing could use, and which constraint binds.
+//
+// The heart is vector bin packing. A workload is a list of task shapes
+// (CPU units, MiB of memory, GPUs, awsvpc ENIs, static host ports, and an
+// optional distinctInstance group); an instance type is a bin of
+// capacities. [Bound] gives the lower bound on the bins any packing needs
+// — per dimension the L1 bound (the sum over the capacity) and Martello
+// and Toth's L2, the tasks sharing one host port, the tasks of one
+// distinctInstance group — and names the constraint that sets it. [Pack]
+// runs a portfolio of packing heuristics (best fit in arrival order, best
+// fit over random orders, first fit decreasing by summed size, bin-centric
+// filling by dot product and by minimum slack) and a local search that
+// empties the least-filled bins, and keeps the packing with the fewest
+// bins. Packing never sorts-and-packs blindly: every heuristic's result is
+// measured against the bound.
+package planner
