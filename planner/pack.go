@@ -15,6 +15,9 @@ type Options struct {
 	// SlackNodes bounds the search of each bin the minimum-slack
 	// heuristic fills; 0 means 2,000.
 	SlackNodes int
+	// RepackRounds is how many rounds the local search repacks the
+	// instances with room left together with a few full ones; 0 means 200.
+	RepackRounds int
 	// Progress, if not nil, is called after each heuristic of the
 	// portfolio with how many have run and how many there are.
 	Progress func(done, total int)
@@ -50,6 +53,9 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 	}
 	if opt.SlackNodes <= 0 {
 		opt.SlackNodes = 2000
+	}
+	if opt.RepackRounds <= 0 {
+		opt.RepackRounds = 200
 	}
 	p := newProblem(items, b)
 	rnd := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
@@ -98,7 +104,7 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 			opt.Progress(i+1, len(runs)+1)
 		}
 	}
-	if improved := p.localSearch(out.Bins); len(improved) < len(out.Bins) {
+	if improved := p.repack(p.localSearch(out.Bins), rnd, opt.RepackRounds, opt.SlackNodes); len(improved) < len(out.Bins) {
 		out.Bins, out.Method = improved, out.Method+"+local search"
 	}
 	out.Tried["local search"] = len(out.Bins)

@@ -119,10 +119,10 @@ func TestPackValid(t *testing.T) {
 			items[i] = s
 		}
 		seed := rapid.Uint64().Draw(t, "seed")
-		p, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2})
+		p, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2, RepackRounds: 5, SlackNodes: 200})
 		require.NoError(t, err)
 		checkPacking(t, items, b, p)
-		again, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2})
+		again, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2, RepackRounds: 5, SlackNodes: 200})
 		require.NoError(t, err)
 		require.Equal(t, p.Bins, again.Bins, "deterministic")
 	})
@@ -178,7 +178,11 @@ func perfect(r *rand.Rand, bins int) []planner.Shape {
 func TestQualityTriplets(t *testing.T) {
 	atOpt := 0
 	worst := 0
-	for seed := range uint64(20) {
+	runs := uint64(20)
+	if raceEnabled {
+		runs = 2
+	}
+	for seed := range runs {
 		items := triplets(rand.New(rand.NewPCG(seed, 1)), 300)
 		p, err := planner.Pack(items, planner.Bin{CPU: 1000, Memory: 1}, planner.Options{Seed: seed})
 		require.NoError(t, err)
@@ -197,12 +201,18 @@ func TestQualityTriplets(t *testing.T) {
 // TestQualityPerfect: the target, 2-D perfect packing of 1,000
 // bins within 1.5 % of OPT.
 func TestQualityPerfect(t *testing.T) {
-	items := perfect(rand.New(rand.NewPCG(7, 7)), 1000)
+	bins := 1000
+	if raceEnabled {
+		bins = 60
+	}
+	items := perfect(rand.New(rand.NewPCG(7, 7)), bins)
 	b := planner.Bin{CPU: 10000, Memory: 10000}
 	p, err := planner.Pack(items, b, planner.Options{Seed: 7, RandomOrders: 2})
 	require.NoError(t, err)
 	checkPacking(t, items, b, p)
-	gap := float64(len(p.Bins)-1000) / 1000 * 100
-	t.Logf("perfect packing, 1,000 bins, %d items: %d bins (+%.2f %%) by %s; tried %v", len(items), len(p.Bins), gap, p.Method, p.Tried)
-	assert.LessOrEqual(t, gap, 1.5)
+	gap := float64(len(p.Bins)-bins) / float64(bins) * 100
+	t.Logf("perfect packing, %d bins, %d items: %d bins (+%.2f %%) by %s; tried %v", bins, len(items), len(p.Bins), gap, p.Method, p.Tried)
+	if !raceEnabled {
+		assert.LessOrEqual(t, gap, 1.5, "the issue's target")
+	}
 }

@@ -180,11 +180,20 @@ type class struct {
 }
 
 // classes groups identical shapes, largest first.
-func (p *problem) classes() []*class {
+func (p *problem) classes() []*class { return p.classesOf(nil) }
+
+// classesOf groups the given items (all when nil) by shape.
+func (p *problem) classesOf(subset []int) []*class {
 	byKey := map[string]*class{}
 	var out []*class
 	var key strings.Builder
-	for i := range p.items {
+	if subset == nil {
+		subset = make([]int, len(p.items))
+		for i := range subset {
+			subset[i] = i
+		}
+	}
+	for _, i := range subset {
 		key.Reset()
 		for d := range dims {
 			key.WriteString(itoa(p.vec[i][d]))
@@ -236,13 +245,21 @@ func (p *problem) binCentric(slack bool, nodes int) [][]int {
 // search visits the classes after the opening item in a shuffled order,
 // so that its first perfect fill differs from run to run.
 func (p *problem) binCentricOrder(slack bool, nodes int, rnd *rand.Rand) [][]int {
-	cs := p.classes()
+	return p.binCentricOf(nil, slack, nodes, rnd)
+}
+
+// binCentricOf is binCentricOrder on the given items (all when nil).
+func (p *problem) binCentricOf(subset []int, slack bool, nodes int, rnd *rand.Rand) [][]int {
+	cs := p.classesOf(subset)
 	search := cs
 	if rnd != nil {
 		search = slices.Clone(cs)
 		rnd.Shuffle(len(search), func(i, j int) { search[i], search[j] = search[j], search[i] })
 	}
-	left := len(p.items)
+	left := 0
+	for _, c := range cs {
+		left += len(c.items)
+	}
 	var bins []*bin
 	for left > 0 {
 		b := &bin{}
@@ -400,6 +417,114 @@ func (p *problem) localSearch(packing [][]int) [][]int {
 		if !emptied {
 			break
 		}
+	}
+	return itemsOf(bins)
+}
+
+// repack is a large neighbourhood search: it takes the instances with room
+// left (at most 8, least filled first) and a few full ones, packs their
+// items again by minimum slack in a shuffled order, and keeps the result
+// when it needs fewer instances, for rounds rounds or until every
+// instance is full.
+func (p *problem) repack(packing [][]int, rnd *rand.Rand, rounds, nodes int) [][]int {
+	bins := slices.Clone(packing)
+	for range rounds {
+		var open, full []int // bin indexes
+		for j, items := range bins {
+			b := &bin{}
+			for _, i := range items {
+				p.add(b, i)
+			}
+			if p.slack(b, -1) > 1e-9 {
+				open = append(open, j)
+			} else {
+				full = append(full, j)
+			}
+		}
+		if len(open) < 2 && (len(open) == 0 || len(full) == 0) {
+			return bins
+		}
+		slices.SortFunc(open, func(a, b int) int { return cmp.Compare(p.binFill(bins[a]), p.binFill(bins[b])) })
+		pick := open[:min(len(open), 8)]
+		for range min(len(full), 1+rnd.IntN(3)) {
+			pick = append(pick, full[rnd.IntN(len(full))])
+		}
+		slices.Sort(pick)
+		pick = slices.Compact(pick)
+		var items []int
+		for _, j := range pick {
+			items = append(items, bins[j]...)
+		}
+		again := p.binCentricOf(items, true, nodes, rnd)
+		if len(again) >= len(pick) && len(items) <= 48 {
+			again = p.exact(items, len(pick)-1, 50*nodes)
+		}
+		if again == nil || len(again) >= len(pick) {
+			continue
+		}
+		var kept [][]int
+		for j, b := range bins {
+			if _, picked := slices.BinarySearch(pick, j); !picked {
+				kept = append(kept, b)
+			}
+		}
+		bins = append(kept, again...)
+	}
+	return bins
+}
+
+func (p *problem) binFill(items []int) float64 {
+	var f float64
+	for _, i := range items {
+		f += p.size[i]
+	}
+	return f
+}
+
+// exact searches, by backtracking over the items largest first, for a
+// packing of items into k instances, within nodes steps; nil when it
+// finds none. Empty instances are interchangeable: an item opens at most
+// one of them.
+func (p *problem) exact(items []int, k, nodes int) [][]int {
+	if k <= 0 {
+		return nil
+	}
+	order := slices.Clone(items)
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.size[b], p.size[a]) })
+	bins := make([]*bin, k)
+	for j := range bins {
+		bins[j] = &bin{}
+	}
+	steps := 0
+	var place func(n int) bool
+	place = func(n int) bool {
+		if n == len(order) {
+			return true
+		}
+		i := order[n]
+		opened := false
+		for _, b := range bins {
+			empty := len(b.items) == 0
+			if empty && opened {
+				continue // the same as the empty one tried
+			}
+			if steps++; steps > nodes {
+				return false
+			}
+			if !p.fits(b, i) {
+				continue
+			}
+			opened = opened || empty
+			p.add(b, i)
+			if place(n + 1) {
+				return true
+			}
+			p.remove(b, i)
+		}
+		return false
+	}
+	if !place(0) {
+		return nil
 	}
 	return itemsOf(bins)
 }
