@@ -50,3 +50,24 @@ func TestCatalogue(t *testing.T) {
 	m5, _ := instancetypes.Lookup("m5.large")
 	assert.Equal(t, int64(2048), m5.CPUUnits())
 }
+
+// TestPricesAndMemory: every type has a price; the registered memory
+// estimate stays within 0.2 % of the published registrations.
+func TestPricesAndMemory(t *testing.T) {
+	for _, it := range instancetypes.All() {
+		p, ok := it.OnDemandPrice()
+		assert.True(t, ok, "%s has a price", it.Name)
+		assert.Positive(t, p, it.Name)
+	}
+	for _, tc := range []struct {
+		name       string
+		registered int64
+	}{
+		{"m4.large", 7985}, {"m4.xlarge", 16048}, {"m4.16xlarge", 257953}, {"t2.medium", 3952}, {"t2.large", 7984},
+	} {
+		it, ok := instancetypes.Lookup(tc.name)
+		require.True(t, ok)
+		got := it.RegisteredMemoryMiB()
+		assert.InDelta(t, tc.registered, got, float64(tc.registered)*0.002, "%s: %d registered, estimated %d", tc.name, tc.registered, got)
+	}
+}
