@@ -107,3 +107,19 @@ func (c *Client) Schedule(ctx context.Context, in *ScheduleInput) (*ScheduleOutp
 	})
 	return out, err
 }
+
+// Placer returns the placement engine of a cluster, for a custom
+// scheduler run by [Client.Schedule] on the same cluster: called from its
+// Decide, with the view Decide was given, it places one task exactly as
+// RunTask does (every instance considered, strategies and constraints
+// honoured, the plan's earlier placements counted through its Pending).
+// Calling it with another cluster's view, or outside Decide, is wrong.
+// (Not an ECS operation.)
+func (c *Client) Placer(ctx context.Context, clusterRef string) (scheduler.Placer, error) {
+	var out scheduler.Placer
+	err := c.withCluster(ctx, clusterRef, func(e *clusterEntry) error {
+		out = e.engine.Place
+		return nil
+	})
+	return out, err
+}

@@ -14,5 +14,12 @@
 // filling by dot product and by minimum slack) and a local search that
 // empties the least-filled bins, and keeps the packing with the fewest
 // bins. Packing never sorts-and-packs blindly: every heuristic's result is
-// measured against the bound.
+// measured against the bound. [PlanCapacity] runs it for each candidate
+// instance type (from package instancetypes, with its registered memory
+// and price), per Availability Zone when the workload spreads over zones,
+// and ranks the fleets by cost or by instances.
+//
+// [PlaceBatch] places a batch of tasks (task definitions × counts, each
+// with RunTask's strategies and constraints) on a live Client's cluster,
+// all or nothing or best effort, in one commit.
 package planner
