@@ -51,6 +51,9 @@ type PlanOptions struct {
 	// over that many Availability Zones (as the service scheduler's
 	// default spread does) and plans each zone's instances on their own.
 	Zones int
+	// Planned, if not nil, is called after each candidate with how many
+	// have been planned and how many there are.
+	Planned func(done, total int)
 }
 
 // Fleet is the plan for one candidate: how many of its instances hold
@@ -90,9 +93,16 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 	out := CapacityPlan{Unfit: map[string]string{}}
 	zones := max(opt.Zones, 1)
 	shares := zoneShares(items, zones)
-	for _, c := range candidates {
+	for ci, c := range candidates {
+		if ci > 0 && opt.Planned != nil {
+			opt.Planned(ci, len(candidates))
+		}
 		f := Fleet{Candidate: c, Bound: LowerBound{ByConstraint: map[string]int{}}}
 		unfit := ""
+		if err := check(items, c.Bin); err != nil { // with the workload's own task numbers
+			out.Unfit[c.Name] = err.Error()
+			continue
+		}
 		for z, share := range shares {
 			sub := make([]Shape, len(share))
 			for i, idx := range share {
@@ -137,6 +147,9 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 			f.Gap = float64(f.Instances-f.Bound.Bins) / float64(f.Bound.Bins) * 100
 		}
 		out.Fleets = append(out.Fleets, f)
+	}
+	if opt.Planned != nil && len(candidates) > 0 {
+		opt.Planned(len(candidates), len(candidates))
 	}
 	if len(out.Fleets) == 0 && len(items) > 0 {
 		return out, fmt.Errorf("%w (%d candidates)", ErrNoCandidate, len(candidates))

@@ -26,7 +26,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newWhatif())
+	root.AddCommand(newServe(), newWhatif(), newPlan())
 	return root
 }
 
