@@ -63,6 +63,12 @@ func TestPlanCapacityCommand(t *testing.T) {
 	}
 	assert.Contains(t, string(data), "<title>cache</title>")
 
+	// A real cluster's snapshot: its live tasks.
+	out, err = runPlan(t, "--snapshot", "../../testdata/snapshot", "--types", "m5.xlarge,c5.2xlarge")
+	require.NoError(t, err)
+	assert.Regexp(t, `^\d+ tasks; prices`, out)
+	assert.Contains(t, out, "m5.xlarge")
+
 	for _, bad := range [][]string{
 		{},
 		{"--workload", workload, "--snapshot", dir},
