@@ -21,5 +21,8 @@
 //
 // [PlaceBatch] places a batch of tasks (task definitions × counts, each
 // with RunTask's strategies and constraints) on a live Client's cluster,
-// all or nothing or best effort, in one commit.
+// all or nothing or best effort, in one commit. [PlanRebalance] plans, on
+// a fork, the moves that spread services over zones and instances or free
+// whole instances, in waves that keep each service within its deployment
+// configuration.
 package planner

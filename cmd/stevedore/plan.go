@@ -41,7 +41,7 @@ func newPlan() *cobra.Command {
 		Use:   "plan",
 		Short: "Plan capacity: how many instances of which type a workload needs",
 	}
-	cmd.AddCommand(newPlanCapacity())
+	cmd.AddCommand(newPlanCapacity(), newPlanRebalance())
 	return cmd
 }
 

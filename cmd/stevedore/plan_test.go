@@ -81,3 +81,37 @@ func TestPlanCapacityCommand(t *testing.T) {
 		assert.Error(t, err, "%v", bad)
 	}
 }
+
+// TestPlanRebalanceCommand: the snapshot fixture consolidated and spread,
+// with the waves, the balance before and after, the calls and the SVG.
+func TestPlanRebalanceCommand(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (string, error) {
+		root := newRoot()
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append([]string{"plan", "rebalance", "--snapshot", "../../testdata/snapshot"}, args...))
+		err := root.ExecuteContext(t.Context())
+		return out.String(), err
+	}
+	calls, svg := filepath.Join(dir, "moves.sh"), filepath.Join(dir, "after.svg")
+	out, err := run("--goal", "consolidate", "--max-moves", "40", "--calls", calls, "--svg", svg)
+	require.NoError(t, err)
+	assert.Regexp(t, `^goal consolidate: \d+ moves in \d+ waves`, out)
+	assert.Regexp(t, `busy instances 28 → 2[0-7];`, out)
+	script, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	assert.Contains(t, string(script), "aws ecs stop-task")
+	_, err = os.Stat(svg)
+	require.NoError(t, err)
+
+	out, err = run("--goal", "spread")
+	require.NoError(t, err)
+	assert.Contains(t, out, "goal spread:")
+
+	for _, bad := range [][]string{{"--goal", "tidy"}, {"--max-moves", "0"}} {
+		_, err := run(bad...)
+		assert.Error(t, err, "%v", bad)
+	}
+}
