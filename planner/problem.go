@@ -445,7 +445,14 @@ func (p *problem) repack(packing [][]int, rnd *rand.Rand, rounds, nodes int) [][
 			return bins
 		}
 		slices.SortFunc(open, func(a, b int) int { return cmp.Compare(p.binFill(bins[a]), p.binFill(bins[b])) })
-		pick := open[:min(len(open), 8)]
+		// Enough open instances that their room adds up to a whole one
+		// (else no repack of them can empty one), at least 8, at most 24.
+		n, room := 0, 0.0
+		for n < len(open) && n < 24 && (n < 8 || room < float64(len(p.active))) {
+			room += float64(len(p.active)) - p.binFill(bins[open[n]])
+			n++
+		}
+		pick := slices.Clone(open[:n])
 		for range min(len(full), 1+rnd.IntN(3)) {
 			pick = append(pick, full[rnd.IntN(len(full))])
 		}
@@ -456,7 +463,10 @@ func (p *problem) repack(packing [][]int, rnd *rand.Rand, rounds, nodes int) [][
 			items = append(items, bins[j]...)
 		}
 		again := p.binCentricOf(items, true, nodes, rnd)
-		if len(again) >= len(pick) && len(items) <= 48 {
+		if len(again) >= len(pick) && len(p.active) == 1 {
+			again = p.completion(items, len(pick)-1, 100*nodes)
+		}
+		if again == nil || len(again) >= len(pick) && len(items) <= 48 {
 			again = p.exact(items, len(pick)-1, 50*nodes)
 		}
 		if again == nil || len(again) >= len(pick) {
@@ -527,4 +537,98 @@ func (p *problem) exact(items []int, k, nodes int) [][]int {
 		return nil
 	}
 	return itemsOf(bins)
+}
+
+// completion is bin completion for one dimension (after Korf): it fills k
+// instances one at a time, each with the largest item left and a set of
+// the others, so that the room all of them leave stays within what k
+// instances can spare (k × capacity − the items' sum); nil when it finds
+// no packing within nodes steps. Host ports and distinctInstance groups
+// are checked as the items go in.
+func (p *problem) completion(items []int, k, nodes int) [][]int {
+	if k <= 0 || len(p.active) != 1 {
+		return nil
+	}
+	d := p.active[0]
+	c := p.cap[d]
+	order := slices.Clone(items)
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.vec[b][d], p.vec[a][d]) })
+	var sum int64
+	for _, i := range order {
+		sum += p.vec[i][d]
+	}
+	budget := int64(k)*c - sum
+	if budget < 0 {
+		return nil
+	}
+	used := make([]bool, len(order))
+	left := len(order)
+	var bins [][]int
+	steps := 0
+	var fillNext func(budget int64) bool
+	fillNext = func(budget int64) bool {
+		if left == 0 {
+			return true
+		}
+		if len(bins) == k {
+			return false
+		}
+		first := slices.Index(used, false)
+		b := &bin{}
+		p.add(b, order[first])
+		used[first] = true
+		left--
+		var chosen []int
+		var extend func(from int) bool
+		extend = func(from int) bool {
+			if steps++; steps > nodes {
+				return false
+			}
+			room := c - b.load[d]
+			// This bin is one choice; try it when its waste fits.
+			if room <= budget {
+				bins = append(bins, slices.Clone(b.items))
+				if fillNext(budget - room) {
+					return true
+				}
+				bins = bins[:len(bins)-1]
+			}
+			for j := from; j < len(order); j++ {
+				if used[j] || p.vec[order[j]][d] > room {
+					continue
+				}
+				if j > from && !used[j-1] && p.vec[order[j-1]][d] == p.vec[order[j]][d] && p.items[order[j-1]].Distinct == p.items[order[j]].Distinct && len(p.items[order[j]].Ports) == 0 {
+					continue // the same size as the one just tried
+				}
+				if !p.fits(b, order[j]) {
+					continue
+				}
+				p.add(b, order[j])
+				used[j] = true
+				left--
+				chosen = append(chosen, j)
+				if extend(j + 1) {
+					return true
+				}
+				chosen = chosen[:len(chosen)-1]
+				left++
+				used[j] = false
+				p.remove(b, order[j])
+				if steps > nodes {
+					return false
+				}
+			}
+			return false
+		}
+		if extend(first + 1) {
+			return true
+		}
+		used[first] = false
+		left++
+		return false
+	}
+	if !fillNext(budget) {
+		return nil
+	}
+	return bins
 }
