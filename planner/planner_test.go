@@ -123,10 +123,14 @@ func TestPackValid(t *testing.T) {
 			items[i] = s
 		}
 		seed := rapid.Uint64().Draw(t, "seed")
-		p, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2, RepackRounds: 20, SlackNodes: 200})
+		opt := planner.Options{Seed: seed, RandomOrders: 2, RepackRounds: 20, SlackNodes: 200}
+		if raceEnabled {
+			opt.RepackRounds = 3
+		}
+		p, err := planner.Pack(items, b, opt)
 		require.NoError(t, err)
 		checkPacking(t, items, b, p)
-		again, err := planner.Pack(items, b, planner.Options{Seed: seed, RandomOrders: 2, RepackRounds: 20, SlackNodes: 200})
+		again, err := planner.Pack(items, b, opt)
 		require.NoError(t, err)
 		require.Equal(t, p.Bins, again.Bins, "deterministic")
 	})
@@ -211,7 +215,11 @@ func TestQualityPerfect(t *testing.T) {
 	}
 	items := perfect(rand.New(rand.NewPCG(7, 7)), bins)
 	b := planner.Bin{CPU: 10000, Memory: 10000}
-	p, err := planner.Pack(items, b, planner.Options{Seed: 7, RandomOrders: 2})
+	opt := planner.Options{Seed: 7, RandomOrders: 2}
+	if raceEnabled {
+		opt.RepackRounds = 5
+	}
+	p, err := planner.Pack(items, b, opt)
 	require.NoError(t, err)
 	checkPacking(t, items, b, p)
 	gap := float64(len(p.Bins)-bins) / float64(bins) * 100
