@@ -424,11 +424,15 @@ func (p *problem) localSearch(packing [][]int) [][]int {
 // repack is a large neighbourhood search: it takes the instances with room
 // left (at most 8, least filled first) and a few full ones, packs their
 // items again by minimum slack in a shuffled order, and keeps the result
-// when it needs fewer instances, for rounds rounds or until every
-// instance is full.
+// when it needs fewer instances, for rounds rounds, until every instance
+// is full, or after 25 rounds in a row that found nothing.
 func (p *problem) repack(packing [][]int, rnd *rand.Rand, rounds, nodes int) [][]int {
 	bins := slices.Clone(packing)
+	failed := 0
 	for range rounds {
+		if failed >= 25 {
+			return bins // 25 rounds in a row found nothing: stop
+		}
 		var open, full []int // bin indexes
 		for j, items := range bins {
 			b := &bin{}
@@ -470,8 +474,10 @@ func (p *problem) repack(packing [][]int, rnd *rand.Rand, rounds, nodes int) [][
 			again = p.exact(items, len(pick)-1, 50*nodes)
 		}
 		if again == nil || len(again) >= len(pick) {
+			failed++
 			continue
 		}
+		failed = 0
 		var kept [][]int
 		for j, b := range bins {
 			if _, picked := slices.BinarySearch(pick, j); !picked {
