@@ -1,6 +1,7 @@
 package stevedore
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
@@ -89,7 +90,7 @@ func (c *Client) containerTemplates(arn string, o *TaskOverride) []containerTemp
 			if host == 0 {
 				continue // awsvpc, none, or a dynamic port the model does not pick [INF]
 			}
-			t.bindings = append(t.bindings, NetworkBinding{BindIP: "0.0.0.0", ContainerPort: pm.ContainerPort, HostPort: host, Protocol: cmpOr(pm.Protocol, "tcp")})
+			t.bindings = append(t.bindings, NetworkBinding{BindIP: "0.0.0.0", ContainerPort: pm.ContainerPort, HostPort: host, Protocol: cmp.Or(pm.Protocol, "tcp")})
 		}
 		out[i] = t
 	}
@@ -97,13 +98,6 @@ func (c *Client) containerTemplates(arn string, o *TaskOverride) []containerTemp
 		c.containers.Store(arn, out)
 	}
 	return out
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // taskContainers describes a task's containers. Cost: one allocation for

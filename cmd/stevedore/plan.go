@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,14 +132,14 @@ func readWorkload(cfg planConfig) ([]planner.Shape, []string, error) {
 				s.Ports = append(s.Ports, uint32(p)+1<<16)
 			}
 			if t.DistinctInstance {
-				s.Distinct = cmpOr(t.Name, fmt.Sprintf("tasks[%d]", i))
+				s.Distinct = cmp.Or(t.Name, fmt.Sprintf("tasks[%d]", i))
 			}
 			if t.Awsvpc {
 				s.ENIs = 1
 			}
 			for range t.Count {
 				shapes = append(shapes, s)
-				names = append(names, cmpOr(t.Name, fmt.Sprintf("tasks[%d]", i)))
+				names = append(names, cmp.Or(t.Name, fmt.Sprintf("tasks[%d]", i)))
 			}
 		}
 		return shapes, names, nil
@@ -146,13 +147,6 @@ func readWorkload(cfg planConfig) ([]planner.Shape, []string, error) {
 		return snapshotWorkload(cfg)
 	}
 	return nil, nil, errors.New("give --workload FILE or --snapshot DIR")
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // snapshotWorkload reads the live tasks of a snapshot's cluster.
@@ -281,7 +275,8 @@ func planCapacity(ctx context.Context, cfg planConfig, out, errOut io.Writer) er
 	return nil
 }
 
-// showBar tells whether to show a progress bar on w.
+// showBar tells whether to show a progress bar on w: always, never, or
+// (auto) when w is a terminal.
 func showBar(mode string, w io.Writer) bool {
 	switch mode {
 	case "always":
@@ -289,6 +284,11 @@ func showBar(mode string, w io.Writer) bool {
 	case "never":
 		return false
 	}
+	return isTerminal(w)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"strings"
 
@@ -76,24 +75,9 @@ func planRebalance(ctx context.Context, cfg rebalanceConfig, out io.Writer) erro
 	if cfg.maxMoves < 1 {
 		return fmt.Errorf("--max-moves must be at least 1, not %d", cfg.maxMoves)
 	}
-	snap, err := stevedore.ReadSnapshot(os.DirFS(cfg.snapshot))
+	_, original, _, cl, err := loadSnapshot(ctx, cfg.snapshot, cfg.cluster, cfg.seed)
 	if err != nil {
 		return err
-	}
-	original, _, err := stevedore.Import(ctx, snap, stevedore.Options{Clock: stevedore.NewManualClock(snap.Time()), Rand: rand.NewPCG(cfg.seed, cfg.seed^0x5eed)})
-	if err != nil {
-		return err
-	}
-	cl := cfg.cluster
-	if cl == "" {
-		list, err := original.ListClusters(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if len(list.ClusterArns) != 1 {
-			return fmt.Errorf("the snapshot has %d clusters: say which with --cluster", len(list.ClusterArns))
-		}
-		cl = list.ClusterArns[0][strings.LastIndexByte(list.ClusterArns[0], '/')+1:]
 	}
 	plan, err := planner.PlanRebalance(ctx, original, &planner.RebalanceInput{Cluster: cl, Goal: goal, MaxMoves: cfg.maxMoves})
 	if err != nil {

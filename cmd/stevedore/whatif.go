@@ -103,25 +103,9 @@ func whatif(ctx context.Context, cfg whatifConfig, out, errOut io.Writer) error 
 	if cfg.step <= 0 || cfg.startDelay < 0 || cfg.maxSteps < 1 {
 		return errors.New("--step must be positive, --start-delay not negative and --max-steps at least 1")
 	}
-	snap, err := stevedore.ReadSnapshot(os.DirFS(cfg.snapshot))
+	snap, original, rep, clusterName, err := loadSnapshot(ctx, cfg.snapshot, cfg.cluster, cfg.seed)
 	if err != nil {
 		return err
-	}
-	clock := stevedore.NewManualClock(snap.Time())
-	original, rep, err := stevedore.Import(ctx, snap, stevedore.Options{Clock: clock, Rand: rand.NewPCG(cfg.seed, cfg.seed^0x5eed)})
-	if err != nil {
-		return err
-	}
-	clusterName := cfg.cluster
-	if clusterName == "" {
-		list, err := original.ListClusters(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if len(list.ClusterArns) != 1 {
-			return fmt.Errorf("the snapshot has %d clusters: say which with --cluster", len(list.ClusterArns))
-		}
-		clusterName = list.ClusterArns[0][strings.LastIndexByte(list.ClusterArns[0], '/')+1:]
 	}
 	fmt.Fprintf(out, "snapshot %s: %d container instances, %d tasks, %d services, %d task definitions; %d left out, %d resources drifted\n",
 		cfg.snapshot, rep.ContainerInstances, rep.Tasks, rep.Services, rep.TaskDefinitions, len(rep.Skipped), len(rep.Drift))
@@ -201,6 +185,31 @@ func whatif(ctx context.Context, cfg whatifConfig, out, errOut io.Writer) error 
 	return nil
 }
 
+// loadSnapshot reads the snapshot in dir and imports it into a Client
+// seeded with seed, on a manual clock at the snapshot's time; cluster is
+// the cluster to work on, or "" for the snapshot's only one.
+func loadSnapshot(ctx context.Context, dir, cluster string, seed uint64) (*stevedore.Snapshot, *stevedore.Client, *stevedore.ImportReport, string, error) {
+	snap, err := stevedore.ReadSnapshot(os.DirFS(dir))
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	c, rep, err := stevedore.Import(ctx, snap, stevedore.Options{Clock: stevedore.NewManualClock(snap.Time()), Rand: rand.NewPCG(seed, seed^0x5eed)})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if cluster == "" {
+		list, err := c.ListClusters(ctx, nil)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		if len(list.ClusterArns) != 1 {
+			return nil, nil, nil, "", fmt.Errorf("the snapshot has %d clusters: say which with --cluster", len(list.ClusterArns))
+		}
+		cluster = list.ClusterArns[0][strings.LastIndexByte(list.ClusterArns[0], '/')+1:]
+	}
+	return snap, c, rep, cluster, nil
+}
+
 // showProgress tells whether the run shows a progress bar.
 func showProgress(cfg whatifConfig, w io.Writer) bool {
 	switch cfg.progress {
@@ -209,12 +218,7 @@ func showProgress(cfg whatifConfig, w io.Writer) bool {
 	case "never":
 		return false
 	}
-	f, ok := w.(*os.File)
-	if !ok || cfg.maxSteps < cfg.progressMin {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return cfg.maxSteps >= cfg.progressMin && isTerminal(w)
 }
 
 // applyChanges makes the changes cfg names on c and describes them.
