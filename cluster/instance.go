@@ -221,6 +221,13 @@ func (in *Instance) Attribute(name string) (string, bool) {
 // or "" for none.
 func (in *Instance) CapacityProvider() string { return in.provider }
 
+// AvailabilityZone returns the instance's ecs.availability-zone
+// attribute, or "" without one.
+func (in *Instance) AvailabilityZone() string {
+	az, _ := in.Attribute(AttributeAvailabilityZone)
+	return az
+}
+
 // AttributesEpoch grows whenever the instance's attributes change, so an
 // index can tell an attribute change from any other.
 func (in *Instance) AttributesEpoch() int64 { return in.attrEpoch }

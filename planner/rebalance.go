@@ -341,7 +341,7 @@ func (r *rebalancer) consolidate(v *cluster.View, plan *scheduler.Plan) {
 }
 
 func (r *rebalancer) spread(v *cluster.View, plan *scheduler.Plan) {
-	zoneOf := func(in *cluster.Instance) string { z, _ := in.Attribute(cluster.AttributeAvailabilityZone); return z }
+	zoneOf := (*cluster.Instance).AvailabilityZone
 	zones := v.AvailabilityZones()
 	groups := map[string][]*cluster.Task{}
 	for t := range v.Tasks() {
@@ -445,7 +445,7 @@ func (r *rebalancer) metrics(ctx context.Context, c *stevedore.Client, cl string
 	var m RebalanceMetrics
 	_, err := c.Schedule(ctx, &stevedore.ScheduleInput{Cluster: cl, Scheduler: scheduler.Func(func(v *cluster.View, _ *scheduler.Plan) {
 		m = RebalanceMetrics{}
-		zoneOf := func(in *cluster.Instance) string { z, _ := in.Attribute(cluster.AttributeAvailabilityZone); return z }
+		zoneOf := (*cluster.Instance).AvailabilityZone
 		perZone := map[string]map[string]int{}
 		perInst := map[string]map[*cluster.Instance]int{}
 		for in := range v.Instances() {

@@ -626,7 +626,7 @@ func (r *reconciler) replica(v *cluster.View, plan *Plan, s *service, n *note) {
 			// A rebalancing move's stop: in the zone with the most.
 			stop(victim)
 			n.rebalanceVictim = victim.ID()
-			n.rebalanceStopZone, _ = victim.Instance().Attribute(cluster.AttributeAvailabilityZone)
+			n.rebalanceStopZone = victim.Instance().AvailabilityZone()
 			fresh = slices.DeleteFunc(fresh, func(t *cluster.Task) bool { return t == victim })
 		} else if len(s.Config.CapacityProviders) > 0 {
 			stopped := r.scaleInByProvider(v, s, candidates, d, min(excess, len(candidates)-d), plan, n)
@@ -756,7 +756,7 @@ func (r *reconciler) rebalance(v *cluster.View, plan *Plan, s *service, dep *Dep
 	// in a zone with at least two more than the emptiest [INF].
 	movable := false
 	for _, t := range fresh {
-		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		az := t.Instance().AvailabilityZone()
 		i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) })
 		if ok && counts[i] >= counts[lo]+2 && t.LastStatus() == cluster.TaskRunning && !t.Protected(r.now) {
 			movable = true
@@ -825,10 +825,7 @@ func (r *reconciler) rebalanceVictim(v *cluster.View, s *service, fresh []*clust
 	if !ok {
 		return nil
 	}
-	zoneOf := func(t *cluster.Task) string {
-		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
-		return az
-	}
+	zoneOf := func(t *cluster.Task) string { return t.Instance().AvailabilityZone() }
 	perZone := map[string]int{}
 	perInstance := map[*cluster.Instance]int{}
 	for _, t := range fresh {
@@ -871,7 +868,7 @@ func (r *reconciler) rebalanceVictim(v *cluster.View, s *service, fresh []*clust
 func zoneSpread(zones []cluster.ZoneCount, tasks []*cluster.Task) (counts []int, lo, hi int) {
 	counts = make([]int, len(zones))
 	for _, t := range tasks {
-		az, _ := t.Instance().Attribute(cluster.AttributeAvailabilityZone)
+		az := t.Instance().AvailabilityZone()
 		if i, ok := slices.BinarySearchFunc(zones, az, func(z cluster.ZoneCount, az string) int { return strings.Compare(z.Zone, az) }); ok {
 			counts[i]++
 		}
@@ -911,7 +908,7 @@ func (r *reconciler) serviceZones(v *cluster.View, s *service) []cluster.ZoneCou
 		if memberOf.Reason(in, s.group(), nil) != cluster.ReasonNone {
 			continue
 		}
-		if az, ok := in.Attribute(cluster.AttributeAvailabilityZone); ok && az != "" {
+		if az := in.AvailabilityZone(); az != "" {
 			count[az]++
 		}
 	}
@@ -1023,7 +1020,7 @@ func (r *reconciler) scaleIn(v *cluster.View, s *service, tasks []*cluster.Task,
 		byCount  [][]*instance
 		maxCount int
 	}
-	zoneOf := func(in *cluster.Instance) string { az, _ := in.Attribute("ecs.availability-zone"); return az }
+	zoneOf := (*cluster.Instance).AvailabilityZone
 	perAZ := map[string]int{}
 	perInstance := map[*cluster.Instance]int{}
 	for _, id := range s.tasks {
