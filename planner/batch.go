@@ -117,9 +117,10 @@ func PlaceBatch(ctx context.Context, c *stevedore.Client, in *BatchInput) (*Batc
 		if it.Count < 0 {
 			return nil, fmt.Errorf("%w: items[%d].Count is %d", ErrBatch, i, it.Count)
 		}
-		if total += it.Count; total > MaxBatchTasks {
+		if it.Count > MaxBatchTasks-total { // not total+Count: it could wrap
 			return nil, fmt.Errorf("%w: more than %d tasks", ErrBatch, MaxBatchTasks)
 		}
+		total += it.Count
 		req, err := request(ctx, c, it)
 		if err != nil {
 			return nil, fmt.Errorf("items[%d]: %w", i, err)

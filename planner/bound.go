@@ -66,6 +66,9 @@ func Bound(items []Shape, b Bin) (LowerBound, error) {
 	for g, n := range groups {
 		consider("distinctInstance "+g+": one task per instance", n)
 	}
+	if len(items) > 0 {
+		consider("at least one instance for any task", 1)
+	}
 	return out, nil
 }
 

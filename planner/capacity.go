@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/stevedore-go/stevedore/instancetypes"
 )
@@ -26,8 +27,12 @@ type Candidate struct {
 // on-demand price.
 func CandidateFor(t instancetypes.InstanceType, trunking bool) Candidate {
 	price, _ := t.OnDemandPrice()
+	enis := int64(t.TaskENIs(trunking))
+	if enis == 0 {
+		enis = NoTaskENIs // its only ENI is the instance's own
+	}
 	return Candidate{Name: t.Name, Price: price, Bin: Bin{
-		CPU: t.CPUUnits(), Memory: t.RegisteredMemoryMiB(), GPUs: int64(t.GPUs), ENIs: int64(t.TaskENIs(trunking)),
+		CPU: t.CPUUnits(), Memory: t.RegisteredMemoryMiB(), GPUs: int64(t.GPUs), ENIs: enis,
 	}}
 }
 
@@ -99,6 +104,7 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 		}
 		f := Fleet{Candidate: c, Bound: LowerBound{ByConstraint: map[string]int{}}}
 		unfit := ""
+		zoneBound := -1
 		if err := check(items, c.Bin); err != nil { // with the workload's own task numbers
 			out.Unfit[c.Name] = err.Error()
 			continue
@@ -135,7 +141,10 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 				f.Bound.ByConstraint[k] += v
 			}
 			if z == 0 {
-				f.Method, f.Bound.Binding = p.Method, lb.Binding
+				f.Method = p.Method
+			}
+			if lb.Bins > zoneBound { // the zone that needs the most names the binding constraint
+				zoneBound, f.Bound.Binding = lb.Bins, lb.Binding
 			}
 		}
 		if unfit != "" {
@@ -154,15 +163,21 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 	if len(out.Fleets) == 0 && len(items) > 0 {
 		return out, fmt.Errorf("%w (%d candidates)", ErrNoCandidate, len(candidates))
 	}
+	// A total order: under Cost, the priced fleets first by cost, then
+	// those without a price by instances; names break ties.
 	slices.SortStableFunc(out.Fleets, func(a, b Fleet) int {
+		byName := strings.Compare(a.Candidate.Name, b.Candidate.Name)
 		if opt.Objective == Instances {
-			return cmp.Or(cmp.Compare(a.Instances, b.Instances), cmp.Compare(a.CostPerHour, b.CostPerHour))
+			return cmp.Or(cmp.Compare(a.Instances, b.Instances), cmp.Compare(a.CostPerHour, b.CostPerHour), byName)
 		}
-		ac, bc := a.CostPerHour, b.CostPerHour
-		if a.Candidate.Price == 0 || b.Candidate.Price == 0 {
-			ac, bc = float64(a.Instances), float64(b.Instances)
+		ap, bp := a.Candidate.Price > 0, b.Candidate.Price > 0
+		if ap != bp {
+			if ap {
+				return -1
+			}
+			return 1
 		}
-		return cmp.Or(cmp.Compare(ac, bc), cmp.Compare(a.Instances, b.Instances))
+		return cmp.Or(cmp.Compare(a.CostPerHour, b.CostPerHour), cmp.Compare(a.Instances, b.Instances), byName)
 	})
 	return out, nil
 }

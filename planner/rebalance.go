@@ -66,9 +66,10 @@ type RebalancePlan struct {
 	// Before and After are the metrics of the cluster as it is and with
 	// the moves applied.
 	Before, After RebalanceMetrics
-	// Held counts the tasks that could not move: their service's
-	// deployment configuration allows no move (100 % / 100 %), or no
-	// other instance takes them.
+	// Held counts what could not move: with Consolidate, the tasks of
+	// the instances that could not be emptied (a service whose deployment
+	// configuration allows no move, 100 % / 100 %, or no other instance
+	// takes them); with Spread, the moves that found no instance.
 	Held int
 	// Fork is a fork of the Client with the moves applied; stevedore.Diff
 	// of the original's snapshot and the fork's gives the AWS CLI calls.
@@ -106,7 +107,7 @@ func PlanRebalance(ctx context.Context, c *stevedore.Client, in *RebalanceInput)
 	if err != nil {
 		return nil, err
 	}
-	r := &rebalancer{svcs: svcs}
+	r := &rebalancer{svcs: svcs, replacements: map[string]bool{}}
 	plan := &RebalancePlan{Fork: f}
 	if plan.Before, err = r.metrics(ctx, f, in.Cluster); err != nil {
 		return nil, err
@@ -124,6 +125,7 @@ func PlanRebalance(ctx context.Context, c *stevedore.Client, in *RebalanceInput)
 		}
 		for i, t := range out.Tasks {
 			moves = append(moves, Move{Task: out.Stopped[i].TaskArn, Group: t.Group, From: out.Stopped[i].ContainerInstanceArn, To: t.ContainerInstanceArn})
+			r.replacements[t.TaskArn[strings.LastIndexByte(t.TaskArn, '/')+1:]] = true
 		}
 	}
 	plan.Held = r.held
@@ -213,14 +215,19 @@ type rebalancer struct {
 	goal   RebalanceGoal
 	budget int
 	held   int
-	// freed are the instances Consolidate emptied or could not empty,
-	// never tried again.
+	// tried are the instances Consolidate emptied or could not empty and
+	// the Spread moves that failed, never tried again.
 	tried map[string]bool
+	// replacements are the ids of the tasks the plan started.
+	replacements map[string]bool
 }
 
 func (r *rebalancer) movable(t *cluster.Task) bool {
-	if t.LastStatus() == cluster.TaskStopped || t.LastStatus() == cluster.TaskProvisioning {
-		return false
+	if t.LastStatus() == cluster.TaskStopped || t.LastStatus() == cluster.TaskProvisioning || t.DesiredStatus() == cluster.TaskStopped {
+		return false // gone, waiting, or already stopping
+	}
+	if r.replacements[t.ID()] {
+		return false // a task the plan started: moved once is enough, and it exists only on the fork
 	}
 	b, ok := r.svcs[t.Group()]
 	return !ok || !b.daemon && b.perWave > 0
@@ -343,12 +350,13 @@ func (r *rebalancer) consolidate(v *cluster.View, plan *scheduler.Plan) {
 func (r *rebalancer) spread(v *cluster.View, plan *scheduler.Plan) {
 	zoneOf := (*cluster.Instance).AvailabilityZone
 	zones := v.AvailabilityZones()
+	// Every live task of a service counts; only the movable ones move.
 	groups := map[string][]*cluster.Task{}
 	for t := range v.Tasks() {
-		if t.LastStatus() == cluster.TaskStopped || t.Instance() == nil {
+		if t.LastStatus() == cluster.TaskStopped || t.Instance() == nil || t.DesiredStatus() == cluster.TaskStopped {
 			continue
 		}
-		if _, ok := r.svcs[t.Group()]; ok && r.movable(t) {
+		if b, ok := r.svcs[t.Group()]; ok && !b.daemon {
 			groups[t.Group()] = append(groups[t.Group()], t)
 		}
 	}
@@ -419,7 +427,7 @@ func (r *rebalancer) moveOne(v *cluster.View, plan *scheduler.Plan, ts []*cluste
 		return false
 	}
 	for _, t := range ts {
-		if !from(t.Instance()) {
+		if !from(t.Instance()) || !r.movable(t) {
 			continue
 		}
 		// The instance of the zone with the fewest of the group's tasks.

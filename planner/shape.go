@@ -19,7 +19,8 @@ type Shape struct {
 	Distinct string
 }
 
-// Bin is an instance type's capacity. ENIs 0 means no ENI limit.
+// Bin is an instance type's capacity. ENIs is how many awsvpc tasks an
+// instance runs: 0 means no limit, [NoTaskENIs] none.
 type Bin struct {
 	CPU, Memory int64
 	GPUs, ENIs  int64
@@ -36,10 +37,16 @@ var dimNames = [dims]string{"CPU", "MEMORY", "GPU", "ENI"}
 
 func (s *Shape) vec() [dims]int64 { return [dims]int64{s.CPU, s.Memory, s.GPUs, s.ENIs} }
 
+// NoTaskENIs is Bin.ENIs for an instance that runs no awsvpc task.
+const NoTaskENIs = -1
+
 func (b Bin) vec() [dims]int64 {
 	enis := b.ENIs
-	if enis == 0 {
+	switch enis {
+	case 0:
 		enis = 1 << 62 // no limit
+	case NoTaskENIs:
+		enis = 0
 	}
 	return [dims]int64{b.CPU, b.Memory, b.GPUs, enis}
 }
@@ -47,7 +54,7 @@ func (b Bin) vec() [dims]int64 {
 // check validates the workload against the bin: every amount at least 0,
 // every shape within an empty bin, no port twice in one shape.
 func check(items []Shape, b Bin) error {
-	if b.CPU < 0 || b.Memory < 0 || b.GPUs < 0 || b.ENIs < 0 {
+	if b.CPU < 0 || b.Memory < 0 || b.GPUs < 0 || b.ENIs < NoTaskENIs {
 		return fmt.Errorf("planner: bin %+v has a negative capacity", b)
 	}
 	cap := b.vec()

@@ -87,6 +87,10 @@ task definition's static host ports.`,
 	return cmd
 }
 
+// maxPlanTasks bounds a workload: packing costs grow with tasks ×
+// instances, for every candidate type.
+const maxPlanTasks = 100_000
+
 // workloadFile is the JSON --workload reads.
 type workloadFile struct {
 	Tasks []struct {
@@ -120,10 +124,12 @@ func readWorkload(cfg planConfig) ([]planner.Shape, []string, error) {
 		}
 		var shapes []planner.Shape
 		var names []string
+		total := 0
 		for i, t := range w.Tasks {
-			if t.Count < 0 || t.Count > planner.MaxBatchTasks {
-				return nil, nil, fmt.Errorf("--workload %s: tasks[%d].count must be from 0 to %d", cfg.workload, i, planner.MaxBatchTasks)
+			if t.Count < 0 || t.Count > maxPlanTasks-total {
+				return nil, nil, fmt.Errorf("--workload %s: tasks[%d].count %d: counts must be at least 0 and at most %d in all", cfg.workload, i, t.Count, maxPlanTasks)
 			}
+			total += t.Count
 			s := planner.Shape{CPU: t.CPU, Memory: t.Memory, GPUs: t.GPUs}
 			for _, p := range t.Ports {
 				s.Ports = append(s.Ports, uint32(p))
@@ -169,6 +175,9 @@ func snapshotWorkload(cfg planConfig) ([]planner.Shape, []string, error) {
 			ps = append(ps, uint32(p)+1<<16)
 		}
 		ports[td.TaskDefinitionArn] = ps
+	}
+	if cfg.cluster == "" && len(snap.Clusters) > 1 {
+		return nil, nil, fmt.Errorf("the snapshot has %d clusters: say which with --cluster", len(snap.Clusters))
 	}
 	var shapes []planner.Shape
 	var names []string
