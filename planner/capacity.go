@@ -78,6 +78,11 @@ type Fleet struct {
 	Method string
 	// Packing has, per zone, the packing's instances as item indexes.
 	Packing [][][]int
+	// Mix, for a mixed fleet, has the candidate of each instance of
+	// Packing, zone by zone, and Counts how many of each type; nil for a
+	// fleet of one type.
+	Mix    [][]string
+	Counts map[string]int
 }
 
 // CapacityPlan is the fleet of every candidate that can hold the
@@ -160,6 +165,9 @@ func PlanCapacity(items []Shape, candidates []Candidate, opt PlanOptions) (Capac
 	if opt.Planned != nil && len(candidates) > 0 {
 		opt.Planned(len(candidates), len(candidates))
 	}
+	if mixed, ok := mix(items, out.Fleets, candidates); ok {
+		out.Fleets = append(out.Fleets, mixed)
+	}
 	if len(out.Fleets) == 0 && len(items) > 0 {
 		return out, fmt.Errorf("%w (%d candidates)", ErrNoCandidate, len(candidates))
 	}
@@ -208,4 +216,69 @@ func zoneShares(items []Shape, zones int) [][]int {
 		slices.Sort(out[z])
 	}
 	return out
+}
+
+// mix makes a mixed fleet from the cheapest fleet of one type: each of its
+// instances becomes the cheapest candidate that holds that instance's
+// tasks on its own. Its candidate is named "mixed", with the average
+// price of its instances. ok is false when no instance gets cheaper (or
+// no fleet has a price).
+func mix(items []Shape, fleets []Fleet, candidates []Candidate) (Fleet, bool) {
+	var base *Fleet
+	for i := range fleets {
+		if f := &fleets[i]; f.Candidate.Price > 0 && (base == nil || f.CostPerHour < base.CostPerHour) {
+			base = f
+		}
+	}
+	if base == nil {
+		return Fleet{}, false
+	}
+	out := Fleet{Candidate: Candidate{Name: "mixed"}, Instances: base.Instances, PerZone: base.PerZone, Bound: base.Bound,
+		Gap: base.Gap, Method: base.Method + "+smaller types", Packing: base.Packing, Counts: map[string]int{}}
+	problems := map[string]*problem{}
+	for _, c := range candidates {
+		if c.Price > 0 {
+			problems[c.Name] = newProblem(items, c.Bin)
+		}
+	}
+	cheaper := false
+	for _, zone := range base.Packing {
+		names := make([]string, len(zone))
+		for j, inst := range zone {
+			best := base.Candidate
+			for _, c := range candidates {
+				if c.Price <= 0 || c.Price >= best.Price || !holds(problems[c.Name], inst) {
+					continue
+				}
+				best = c
+			}
+			names[j] = best.Name
+			out.Counts[best.Name]++
+			out.CostPerHour += best.Price
+			cheaper = cheaper || best.Name != base.Candidate.Name
+		}
+		out.Mix = append(out.Mix, names)
+	}
+	out.Candidate.Price = out.CostPerHour / float64(max(out.Instances, 1)) // the average, so that it ranks by cost
+	return out, cheaper && out.CostPerHour < base.CostPerHour-1e-9
+}
+
+// holds reports whether one instance of p's bin takes all the items.
+func holds(p *problem, items []int) bool {
+	if p == nil {
+		return false
+	}
+	b := &bin{}
+	for _, i := range items {
+		for d := range dims {
+			if p.vec[i][d] > p.cap[d] {
+				return false
+			}
+		}
+		if !p.fits(b, i) {
+			return false
+		}
+		p.add(b, i)
+	}
+	return true
 }

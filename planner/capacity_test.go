@@ -62,3 +62,24 @@ func TestPlanCapacity(t *testing.T) {
 	_, err = planner.PlanCapacity([]planner.Shape{{CPU: 65536}}, candidates(t, "m5.large"), planner.PlanOptions{})
 	assert.ErrorIs(t, err, planner.ErrNoCandidate)
 }
+
+// TestPlanCapacityMixed: an instance of the cheapest fleet whose tasks a
+// smaller type holds becomes that type, in a mixed fleet that costs less.
+func TestPlanCapacityMixed(t *testing.T) {
+	var items []planner.Shape
+	for range 4 {
+		items = append(items, planner.Shape{CPU: 4000, Memory: 8000})
+	}
+	items = append(items, planner.Shape{CPU: 256, Memory: 256})
+	plan, err := planner.PlanCapacity(items, candidates(t, "m5.xlarge", "t3.micro"), planner.PlanOptions{})
+	require.NoError(t, err)
+	require.Contains(t, plan.Unfit, "t3.micro")
+	best := plan.Fleets[0]
+	assert.Equal(t, "mixed", best.Candidate.Name)
+	assert.Equal(t, map[string]int{"m5.xlarge": 4, "t3.micro": 1}, best.Counts)
+	assert.InDelta(t, 4*0.192+0.0104, best.CostPerHour, 1e-9)
+	assert.Equal(t, 5, best.Instances)
+	require.Len(t, plan.Fleets, 2)
+	assert.Equal(t, "m5.xlarge", plan.Fleets[1].Candidate.Name)
+	assert.InDelta(t, 5*0.192, plan.Fleets[1].CostPerHour, 1e-9)
+}

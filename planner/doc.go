@@ -17,7 +17,8 @@
 // measured against the bound. [PlanCapacity] runs it for each candidate
 // instance type (from package instancetypes, with its registered memory
 // and price), per Availability Zone when the workload spreads over zones,
-// and ranks the fleets by cost or by instances.
+// adds a mixed fleet where smaller types hold some instances' tasks for
+// less, and ranks the fleets by cost or by instances.
 //
 // [PlaceBatch] places a batch of tasks (task definitions × counts, each
 // with RunTask's strategies and constraints) on a live Client's cluster,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -251,7 +252,7 @@ func planCapacity(ctx context.Context, cfg planConfig, out, errOut io.Writer) er
 			}
 			zones = strings.Join(zs, "/")
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%.3f\t%d\t%+.1f%%\t%s\t%s\n", f.Candidate.Name, f.Instances, zones, f.CostPerHour, f.Bound.Bins, f.Gap, f.Bound.Binding, f.Method)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%.3f\t%d\t%+.1f%%\t%s\t%s\n", fleetName(f), f.Instances, zones, f.CostPerHour, f.Bound.Bins, f.Gap, f.Bound.Binding, f.Method)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -276,12 +277,29 @@ func planCapacity(ctx context.Context, cfg planConfig, out, errOut io.Writer) er
 		return err
 	}
 	if cfg.svg != "" {
-		if err := os.WriteFile(cfg.svg, []byte(planSVG(plan.Fleets[0], shapes, names)), 0o644); err != nil {
+		bins := map[string]planner.Bin{}
+		for _, c := range cands {
+			bins[c.Name] = c.Bin
+		}
+		if err := os.WriteFile(cfg.svg, []byte(planSVG(plan.Fleets[0], shapes, names, bins)), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "\nwrote %s\n", cfg.svg)
 	}
 	return nil
+}
+
+// fleetName is the fleet's type, or for a mixed fleet its types with
+// their counts.
+func fleetName(f planner.Fleet) string {
+	if f.Counts == nil {
+		return f.Candidate.Name
+	}
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(f.Counts)) {
+		parts = append(parts, fmt.Sprintf("%s×%d", t, f.Counts[t]))
+	}
+	return "mixed: " + strings.Join(parts, " ")
 }
 
 // showBar tells whether to show a progress bar on w: always, never, or
@@ -309,7 +327,7 @@ func isTerminal(w io.Writer) bool {
 // planSVG draws a fleet's packing: each instance a column (grouped by
 // zone), each task a box of its CPU (width) and memory (height), stacked
 // corner to corner, coloured by its group.
-func planSVG(f planner.Fleet, shapes []planner.Shape, names []string) string {
+func planSVG(f planner.Fleet, shapes []planner.Shape, names []string, bins map[string]planner.Bin) string {
 	const colW, colH, gap, top = 60.0, 120.0, 8.0, 40.0
 	groups := slices.Compact(slices.Sorted(slices.Values(slices.Clone(names))))
 	colour := map[string]string{}
@@ -327,10 +345,14 @@ func planSVG(f planner.Fleet, shapes []planner.Shape, names []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="14">%s: %d instances, $%.3f/h (lower bound %d, %s)</text>`+"\n", gap,
-		html.EscapeString(f.Candidate.Name), f.Instances, f.CostPerHour, f.Bound.Bins, html.EscapeString(f.Bound.Binding))
+		html.EscapeString(fleetName(f)), f.Instances, f.CostPerHour, f.Bound.Bins, html.EscapeString(f.Bound.Binding))
 	k := 0
 	for z, zone := range f.Packing {
-		for _, bin := range zone {
+		for j, bin := range zone {
+			capacity := f.Candidate.Bin
+			if f.Mix != nil {
+				capacity = bins[f.Mix[z][j]]
+			}
 			x := gap + float64(k%perRow)*(colW+gap)
 			y := top + float64(k/perRow)*(colH+gap+14)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#f4f4f4" stroke="#888"/>`+"\n", x, y, colW, colH)
@@ -339,8 +361,8 @@ func planSVG(f planner.Fleet, shapes []planner.Shape, names []string) string {
 			}
 			cx, cy := x, y+colH
 			for _, i := range bin {
-				w := colW * float64(shapes[i].CPU) / float64(max(f.Candidate.Bin.CPU, 1))
-				h := colH * float64(shapes[i].Memory) / float64(max(f.Candidate.Bin.Memory, 1))
+				w := colW * float64(shapes[i].CPU) / float64(max(capacity.CPU, 1))
+				h := colH * float64(shapes[i].Memory) / float64(max(capacity.Memory, 1))
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="#fff" stroke-width="0.5"><title>%s</title></rect>`+"\n",
 					cx, cy-h, max(w, 2), max(h, 2), colour[names[i]], html.EscapeString(names[i]))
 				cx, cy = cx+w, cy-h

@@ -48,9 +48,10 @@ func TestPlanCapacityCommand(t *testing.T) {
 		body.WriteString(l + "\n")
 	}
 	rows := strings.Split(strings.TrimSpace(body.String()), "\n")
-	require.Len(t, rows, 2, "two types hold the workload:\n%s", out)
-	assert.True(t, strings.HasPrefix(rows[0], "m5.large"), "m5.large is cheapest: %s", rows[0])
-	assert.Contains(t, rows[0], "4/4/4", "four per zone: the exporters' port")
+	require.Len(t, rows, 3, "two types hold the workload, and a mix of three:\n%s", out)
+	assert.True(t, strings.HasPrefix(rows[0], "mixed: m5.large×9 t3.micro×3"), "the instances that hold only an exporter become t3.micro: %s", rows[0])
+	assert.True(t, strings.HasPrefix(rows[1], "m5.large"), "m5.large is the cheapest single type: %s", rows[1])
+	assert.Contains(t, rows[1], "4/4/4", "four per zone: the exporters' port")
 
 	data, err := os.ReadFile(svg)
 	require.NoError(t, err)
