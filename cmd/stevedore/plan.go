@@ -340,7 +340,7 @@ func planSVG(f planner.Fleet, shapes []planner.Shape, names []string, bins map[s
 	}
 	perRow := max(1, min(n, 20))
 	rows := (n + perRow - 1) / perRow
-	width := float64(perRow)*(colW+gap) + gap
+	width := max(float64(perRow)*(colW+gap)+gap, 640) // room for the title
 	height := top + float64(rows)*(colH+gap+14) + 20*float64(len(groups)) + 20
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
