@@ -22,9 +22,10 @@ const (
 	// then over the instances of each zone, to at most one apart where
 	// room allows.
 	Spread RebalanceGoal = iota
-	// Consolidate empties the least-filled instances into the others, to
-	// free whole instances (daemon tasks stay: an instance with only
-	// daemon tasks counts as free).
+	// Consolidate empties the least-filled instances into the others (in
+	// the same Availability Zone where they fit), to free whole instances
+	// (daemon tasks stay: an instance with only daemon tasks counts as
+	// free).
 	Consolidate
 )
 
@@ -326,7 +327,12 @@ func (r *rebalancer) consolidate(v *cluster.View, plan *scheduler.Plan) {
 			}
 			dst := target(v, t, plan, func(in *cluster.Instance) bool {
 				return in != src && !r.tried[in.ARN()] && r.busy(v, in) && in.Status() == cluster.InstanceActive && in.AgentConnected()
-			}, nil)
+			}, func(in *cluster.Instance) int { // the source's zone first, so the services keep their spread
+				if in.AvailabilityZone() == src.AvailabilityZone() {
+					return 0
+				}
+				return 1
+			})
 			if dst == nil {
 				ok = false
 				break
