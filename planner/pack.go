@@ -18,6 +18,9 @@ type Options struct {
 	// RepackRounds is how many rounds the local search repacks the
 	// instances with room left together with a few full ones; 0 means 200.
 	RepackRounds int
+	// SwapAttempts bounds the attempts of the swap search that ends the
+	// local search; 0 means 5,000.
+	SwapAttempts int
 	// Progress, if not nil, is called after each heuristic of the
 	// portfolio with how many have run and how many there are.
 	Progress func(done, total int)
@@ -39,9 +42,14 @@ type Packing struct {
 // Options.RandomOrders shuffled orders, first fit decreasing by summed
 // size, bin-centric filling by the dot product of an item with the room
 // left, and minimum bin slack (each instance filled as full as a bounded
-// search finds); then a local search that empties the least-filled
-// instances into the others. It keeps the packing with the fewest
-// instances (ties to the earlier heuristic). Every packing honours every
+// search finds). It keeps the packing with the fewest instances (ties to
+// the earlier heuristic), then improves it: a local search empties the
+// least-filled instances into the others, a large-neighbourhood search
+// packs the instances with room left again, and a swap search frees the
+// least-filled instances and swaps their items into the others, one or
+// two at a time, where they fill them more (or, failing that, exactly as
+// much: a random walk), until what is left packs into fewer. The search
+// stops at the lower bound. Every packing honours every
 // dimension, host port and distinctInstance group. Cost: about
 // O(heuristics × n × instances).
 func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
@@ -56,6 +64,9 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 	}
 	if opt.RepackRounds <= 0 {
 		opt.RepackRounds = 200
+	}
+	if opt.SwapAttempts <= 0 {
+		opt.SwapAttempts = 5000
 	}
 	p := newProblem(items, b)
 	rnd := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
@@ -104,7 +115,13 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 			opt.Progress(i+1, len(runs)+1)
 		}
 	}
-	if improved := p.repack(p.localSearch(out.Bins), rnd, opt.RepackRounds, opt.SlackNodes); len(improved) < len(out.Bins) {
+	lower := 0
+	if lb, err := Bound(items, b); err == nil {
+		lower = lb.Bins
+	}
+	improved := p.repack(p.localSearch(out.Bins), rnd, opt.RepackRounds, opt.SlackNodes)
+	improved = p.swapSearch(improved, rnd, opt.SwapAttempts, lower)
+	if len(improved) < len(out.Bins) {
 		out.Bins, out.Method = improved, out.Method+"+local search"
 	}
 	out.Tried["local search"] = len(out.Bins)

@@ -200,10 +200,54 @@ func TestQualityTriplets(t *testing.T) {
 		}
 		worst = max(worst, len(p.Bins))
 	}
-	t.Logf("triplets n=300: OPT (100) reached on %d of 20; worst %d", atOpt, worst)
-	// The issue's target is OPT on at least half; the portfolio does not
-	// reach it yet (see the closing note): this holds what it reaches.
+	t.Logf("triplets n=300: OPT (100) reached on %d of %d; worst %d", atOpt, runs, worst)
 	assert.LessOrEqual(t, worst, 101, "within one instance of OPT on every instance")
+	if !raceEnabled {
+		assert.GreaterOrEqual(t, atOpt, 10, "OPT on at least half")
+	}
+}
+
+// triplets2D cuts each of n/3 bins of 1,000 × 1,000 into three items, a
+// triplet cut on each dimension, so OPT = n/3.
+func triplets2D(r *rand.Rand, n int) []planner.Shape {
+	cut := func() [3]int64 {
+		a := int64(380 + r.IntN(111))
+		b := int64(250 + 1 + r.IntN(int(1000-a-250-250-1)))
+		return [3]int64{a, b, 1000 - a - b}
+	}
+	var out []planner.Shape
+	for range n / 3 {
+		cpu, mem := cut(), cut()
+		r.Shuffle(3, func(i, j int) { mem[i], mem[j] = mem[j], mem[i] })
+		for k := range 3 {
+			out = append(out, planner.Shape{CPU: cpu[k], Memory: mem[k]})
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// TestQualityTriplets2D scores 2-D triplets (the issue sets no target:
+// the figure goes into the notes), and holds what the portfolio reaches.
+func TestQualityTriplets2D(t *testing.T) {
+	atOpt, worst := 0, 0
+	runs := uint64(20)
+	if raceEnabled {
+		runs = 2
+	}
+	b := planner.Bin{CPU: 1000, Memory: 1000}
+	for seed := range runs {
+		items := triplets2D(rand.New(rand.NewPCG(seed, 7)), 300)
+		p, err := planner.Pack(items, b, planner.Options{Seed: seed})
+		require.NoError(t, err)
+		checkPacking(t, items, b, p)
+		if len(p.Bins) == 100 {
+			atOpt++
+		}
+		worst = max(worst, len(p.Bins))
+	}
+	t.Logf("2-D triplets n=300: OPT (100) reached on %d of %d; worst %d", atOpt, runs, worst)
+	assert.LessOrEqual(t, worst, 104, "within 4 % of OPT on every instance")
 }
 
 // TestQualityPerfect: the issue's target, 2-D perfect packing of 1,000
