@@ -49,7 +49,8 @@ type Packing struct {
 // least-filled instances and swaps their items into the others, one or
 // two at a time, where they fill them more (or, failing that, exactly as
 // much: a random walk), until what is left packs into fewer. The search
-// stops at the lower bound. Every packing honours every
+// stops at the lower bound ([Bound]): once a heuristic meets it, the
+// rest are not run, and Tried has only those that ran. Every packing honours every
 // dimension, host port and distinctInstance group. Cost: about
 // O(heuristics × n × instances).
 func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
@@ -104,8 +105,15 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 			return best
 		}},
 	}
+	lower := 0
+	if lb, err := Bound(items, b); err == nil {
+		lower = lb.Bins
+	}
 	out := Packing{Tried: map[string]int{}}
 	for i, r := range runs {
+		if out.Bins != nil && len(out.Bins) <= lower {
+			break // optimal: nothing can do better
+		}
 		bins := r.fn()
 		out.Tried[r.name] = len(bins)
 		if out.Bins == nil || len(bins) < len(out.Bins) {
@@ -115,11 +123,10 @@ func Pack(items []Shape, b Bin, opt Options) (Packing, error) {
 			opt.Progress(i+1, len(runs)+1)
 		}
 	}
-	lower := 0
-	if lb, err := Bound(items, b); err == nil {
-		lower = lb.Bins
+	improved := out.Bins
+	if len(improved) > lower {
+		improved = p.repack(p.localSearch(out.Bins), rnd, opt.RepackRounds, opt.SlackNodes)
 	}
-	improved := p.repack(p.localSearch(out.Bins), rnd, opt.RepackRounds, opt.SlackNodes)
 	improved = p.swapSearch(improved, rnd, opt.SwapAttempts, lower)
 	if len(improved) < len(out.Bins) {
 		out.Bins, out.Method = improved, out.Method+"+local search"

@@ -16,6 +16,10 @@ type problem struct {
 	cap    [dims]int64
 	active []int // dimensions some item uses, with a finite capacity
 	size   []float64
+	least  [dims]int64 // per dimension, the smallest item
+	// budget is what the swap search may still spend, in swap tests and
+	// instances looked at.
+	budget int
 }
 
 func newProblem(items []Shape, b Bin) *problem {
@@ -30,6 +34,13 @@ func newProblem(items []Shape, b Bin) *problem {
 	for d := range dims {
 		if used[d] && !(d == 3 && b.ENIs == 0) {
 			p.active = append(p.active, d)
+		}
+	}
+	for d := range dims {
+		for i := range items {
+			if i == 0 || p.vec[i][d] < p.least[d] {
+				p.least[d] = p.vec[i][d]
+			}
 		}
 	}
 	for i := range items {
@@ -125,24 +136,42 @@ func itemsOf(bins []*bin) [][]int {
 	return out
 }
 
+// closed reports whether no item can go into b: on some dimension its room
+// is less than the smallest item's.
+func (p *problem) closed(b *bin) bool {
+	for _, d := range p.active {
+		if p.cap[d]-b.load[d] < p.least[d] {
+			return true
+		}
+	}
+	return false
+}
+
 // bestFit places the items in order, each on the open instance it leaves
-// with the least slack, or on a new one.
+// with the least slack, or on a new one. Instances no item fits are not
+// looked at again.
 func (p *problem) bestFit(order []int) [][]int {
 	var bins []*bin
+	var open []int // indexes into bins, in order
 	for _, i := range order {
 		best, bestSlack := -1, 0.0
-		for j, b := range bins {
-			if p.fits(b, i) {
+		for k, j := range open {
+			if b := bins[j]; p.fits(b, i) {
 				if s := p.slack(b, i); best < 0 || s < bestSlack {
-					best, bestSlack = j, s
+					best, bestSlack = k, s
 				}
 			}
 		}
 		if best < 0 {
 			bins = append(bins, &bin{})
-			best = len(bins) - 1
+			open = append(open, len(bins)-1)
+			best = len(open) - 1
 		}
-		p.add(bins[best], i)
+		b := bins[open[best]]
+		p.add(b, i)
+		if p.closed(b) {
+			open = slices.Delete(open, best, best+1)
+		}
 	}
 	return itemsOf(bins)
 }
@@ -156,11 +185,15 @@ func (p *problem) firstFitDecreasing() [][]int {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.size[b], p.size[a]) })
 	var bins []*bin
+	var open []int
 	for _, i := range order {
 		placed := false
-		for _, b := range bins {
-			if p.fits(b, i) {
+		for k, j := range open {
+			if b := bins[j]; p.fits(b, i) {
 				p.add(b, i)
+				if p.closed(b) {
+					open = slices.Delete(open, k, k+1)
+				}
 				placed = true
 				break
 			}
@@ -169,6 +202,9 @@ func (p *problem) firstFitDecreasing() [][]int {
 			b := &bin{}
 			p.add(b, i)
 			bins = append(bins, b)
+			if !p.closed(b) {
+				open = append(open, len(bins)-1)
+			}
 		}
 	}
 	return itemsOf(bins)
