@@ -114,6 +114,10 @@ func PlanRebalance(ctx context.Context, c *stevedore.Client, in *RebalanceInput)
 		return nil, err
 	}
 	var moves []Move
+	// A move that failed is not tried again in a pass; a pass that moved
+	// something and had failures is followed by another (the moves may
+	// have made room), so the plan ends at a pass that moves nothing.
+	passStart := 0
 	for len(moves) < maxMoves {
 		r.budget = maxMoves - len(moves)
 		r.goal = in.Goal
@@ -122,7 +126,12 @@ func PlanRebalance(ctx context.Context, c *stevedore.Client, in *RebalanceInput)
 			return nil, err
 		}
 		if len(out.Tasks) == 0 || len(out.Tasks) != len(out.Stopped) {
-			break
+			if r.held == 0 || len(moves) == passStart {
+				break
+			}
+			passStart, r.held = len(moves), 0
+			clear(r.tried)
+			continue
 		}
 		for i, t := range out.Tasks {
 			moves = append(moves, Move{Task: out.Stopped[i].TaskArn, Group: t.Group, From: out.Stopped[i].ContainerInstanceArn, To: t.ContainerInstanceArn})
