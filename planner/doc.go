@@ -11,9 +11,12 @@
 // distinctInstance group — and names the constraint that sets it. [Pack]
 // runs a portfolio of packing heuristics (best fit in arrival order, best
 // fit over random orders, first fit decreasing by summed size, bin-centric
-// filling by dot product and by minimum slack) and a local search that
-// empties the least-filled bins, and keeps the packing with the fewest
-// bins. Packing never sorts-and-packs blindly: every heuristic's result is
+// filling by dot product and by minimum slack), keeps the packing with
+// the fewest bins, and improves it: a local search that empties the
+// least-filled bins, a large-neighbourhood repack of the bins with room
+// left, and a swap search that frees the least-filled bins and swaps their
+// items into the others where they fill them more. It stops as soon as a
+// packing meets the bound. Packing never sorts-and-packs blindly: every heuristic's result is
 // measured against the bound. [PlanCapacity] runs it for each candidate
 // instance type (from package instancetypes, with its registered memory
 // and price), per Availability Zone when the workload spreads over zones,
