@@ -135,36 +135,63 @@ func Operations() []string {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, body, ok := h.Precheck(w, r)
+	if !ok {
+		return
+	}
+	h.Call(r.Context(), w, name, body)
+}
+
+// Precheck makes the checks a Handler makes before it calls the Client:
+// the request id header, POST to /, the body within MaxBodyBytes, the
+// signature when Credentials are set, and a known operation. When one
+// fails it writes ECS's error to w and returns ok false; otherwise it
+// returns the operation's name and the body, for [Handler.Call]. A
+// replicated server prechecks a call where it arrives and calls it where
+// the state is.
+func (h *Handler) Precheck(w http.ResponseWriter, r *http.Request) (name string, body []byte, ok bool) {
 	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", h.requests.Add(1), h.opts.Clock().UnixNano()&(1<<48-1))
 	w.Header().Set("x-amzn-RequestId", id)
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		writeError(w, &wireError{status: http.StatusNotFound, code: "UnknownOperationException", message: "Only POST / is served."})
-		return
+		return "", nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, &wireError{status: http.StatusRequestEntityTooLarge, code: "SerializationException", message: fmt.Sprintf("The request body is over %d bytes.", h.opts.MaxBodyBytes)})
-			return
+			return "", nil, false
 		}
 		writeError(w, &wireError{status: http.StatusBadRequest, code: "SerializationException", message: "The request body could not be read."})
-		return
+		return "", nil, false
 	}
 	if len(h.opts.Credentials) > 0 {
 		if werr := verify(r, body, h.opts.Credentials, h.opts.Region, h.opts.Clock()); werr != nil {
 			writeError(w, werr)
-			return
+			return "", nil, false
 		}
 	}
 	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, TargetPrefix+".")
-	call := operations[name]
-	if !ok || call == nil {
+	name, ok = strings.CutPrefix(target, TargetPrefix+".")
+	if !ok || operations[name] == nil {
 		writeError(w, &wireError{status: http.StatusBadRequest, code: "UnknownOperationException", message: fmt.Sprintf("Unknown operation %q.", target)})
+		return "", nil, false
+	}
+	return name, body, true
+}
+
+// Call runs the operation name with the request body on the Client and
+// writes its output, or ECS's error, to w. It makes none of Precheck's
+// checks but the operation's: an unknown name is an
+// UnknownOperationException.
+func (h *Handler) Call(ctx context.Context, w http.ResponseWriter, name string, body []byte) {
+	call := operations[name]
+	if call == nil {
+		writeError(w, &wireError{status: http.StatusBadRequest, code: "UnknownOperationException", message: fmt.Sprintf("Unknown operation %q.", TargetPrefix+"."+name)})
 		return
 	}
-	out, err := call(r.Context(), h.client, body)
+	out, err := call(ctx, h.client, body)
 	if err != nil {
 		writeError(w, errorOf(err))
 		return
