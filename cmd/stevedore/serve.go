@@ -16,6 +16,7 @@ import (
 
 	"github.com/stevedore-go/stevedore"
 	"github.com/stevedore-go/stevedore/ecsapi"
+	"github.com/stevedore-go/stevedore/journal"
 )
 
 func newRoot() *cobra.Command {
@@ -188,36 +189,9 @@ type agents struct {
 	startDelay time.Duration
 }
 
-// step is one tick at time now. Cost: the tasks of every cluster.
+// step is one tick at time now (see journal.Step).
 func (a agents) step(ctx context.Context, now time.Time) error {
-	clusters, err := listAll(func(token string) ([]string, string, error) {
-		out, err := a.ecs.ListClusters(ctx, &stevedore.ListClustersInput{NextToken: token})
-		if err != nil {
-			return nil, "", err
-		}
-		return out.ClusterArns, out.NextToken, nil
-	})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, cl := range clusters {
-		if err := a.cluster(ctx, cl, now); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (a agents) cluster(ctx context.Context, cl string, now time.Time) error {
-	if _, err := a.ecs.ManageCapacity(ctx, &stevedore.ManageCapacityInput{Cluster: cl}); err != nil {
-		return err
-	}
-	if _, err := a.ecs.Agents(ctx, cl, now, a.startDelay); err != nil {
-		return err
-	}
-	_, err := a.ecs.Reconcile(ctx, &stevedore.ReconcileInput{Cluster: cl})
-	return err
+	return journal.Step(ctx, a.ecs, now, a.startDelay)
 }
 
 // listAll pages through a List operation.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stevedore-go/stevedore"
 	"github.com/stevedore-go/stevedore/ecsapi"
+	"github.com/stevedore-go/stevedore/journal"
 )
 
 // The state file is a journal, not a snapshot [INF]: the Client is
@@ -41,31 +42,14 @@ type journalEntry struct {
 	Body json.RawMessage `json:"body,omitempty"`
 }
 
-const tickOp = "tick"
+const tickOp = journal.TickOp
 
-// readOnly are the operations that change nothing: they are served beside
-// the writes and not journaled.
-var readOnly = map[string]bool{
-	"DescribeClusters": true, "ListClusters": true, "DescribeContainerInstances": true,
-	"ListContainerInstances": true, "DescribeTaskDefinition": true, "ListTaskDefinitions": true,
-	"DescribeTasks": true, "ListTasks": true, "DescribeServices": true, "ListServices": true,
-	"ListAttributes": true, "ListTaskDefinitionFamilies": true, "ListTagsForResource": true,
-	"GetTaskProtection": true, "DescribeCapacityProviders": true, "ListAccountSettings": true,
-}
-
-// neverReached are the error codes of requests the handler refused before
-// the Client saw them.
-var neverReached = map[string]bool{
-	"UnrecognizedClientException": true, "InvalidSignatureException": true,
-	"SerializationException": true, "UnknownOperationException": true,
-}
-
-// journal appends entries to the state file.
-type journal struct {
+// journalFile appends entries to the state file.
+type journalFile struct {
 	f *os.File
 }
 
-func (j *journal) append(e journalEntry) error {
+func (j *journalFile) append(e journalEntry) error {
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false) // a body's < > & stay as they are: a line is its body's size
@@ -89,14 +73,14 @@ type recorder struct {
 	clock   *stevedore.ManualClock
 	inner   http.Handler
 	agents  agents
-	journal *journal // nil without --state
+	journal *journalFile // nil without --state
 	failed  chan error
 	maxBody int64
 }
 
 func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), ecsapi.TargetPrefix+".")
-	if readOnly[op] {
+	if journal.ReadOnly(op) {
 		p.mu.RLock()
 		defer p.mu.RUnlock()
 		if p.broken {
@@ -127,7 +111,7 @@ func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.clock.Set(time.Now().Round(0))
 	rec := httptest.NewRecorder()
 	p.inner.ServeHTTP(rec, r)
-	if p.journal != nil && !neverReached[rec.Header().Get("X-Amzn-ErrorType")] {
+	if p.journal != nil && journal.Reached(rec.Header().Get("X-Amzn-ErrorType")) {
 		if err := p.journal.append(journalEntry{T: p.clock.Now().UnixNano(), Op: op, Body: compact(body)}); err != nil {
 			p.broken = true
 			p.fail(fmt.Errorf("writing the state file: %w", err))
@@ -249,7 +233,7 @@ func truncate(b []byte) string {
 
 // openJournal opens the state file for appending, creating it (and making
 // its creation durable) if needed.
-func openJournal(path string) (*journal, error) {
+func openJournal(path string) (*journalFile, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
@@ -258,7 +242,7 @@ func openJournal(path string) (*journal, error) {
 		_ = dir.Sync()
 		_ = dir.Close()
 	}
-	return &journal{f: f}, nil
+	return &journalFile{f: f}, nil
 }
 
 func dirOf(path string) string {
