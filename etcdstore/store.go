@@ -1,0 +1,503 @@
+package etcdstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/stevedore-go/stevedore"
+	"github.com/stevedore-go/stevedore/ecsapi"
+	"github.com/stevedore-go/stevedore/journal"
+)
+
+// DefaultPrefix is where a Replica keeps its keys when Options.Prefix is
+// empty.
+const DefaultPrefix = "/stevedore/"
+
+// Options configure a [Replica].
+type Options struct {
+	// Prefix is the key prefix of the state: the header at Prefix+"header",
+	// the log under Prefix+"log/", the scheduler's election under
+	// Prefix+"leader". Empty means DefaultPrefix.
+	Prefix string
+	// Journal is what the Client is made with. The first replica writes it
+	// into the header; every later one must be given the same, or Open
+	// fails with ErrMismatch.
+	Journal journal.Options
+	// Credentials and Region are the endpoint's SigV4 check, as in
+	// ecsapi.Options; a call is checked where it arrives.
+	Credentials map[string]string
+	Region      string
+	// Now stamps the calls this replica logs; nil means time.Now.
+	Now func() time.Time
+	// Name is this replica's value in the scheduler election; empty means
+	// a random id.
+	Name string
+	// SessionTTL is the lease of the scheduler election, in seconds: how
+	// long a dead leader keeps it. 0 means 5.
+	SessionTTL int
+}
+
+// ErrMismatch is returned by Open when the state was made with other
+// journal options than the ones given.
+var ErrMismatch = errors.New("etcdstore: the state on etcd was made with other options")
+
+// ErrClosed is returned by the calls of a closed Replica.
+var ErrClosed = errors.New("etcdstore: replica closed")
+
+// Replica is one process's copy of the shared state: a journal.Machine
+// that applies the log on etcd in revision order, and an ECS endpoint
+// ([Replica.ServeHTTP]) that logs each state-changing call and answers it
+// once applied, and answers reads from its copy once that has caught up
+// with etcd. Any number of replicas share one state; any of them answers
+// any call, and all give the same answers.
+type Replica struct {
+	etcd *clientv3.Client
+	opts Options
+	id   string
+	seq  atomic.Uint64
+	pre  *ecsapi.Handler
+
+	mu      sync.RWMutex // guards what follows; Apply holds it exclusively
+	m       *journal.Machine
+	rev     int64                            // the etcd revision the copy is at
+	changed chan struct{}                    // closed when rev moves
+	waiting map[string]chan journal.Response // log keys this replica wrote, not yet applied
+	reloads int
+	err     error // set when the watch ends for good
+
+	watcher clientv3.Watcher
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	leading atomic.Bool
+}
+
+// header is the state's first key: the options every replica must share.
+type header struct {
+	Seed       uint64        `json:"seed"`
+	Region     string        `json:"region"`
+	AccountID  string        `json:"account"`
+	StartDelay time.Duration `json:"startDelay"`
+}
+
+// Open joins the state under opts.Prefix on etcd (making it if there is
+// none): it loads the log at one revision into a fresh Client, then
+// follows the log from the next revision. It returns when the copy is at
+// that revision. Close the Replica to stop following; the etcd client
+// stays the caller's.
+func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, error) {
+	if cli == nil {
+		return nil, errors.New("etcdstore: Open needs an etcd client")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 5
+	}
+	var raw [8]byte
+	_, _ = rand.Read(raw[:])
+	r := &Replica{etcd: cli, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, changed: make(chan struct{})}
+	if r.opts.Name == "" {
+		r.opts.Name = r.id
+	}
+	r.pre = ecsapi.NewHandler(nil, ecsapi.Options{Credentials: opts.Credentials, Region: opts.Region, MaxBodyBytes: opts.Journal.MaxBodyBytes})
+	want := header{Seed: opts.Journal.Seed, Region: opts.Journal.Region, AccountID: opts.Journal.AccountID, StartDelay: opts.Journal.StartDelay}
+	body, _ := json.Marshal(want)
+	hk := opts.Prefix + "header"
+	txn, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(hk), "=", 0)).
+		Then(clientv3.OpPut(hk, string(body))).Else(clientv3.OpGet(hk)).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("etcdstore: writing the header: %w", err)
+	}
+	if !txn.Succeeded {
+		var got header
+		kvs := txn.Responses[0].GetResponseRange().Kvs
+		if len(kvs) != 1 || json.Unmarshal(kvs[0].Value, &got) != nil {
+			return nil, fmt.Errorf("%w: %s is not a stevedore header", ErrMismatch, hk)
+		}
+		if got != want {
+			return nil, fmt.Errorf("%w: seed %d, region %s, account %s, start delay %s", ErrMismatch, got.Seed, got.Region, got.AccountID, got.StartDelay)
+		}
+	}
+	m, rev, err := r.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.m, r.rev = m, rev
+	wctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	r.watcher = clientv3.NewWatcher(cli)
+	go r.follow(wctx, rev+1)
+	return r, nil
+}
+
+// load reads the whole log at one revision into a fresh Machine and
+// returns it with that revision. Entries whose writers wait for them are
+// answered.
+func (r *Replica) load(ctx context.Context) (*journal.Machine, int64, error) {
+	m, err := journal.New(r.opts.Journal)
+	if err != nil {
+		return nil, 0, err
+	}
+	prefix := r.opts.Prefix + "log/"
+	var rev, minCreate int64
+	for {
+		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(500)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev), clientv3.WithMinCreateRev(minCreate))
+		}
+		resp, err := r.etcd.Get(ctx, prefix, opts...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("etcdstore: loading the log: %w", err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			var e journal.Entry
+			if err := json.Unmarshal(kv.Value, &e); err != nil {
+				return nil, 0, fmt.Errorf("etcdstore: log key %s: %w", kv.Key, err)
+			}
+			out := m.Apply(ctx, e)
+			r.answer(string(kv.Key), out)
+			minCreate = kv.CreateRevision + 1
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return m, rev, nil
+		}
+	}
+}
+
+// answer hands a logged call's response to the writer waiting for it, if
+// this replica wrote it.
+func (r *Replica) answer(key string, out journal.Response) {
+	r.mu.Lock()
+	ch := r.waiting[key]
+	delete(r.waiting, key)
+	r.mu.Unlock()
+	if ch != nil {
+		ch <- out
+	}
+}
+
+// follow applies the log from revision from on, in revision order, until
+// ctx ends. A watch whose revisions were compacted away reloads the whole
+// log at the current revision: never a silent gap.
+func (r *Replica) follow(ctx context.Context, from int64) {
+	defer close(r.done)
+	prefix := r.opts.Prefix + "log/"
+	for ctx.Err() == nil {
+		compacted := false
+		wch := r.watcher.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
+		for resp := range wch {
+			if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
+				compacted = true
+				break // reload below
+			}
+			if err := resp.Err(); err != nil {
+				break // watch again from where the copy is
+			}
+			for _, ev := range resp.Events {
+				if ev.Type != clientv3.EventTypePut || ev.Kv.Version != 1 {
+					continue // a log key is written once
+				}
+				var e journal.Entry
+				if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
+					r.fail(fmt.Errorf("etcdstore: log key %s: %w", ev.Kv.Key, err))
+					return
+				}
+				r.mu.Lock()
+				out := r.m.Apply(ctx, e)
+				r.advance(ev.Kv.ModRevision)
+				ch := r.waiting[string(ev.Kv.Key)]
+				delete(r.waiting, string(ev.Kv.Key))
+				r.mu.Unlock()
+				if ch != nil {
+					ch <- out
+				}
+			}
+			r.mu.Lock()
+			r.advance(resp.Header.Revision)
+			from = r.rev + 1
+			r.mu.Unlock()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !compacted {
+			r.mu.RLock()
+			from = r.rev + 1
+			r.mu.RUnlock()
+			continue
+		}
+		m, rev, err := r.load(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			continue // etcd unreachable: try again
+		}
+		r.mu.Lock()
+		r.m = m
+		r.reloads++
+		r.advance(rev)
+		from = rev + 1
+		r.mu.Unlock()
+	}
+}
+
+// advance moves the copy's revision to rev, if later, and wakes waiters.
+// r.mu is held.
+func (r *Replica) advance(rev int64) {
+	if rev > r.rev {
+		r.rev = rev
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
+}
+
+func (r *Replica) fail(err error) {
+	r.mu.Lock()
+	r.err = err
+	r.mu.Unlock()
+}
+
+// Close stops following the log. Calls waiting for their answers get
+// ErrClosed.
+func (r *Replica) Close() error {
+	r.cancel()
+	<-r.done
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = ErrClosed
+	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	return r.watcher.Close()
+}
+
+// Revision returns the etcd revision the replica's copy is at.
+func (r *Replica) Revision() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.rev
+}
+
+// Reloads counts the times the replica loaded the whole log again because
+// its watch was compacted away.
+func (r *Replica) Reloads() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.reloads
+}
+
+// Sync waits until the copy has every write etcd had acknowledged when
+// Sync was called (a linearizable read of etcd's revision, then the
+// watch's progress up to it).
+func (r *Replica) Sync(ctx context.Context) error {
+	resp, err := r.etcd.Get(ctx, r.opts.Prefix+"header")
+	if err != nil {
+		return fmt.Errorf("etcdstore: %w", err)
+	}
+	return r.waitFor(ctx, resp.Header.Revision)
+}
+
+func (r *Replica) waitFor(ctx context.Context, rev int64) error {
+	for {
+		r.mu.RLock()
+		at, ch, err := r.rev, r.changed, r.err
+		r.mu.RUnlock()
+		if at >= rev {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.watcher.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("etcdstore: %w", err)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Read calls fn with the replica's Client, after Sync; fn must only read
+// (a change made outside the log would be this replica's alone).
+func (r *Replica) Read(ctx context.Context, fn func(c *stevedore.Client)) error {
+	if err := r.Sync(ctx); err != nil {
+		return err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	fn(r.m.Client)
+	return nil
+}
+
+// Do runs one ECS operation with its JSON request body: a read on this
+// replica's copy after Sync, anything else logged on etcd and answered
+// once this replica has applied it (as every replica does, in revision
+// order). An error means the call's fate is unknown (etcd unreachable,
+// ctx done): it may still be applied.
+func (r *Replica) Do(ctx context.Context, op string, body []byte) (journal.Response, error) {
+	if journal.ReadOnly(op) {
+		if err := r.Sync(ctx); err != nil {
+			return journal.Response{}, err
+		}
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		return r.m.Read(ctx, op, body), nil
+	}
+	return r.log(ctx, journal.Entry{T: r.opts.Now().UnixNano(), Op: op, Body: body}, nil)
+}
+
+// log writes e under a new log key, guarded by cmp when not nil, and
+// waits for this replica to apply it.
+func (r *Replica) log(ctx context.Context, e journal.Entry, guard []clientv3.Cmp) (journal.Response, error) {
+	value, err := json.Marshal(e)
+	if err != nil {
+		return journal.Response{}, err
+	}
+	key := r.opts.Prefix + "log/" + r.id + "-" + strconv.FormatUint(r.seq.Add(1), 16)
+	ch := make(chan journal.Response, 1)
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return journal.Response{}, r.err
+	}
+	changed := r.changed
+	r.waiting[key] = ch
+	r.mu.Unlock()
+	forget := func() {
+		r.mu.Lock()
+		delete(r.waiting, key)
+		r.mu.Unlock()
+	}
+	txn, err := r.etcd.Txn(ctx).If(guard...).Then(clientv3.OpPut(key, string(value))).Commit()
+	if err != nil {
+		forget()
+		return journal.Response{}, fmt.Errorf("etcdstore: logging %s: %w", e.Op, err)
+	}
+	if !txn.Succeeded {
+		forget()
+		return journal.Response{}, errNotLeader
+	}
+	for {
+		select {
+		case out := <-ch:
+			return out, nil
+		case <-changed:
+			r.mu.RLock()
+			changed, err = r.changed, r.err
+			r.mu.RUnlock()
+			if err != nil {
+				forget()
+				return journal.Response{}, err
+			}
+		case <-ctx.Done():
+			forget()
+			return journal.Response{}, ctx.Err()
+		}
+	}
+}
+
+var errNotLeader = errors.New("etcdstore: not the scheduler's leader")
+
+// ServeHTTP serves ECS's API (see package ecsapi) on the shared state.
+func (r *Replica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	op, body, ok := r.pre.Precheck(w, req)
+	if !ok {
+		return
+	}
+	// A logged call is applied whatever its caller does meanwhile.
+	ctx := req.Context()
+	if !journal.ReadOnly(op) {
+		ctx = context.WithoutCancel(ctx)
+	}
+	out, err := r.Do(ctx, op, body)
+	if err != nil {
+		ecsapi.WriteError(w, http.StatusInternalServerError, "ServerException", "The shared state is unavailable: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if out.ErrorType != "" {
+		w.Header().Set("X-Amzn-ErrorType", out.ErrorType)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(out.Body)))
+	w.WriteHeader(out.Status)
+	_, _ = w.Write(out.Body)
+}
+
+// Leading reports whether this replica holds the scheduler's election.
+func (r *Replica) Leading() bool { return r.leading.Load() }
+
+// RunScheduler campaigns for the scheduler's election and, while this
+// replica leads, logs a tick (a step of every cluster's agents, capacity
+// management and service scheduler) at each time ticks delivers. Ticks
+// are logged guarded by the leadership, so a replica that lost it logs
+// none. When the leader dies its lease ends within Options.SessionTTL
+// seconds and another replica's RunScheduler takes over. It returns when
+// ctx ends or ticks is closed.
+func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
+	for ctx.Err() == nil {
+		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		err = r.lead(ctx, s, ticks)
+		r.leading.Store(false)
+		_ = s.Close()
+		if errors.Is(err, errTicksClosed) {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+var errTicksClosed = errors.New("ticks closed")
+
+func (r *Replica) lead(ctx context.Context, s *concurrency.Session, ticks <-chan time.Time) error {
+	e := concurrency.NewElection(s, r.opts.Prefix+"leader")
+	if err := e.Campaign(ctx, r.opts.Name); err != nil {
+		return err
+	}
+	r.leading.Store(true)
+	guard := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.Done():
+			return errors.New("etcdstore: the election's lease ended")
+		case now, ok := <-ticks:
+			if !ok {
+				return errTicksClosed
+			}
+			out, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard)
+			if errors.Is(err, errNotLeader) {
+				return err
+			}
+			_ = out // a tick's failure is the state's, the same on every replica
+		}
+	}
+}
