@@ -83,6 +83,7 @@ type Replica struct {
 	done    chan struct{}
 
 	leading atomic.Bool
+	elected chan struct{} // gets a value each time this replica comes to lead
 }
 
 // header is the state's first key: the options every replica must share.
@@ -113,7 +114,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, er
 	}
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
-	r := &Replica{etcd: cli, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, changed: make(chan struct{})}
+	r := &Replica{etcd: cli, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, changed: make(chan struct{}), elected: make(chan struct{}, 1)}
 	if r.opts.Name == "" {
 		r.opts.Name = r.id
 	}
@@ -460,13 +461,18 @@ func (r *Replica) Leading() bool { return r.leading.Load() }
 // ctx ends or ticks is closed.
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
 	for ctx.Err() == nil {
-		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(ctx))
+		// The session outlives ctx by its Close, which revokes the lease, so
+		// that the next leader need not wait for it to lapse.
+		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(sctx))
 		if err != nil {
+			scancel()
 			return err
 		}
 		err = r.lead(ctx, s, ticks)
 		r.leading.Store(false)
 		_ = s.Close()
+		scancel()
 		if errors.Is(err, errTicksClosed) {
 			return nil
 		}
@@ -482,6 +488,10 @@ func (r *Replica) lead(ctx context.Context, s *concurrency.Session, ticks <-chan
 		return err
 	}
 	r.leading.Store(true)
+	select {
+	case r.elected <- struct{}{}:
+	default:
+	}
 	guard := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())}
 	for {
 		select {
