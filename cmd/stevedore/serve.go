@@ -41,6 +41,7 @@ type serveConfig struct {
 	startDelay      time.Duration
 	tick            time.Duration
 	state           string
+	store           string
 }
 
 func newServe() *cobra.Command {
@@ -62,7 +63,16 @@ With --state FILE, every call that changes the state, and every agent
 tick, is written to FILE (and synced to disk) before it is answered; a
 restart with the same FILE and flags replays it and carries on with the
 same ARNs, revisions, tasks, services and events. A FILE that does not
-parse is an error, never an empty state.`,
+parse is an error, never an empty state.
+
+With --store etcd://HOST:PORT[,...], the state is on etcd and shared: any
+number of replicas, each started with the same --store, --seed, --region,
+--account and --start-delay, serve the same clusters, and any of them
+answers any call. Each call that changes the state is logged on etcd and
+applied by every replica in etcd's order; a read sees every call
+acknowledged before it, on any replica. One replica at a time, elected
+through etcd, runs the agents and the service scheduler every --tick; when
+it dies another takes over. --state and --store exclude each other.`,
 		Example: `  stevedore serve --addr 127.0.0.1:4566
   aws ecs create-cluster --cluster-name demo --endpoint-url http://127.0.0.1:4566`,
 		Args: cobra.NoArgs,
@@ -80,6 +90,7 @@ parse is an error, never an empty state.`,
 	f.DurationVar(&cfg.startDelay, "start-delay", time.Second, "how long a placed task stays PENDING before its agent reports it RUNNING")
 	f.DurationVar(&cfg.tick, "tick", time.Second, "how often the service scheduler reconciles and agents report")
 	f.StringVar(&cfg.state, "state", "", "journal file that keeps the state across restarts (see above)")
+	f.StringVar(&cfg.store, "store", "", "etcd://HOST:PORT[,HOST:PORT...]: share the state with other replicas on etcd (see above)")
 	return cmd
 }
 
@@ -118,6 +129,12 @@ func serve(ctx context.Context, cfg serveConfig, w io.Writer) error {
 	creds, err := parseCredentials(cfg.credentials, cfg.credentialsFile)
 	if err != nil {
 		return err
+	}
+	if cfg.store != "" {
+		if cfg.state != "" {
+			return errors.New("--state and --store exclude each other")
+		}
+		return serveShared(ctx, cfg, creds, w)
 	}
 	// The Client's clock stands at the time of the call or tick it serves:
 	// a ManualClock the recorder sets, so that a journal replays exactly.
