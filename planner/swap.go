@@ -79,52 +79,26 @@ func (p *problem) dominate(kept []*bin, free []int) []int {
 			var bestOut, bestIn [2]int
 			bestGain := 1e-9
 			found := false
-			m := len(b.items)
-			for o1 := 0; o1 < m; o1++ {
-				for o2 := o1; o2 < m; o2++ { // o2 == o1: one out
-					out := [2]int{b.items[o1], -1}
-					if o2 != o1 {
-						out[1] = b.items[o2]
-					}
-					for f1 := 0; f1 < len(free); f1++ {
-						for f2 := f1; f2 < len(free); f2++ {
-							in := [2]int{free[f1], -1}
-							if f2 != f1 {
-								in[1] = free[f2]
-							}
-							if p.budget--; p.budget <= 0 {
-								return free
-							}
-							gain := p.size[in[0]] - p.size[out[0]]
-							if in[1] >= 0 {
-								gain += p.size[in[1]]
-							}
-							if out[1] >= 0 {
-								gain -= p.size[out[1]]
-							}
-							if gain <= bestGain || !p.swapFits(b, out, in) {
-								continue
-							}
-							bestGain, bestOut, bestIn, found = gain, out, in, true
-						}
-					}
+			p.swaps(b, free, func(out, in [2]int) bool {
+				gain := p.size[in[0]] - p.size[out[0]]
+				if in[1] >= 0 {
+					gain += p.size[in[1]]
 				}
+				if out[1] >= 0 {
+					gain -= p.size[out[1]]
+				}
+				if gain > bestGain && p.swapFits(b, out, in) {
+					bestGain, bestOut, bestIn, found = gain, out, in, true
+				}
+				return true
+			})
+			if p.budget <= 0 {
+				return free
 			}
 			if !found {
 				continue
 			}
-			for _, i := range bestOut {
-				if i >= 0 {
-					p.remove(b, i)
-					free = append(free, i)
-				}
-			}
-			for _, i := range bestIn {
-				if i >= 0 {
-					p.add(b, i)
-					free = slices.Delete(free, slices.Index(free, i), slices.Index(free, i)+1)
-				}
-			}
+			free = p.swap(b, bestOut, bestIn, free)
 			changed = true
 		}
 	}
@@ -223,30 +197,14 @@ func (p *problem) sideways(kept []*bin, free []int, f int, rnd *rand.Rand, steps
 		// Look at up to 8 random instances for swaps of equal size.
 		for range 8 {
 			b := kept[rnd.IntN(len(kept))]
-			m := len(b.items)
-			for o1 := 0; o1 < m; o1++ {
-				for o2 := o1; o2 < m; o2++ {
-					out := [2]int{b.items[o1], -1}
-					if o2 != o1 {
-						out[1] = b.items[o2]
-					}
-					for f1 := 0; f1 < len(free); f1++ {
-						for f2 := f1; f2 < len(free); f2++ {
-							in := [2]int{free[f1], -1}
-							if f2 != f1 {
-								in[1] = free[f2]
-							}
-							p.budget--
-							if !p.sameLoad(out, in) || p.sameSizes(out, in) || !p.swapFits(b, out, in) {
-								continue
-							}
-							if seen++; rnd.IntN(seen) == 0 {
-								pick = swap{b, out, in}
-							}
-						}
+			p.swaps(b, free, func(out, in [2]int) bool {
+				if p.sameLoad(out, in) && !p.sameSizes(out, in) && p.swapFits(b, out, in) {
+					if seen++; rnd.IntN(seen) == 0 {
+						pick = swap{b, out, in}
 					}
 				}
-			}
+				return true
+			})
 			if seen > 0 {
 				break
 			}
@@ -254,19 +212,7 @@ func (p *problem) sideways(kept []*bin, free []int, f int, rnd *rand.Rand, steps
 		if seen == 0 {
 			break
 		}
-		for _, i := range pick.out {
-			if i >= 0 {
-				p.remove(pick.b, i)
-				free = append(free, i)
-			}
-		}
-		for _, i := range pick.in {
-			if i >= 0 {
-				p.add(pick.b, i)
-				j := slices.Index(free, i)
-				free = slices.Delete(free, j, j+1)
-			}
-		}
+		free = p.swap(pick.b, pick.out, pick.in, free)
 		free = p.insert(kept, free)
 		if bins := p.packPool(free, f); len(bins) < f {
 			return free, bins
@@ -341,6 +287,51 @@ func (p *problem) insert(kept []*bin, free []int) []int {
 		}
 		p.add(kept[at], i)
 		free = slices.Delete(free, n, n+1)
+	}
+	return free
+}
+
+// swaps calls fn with every swap of one or two of b's items (out) for one
+// or two of the free ones (in), −1 for none, each counted against the
+// search's budget, until fn returns false or the budget is spent.
+func (p *problem) swaps(b *bin, free []int, fn func(out, in [2]int) bool) {
+	m := len(b.items)
+	for o1 := 0; o1 < m; o1++ {
+		for o2 := o1; o2 < m; o2++ { // o2 == o1: one out
+			out := [2]int{b.items[o1], -1}
+			if o2 != o1 {
+				out[1] = b.items[o2]
+			}
+			for f1 := 0; f1 < len(free); f1++ {
+				for f2 := f1; f2 < len(free); f2++ {
+					in := [2]int{free[f1], -1}
+					if f2 != f1 {
+						in[1] = free[f2]
+					}
+					if p.budget--; p.budget <= 0 || !fn(out, in) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// swap makes the swap: out leaves b for the free items, in goes from
+// them into b. It returns the free items.
+func (p *problem) swap(b *bin, out, in [2]int, free []int) []int {
+	for _, i := range out {
+		if i >= 0 {
+			p.remove(b, i)
+			free = append(free, i)
+		}
+	}
+	for _, i := range in {
+		if i >= 0 {
+			p.add(b, i)
+			j := slices.Index(free, i)
+			free = slices.Delete(free, j, j+1)
+		}
 	}
 	return free
 }
