@@ -79,7 +79,7 @@ func (p *problem) dominate(kept []*bin, free []int) []int {
 			var bestOut, bestIn [2]int
 			bestGain := 1e-9
 			found := false
-			p.swaps(b, free, func(out, in [2]int) bool {
+			p.swaps(b, free, func(out, in [2]int) {
 				gain := p.size[in[0]] - p.size[out[0]]
 				if in[1] >= 0 {
 					gain += p.size[in[1]]
@@ -90,7 +90,6 @@ func (p *problem) dominate(kept []*bin, free []int) []int {
 				if gain > bestGain && p.swapFits(b, out, in) {
 					bestGain, bestOut, bestIn, found = gain, out, in, true
 				}
-				return true
 			})
 			if p.budget <= 0 {
 				return free
@@ -197,13 +196,12 @@ func (p *problem) sideways(kept []*bin, free []int, f int, rnd *rand.Rand, steps
 		// Look at up to 8 random instances for swaps of equal size.
 		for range 8 {
 			b := kept[rnd.IntN(len(kept))]
-			p.swaps(b, free, func(out, in [2]int) bool {
+			p.swaps(b, free, func(out, in [2]int) {
 				if p.sameLoad(out, in) && !p.sameSizes(out, in) && p.swapFits(b, out, in) {
 					if seen++; rnd.IntN(seen) == 0 {
 						pick = swap{b, out, in}
 					}
 				}
-				return true
 			})
 			if seen > 0 {
 				break
@@ -293,8 +291,8 @@ func (p *problem) insert(kept []*bin, free []int) []int {
 
 // swaps calls fn with every swap of one or two of b's items (out) for one
 // or two of the free ones (in), −1 for none, each counted against the
-// search's budget, until fn returns false or the budget is spent.
-func (p *problem) swaps(b *bin, free []int, fn func(out, in [2]int) bool) {
+// search's budget, until the budget is spent.
+func (p *problem) swaps(b *bin, free []int, fn func(out, in [2]int)) {
 	m := len(b.items)
 	for o1 := 0; o1 < m; o1++ {
 		for o2 := o1; o2 < m; o2++ { // o2 == o1: one out
@@ -308,9 +306,10 @@ func (p *problem) swaps(b *bin, free []int, fn func(out, in [2]int) bool) {
 					if f2 != f1 {
 						in[1] = free[f2]
 					}
-					if p.budget--; p.budget <= 0 || !fn(out, in) {
+					if p.budget--; p.budget <= 0 {
 						return
 					}
+					fn(out, in)
 				}
 			}
 		}
