@@ -234,10 +234,15 @@ func (r *Replica) follow(ctx context.Context, from int64) {
 					ch <- out
 				}
 			}
-			r.mu.Lock()
-			r.advance(resp.Header.Revision)
-			from = r.rev + 1
-			r.mu.Unlock()
+			// A progress notification says every event up to its header's
+			// revision has come; an event response's header may be ahead of
+			// events still to come (a watch catching up gets them in
+			// batches), so it moves the copy only to its last event.
+			if resp.IsProgressNotify() {
+				r.mu.Lock()
+				r.advance(resp.Header.Revision)
+				r.mu.Unlock()
+			}
 		}
 		if ctx.Err() != nil {
 			return
@@ -461,18 +466,18 @@ func (r *Replica) Leading() bool { return r.leading.Load() }
 // ctx ends or ticks is closed.
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
 	for ctx.Err() == nil {
-		// The session outlives ctx by its Close, which revokes the lease, so
-		// that the next leader need not wait for it to lapse.
-		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
-		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(sctx))
+		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(ctx))
 		if err != nil {
-			scancel()
 			return err
 		}
 		err = r.lead(ctx, s, ticks)
 		r.leading.Store(false)
+		// Revoke the lease even when ctx has ended, so that the next leader
+		// need not wait for it to lapse; bounded by the lease's own life.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(r.opts.SessionTTL)*time.Second)
+		_, _ = r.etcd.Revoke(rctx, s.Lease())
+		cancel()
 		_ = s.Close()
-		scancel()
 		if errors.Is(err, errTicksClosed) {
 			return nil
 		}
