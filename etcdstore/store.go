@@ -282,6 +282,8 @@ func (r *Replica) advance(rev int64) {
 func (r *Replica) fail(err error) {
 	r.mu.Lock()
 	r.err = err
+	close(r.changed) // wake the calls waiting, which then see r.err
+	r.changed = make(chan struct{})
 	r.mu.Unlock()
 }
 
@@ -509,8 +511,8 @@ func (r *Replica) lead(ctx context.Context, s *concurrency.Session, ticks <-chan
 				return errTicksClosed
 			}
 			out, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard)
-			if errors.Is(err, errNotLeader) {
-				return err
+			if err != nil {
+				return err // not the leader any more, closed, or failed: give the election up
 			}
 			_ = out // a tick's failure is the state's, the same on every replica
 		}
