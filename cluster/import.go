@@ -89,39 +89,13 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 	ins := make([]*Instance, len(instances))
 	byID := make(map[string]*Instance, len(instances))
 	for i, ii := range instances {
-		if err := ii.Spec.Validate(); err != nil {
+		in, err := importedInstance(ii)
+		if err != nil {
 			return nil, fmt.Errorf("container instance %d (%s): %w", i, ii.ARN, err)
 		}
-		id := lastPart(ii.ARN)
-		if id == "" || !strings.HasPrefix(ii.ARN, "arn:") {
-			return nil, fmt.Errorf("%w: container instance %d: ARN %q is not a container instance ARN", ErrInvalidSpec, i, ii.ARN)
-		}
+		id := in.id
 		if _, dup := byID[id]; dup {
 			return nil, fmt.Errorf("%w: container instance %s is given twice", ErrInvalidSpec, id)
-		}
-		ports := ii.Spec.Ports
-		if ports == nil {
-			ports = defaultReservedPorts[:]
-		}
-		reg, regUDP := NewPortSet(ports...), NewPortSet(ii.Spec.PortsUDP...)
-		in := &Instance{
-			id: id, arn: ii.ARN, ec2InstanceID: ii.EC2InstanceID,
-			status: ii.Status, connected: !ii.AgentDisconnected && ii.Status != InstanceInactive,
-			registeredAt: ii.RegisteredAt, versionInfo: ii.Spec.Version,
-			regCPU: ii.Spec.CPU, regMemory: ii.Spec.Memory, regPorts: reg, regUDP: regUDP,
-			gpuIDs: slices.Clone(ii.Spec.GPUs),
-			cpu:    ii.Spec.CPU, memory: ii.Spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(),
-			gpuFree:  gpuMask(uint64(1)<<len(ii.Spec.GPUs) - 1),
-			attrs:    sortedAttributes(ii.Spec.Attributes),
-			provider: ii.Spec.CapacityProvider,
-			eniLimit: int32(min(max(ii.Spec.ENIs, 0), MaxENIs)),
-		}
-		if len(ii.Spec.GPUs) == MaxGPUs {
-			in.gpuFree = ^gpuMask(0)
-		}
-		in.version = max(ii.Version-1, 0) // the import's touch counts one
-		if in.status > InstanceInactive {
-			return nil, fmt.Errorf("%w: container instance %s: status %d is not a status", ErrInvalidSpec, id, in.status)
 		}
 		ins[i], byID[id] = in, in
 	}
@@ -139,20 +113,14 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 	seen := make(map[string]bool, len(tasks))
 	for i, it := range tasks {
 		order[i] = i
-		id := lastPart(it.ARN)
-		if id == "" || !strings.HasPrefix(it.ARN, "arn:") {
-			return nil, fmt.Errorf("%w: task %d: ARN %q is not a task ARN", ErrInvalidSpec, i, it.ARN)
+		if err := checkImportTask(&it); err != nil {
+			return nil, fmt.Errorf("task %d: %w", i, err)
 		}
+		id := lastPart(it.ARN)
 		if seen[id] {
 			return nil, fmt.Errorf("%w: task %s is given twice", ErrInvalidSpec, id)
 		}
 		seen[id] = true
-		if it.Spec == nil || it.Spec.Demand == nil {
-			return nil, fmt.Errorf("%w: task %s has no task spec or demand", ErrInvalidSpec, id)
-		}
-		if it.LastStatus > TaskStopped || it.DesiredStatus > TaskStopped {
-			return nil, fmt.Errorf("%w: task %s: a status out of range", ErrInvalidSpec, id)
-		}
 	}
 	// Oldest first; STOPPED ones in the order they stopped, after.
 	slices.SortStableFunc(order, func(a, b int) int {
@@ -176,27 +144,14 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 		it := &tasks[i]
 		in := find(it.InstanceARN)
 		t := &records[i]
-		*t = Task{
-			arn: it.ARN, id: lastPart(it.ARN), spec: it.Spec, inst: in, instPos: -1,
-			last: it.LastStatus, desired: it.DesiredStatus, version: cmp.Or(it.Version, 1),
-			createdAt: it.CreatedAt, startedAt: it.StartedAt, stoppingAt: it.StoppingAt, stoppedAt: it.StoppedAt,
-			stoppedReason: it.StoppedReason, stopCode: it.StopCode,
-		}
+		*t = importedTask(it, in)
 		if in == nil {
 			skipped = append(skipped, ImportSkip{ARN: it.ARN, Reason: ReasonMissing})
 			continue
 		}
-		t.az, _ = in.Attribute(AttributeAvailabilityZone)
-		var mask gpuMask
-		for _, g := range it.GPUIDs {
-			k := slices.Index(in.gpuIDs, g)
-			if k < 0 {
-				return nil, fmt.Errorf("%w: task %s holds GPU %q, which its instance %s does not have", ErrInvalidSpec, t.id, g, in.id)
-			}
-			mask |= gpuMask(1) << k
-		}
-		if mask.count() != len(it.GPUIDs) || (len(it.GPUIDs) != it.Spec.Demand.gpus && t.last != TaskStopped) {
-			return nil, fmt.Errorf("%w: task %s: GPU ids %v do not number the %d GPUs it demands", ErrInvalidSpec, t.id, it.GPUIDs, it.Spec.Demand.gpus)
+		mask, err := importedGPUs(it, in)
+		if err != nil {
+			return nil, err
 		}
 		if t.last == TaskStopped {
 			kept = append(kept, t)
@@ -211,21 +166,7 @@ func (c *Cluster) Import(instances []ImportInstance, tasks []ImportTask) ([]Impo
 			skipped = append(skipped, ImportSkip{ARN: it.ARN, Reason: r})
 			continue
 		}
-		t.gpus = mask
-		in.gpuFree &^= mask
-		in.cpu -= d.cpu
-		in.memory -= d.memory
-		in.enis += int32(d.enis)
-		in.ports.add(d.ports)
-		in.portsUDP.add(d.portsUDP)
-		t.instPos = int32(len(in.tasks))
-		in.tasks = append(in.tasks, t)
-		if t.last == TaskRunning {
-			in.running++
-		} else {
-			in.pending++
-		}
-		in.addGroup(it.Spec.Group, 1)
+		in.hold(t, mask)
 		kept = append(kept, t)
 	}
 
@@ -284,4 +225,110 @@ func (in *Instance) fitsHeld(d *Demand, mask gpuMask) Reason {
 		return ReasonENI
 	}
 	return ReasonNone
+}
+
+// importedInstance validates ii and builds its record, slot unset.
+func importedInstance(ii ImportInstance) (*Instance, error) {
+	if err := ii.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	id := lastPart(ii.ARN)
+	if id == "" || !strings.HasPrefix(ii.ARN, "arn:") {
+		return nil, fmt.Errorf("%w: ARN %q is not a container instance ARN", ErrInvalidSpec, ii.ARN)
+	}
+	if ii.Status > InstanceInactive {
+		return nil, fmt.Errorf("%w: container instance %s: status %d is not a status", ErrInvalidSpec, id, ii.Status)
+	}
+	ports := ii.Spec.Ports
+	if ports == nil {
+		ports = defaultReservedPorts[:]
+	}
+	reg, regUDP := NewPortSet(ports...), NewPortSet(ii.Spec.PortsUDP...)
+	in := &Instance{
+		id: id, arn: ii.ARN, ec2InstanceID: ii.EC2InstanceID,
+		status: ii.Status, connected: !ii.AgentDisconnected && ii.Status != InstanceInactive,
+		registeredAt: ii.RegisteredAt, versionInfo: ii.Spec.Version,
+		regCPU: ii.Spec.CPU, regMemory: ii.Spec.Memory, regPorts: reg, regUDP: regUDP,
+		gpuIDs: slices.Clone(ii.Spec.GPUs),
+		cpu:    ii.Spec.CPU, memory: ii.Spec.Memory, ports: reg.clone(), portsUDP: regUDP.clone(),
+		gpuFree:  gpuMask(uint64(1)<<len(ii.Spec.GPUs) - 1),
+		attrs:    sortedAttributes(ii.Spec.Attributes),
+		provider: ii.Spec.CapacityProvider,
+		eniLimit: int32(min(max(ii.Spec.ENIs, 0), MaxENIs)),
+	}
+	if len(ii.Spec.GPUs) == MaxGPUs {
+		in.gpuFree = ^gpuMask(0)
+	}
+	in.version = max(ii.Version-1, 0) // the import's touch counts one
+	return in, nil
+}
+
+// checkImportTask checks what a described task must have: a task ARN, a
+// spec with a demand, statuses in range.
+func checkImportTask(it *ImportTask) error {
+	id := lastPart(it.ARN)
+	if id == "" || !strings.HasPrefix(it.ARN, "arn:") {
+		return fmt.Errorf("%w: ARN %q is not a task ARN", ErrInvalidSpec, it.ARN)
+	}
+	if it.Spec == nil || it.Spec.Demand == nil {
+		return fmt.Errorf("%w: task %s has no task spec or demand", ErrInvalidSpec, id)
+	}
+	if it.LastStatus > TaskStopped || it.DesiredStatus > TaskStopped {
+		return fmt.Errorf("%w: task %s: a status out of range", ErrInvalidSpec, id)
+	}
+	return nil
+}
+
+// importedTask is the record of a described task on in (nil when its
+// instance is unknown), holding nothing yet.
+func importedTask(it *ImportTask, in *Instance) Task {
+	t := Task{
+		arn: it.ARN, id: lastPart(it.ARN), spec: it.Spec, inst: in, instPos: -1,
+		last: it.LastStatus, desired: it.DesiredStatus, version: cmp.Or(it.Version, 1),
+		createdAt: it.CreatedAt, startedAt: it.StartedAt, stoppingAt: it.StoppingAt, stoppedAt: it.StoppedAt,
+		stoppedReason: it.StoppedReason, stopCode: it.StopCode,
+	}
+	if in != nil {
+		t.az, _ = in.Attribute(AttributeAvailabilityZone)
+	}
+	return t
+}
+
+// importedGPUs returns the mask of the GPUs of in that it names, which must
+// be in's and number its demand's GPUs (unless it is STOPPED).
+func importedGPUs(it *ImportTask, in *Instance) (gpuMask, error) {
+	id := lastPart(it.ARN)
+	var mask gpuMask
+	for _, g := range it.GPUIDs {
+		k := slices.Index(in.gpuIDs, g)
+		if k < 0 {
+			return 0, fmt.Errorf("%w: task %s holds GPU %q, which its instance %s does not have", ErrInvalidSpec, id, g, in.id)
+		}
+		mask |= gpuMask(1) << k
+	}
+	if mask.count() != len(it.GPUIDs) || (len(it.GPUIDs) != it.Spec.Demand.gpus && it.LastStatus != TaskStopped) {
+		return 0, fmt.Errorf("%w: task %s: GPU ids %v do not number the %d GPUs it demands", ErrInvalidSpec, id, it.GPUIDs, it.Spec.Demand.gpus)
+	}
+	return mask, nil
+}
+
+// hold takes the resources of t, a PENDING or RUNNING task that fits
+// (fitsHeld), from in and lists it there.
+func (in *Instance) hold(t *Task, mask gpuMask) {
+	d := t.spec.Demand
+	t.gpus = mask
+	in.gpuFree &^= mask
+	in.cpu -= d.cpu
+	in.memory -= d.memory
+	in.enis += int32(d.enis)
+	in.ports.add(d.ports)
+	in.portsUDP.add(d.portsUDP)
+	t.instPos = int32(len(in.tasks))
+	in.tasks = append(in.tasks, t)
+	if t.last == TaskRunning {
+		in.running++
+	} else {
+		in.pending++
+	}
+	in.addGroup(t.spec.Group, 1)
 }

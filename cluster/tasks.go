@@ -75,6 +75,11 @@ func (c *Cluster) Apply(proposal Proposal) (Applied, error) {
 // task's GPUIDs are still its own). On an error both slices are left
 // empty.
 func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
+	return c.applyTo(proposal, out, nil)
+}
+
+// applyTo is ApplyTo, with ApplyWith's commit when it is not nil.
+func (c *Cluster) applyTo(proposal Proposal, out *Applied, commit func(*Applied) error) error {
 	out.Stopped, out.Started = out.Stopped[:0], out.Started[:0]
 	for i, p := range proposal.Placements {
 		if p.Spec == nil || p.Spec.Demand == nil {
@@ -101,7 +106,7 @@ func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
 	if started == nil {
 		started = []TaskInfo{}
 	}
-	if err := c.apply(proposal, records, arns, stopped); err != nil {
+	if err := c.apply(proposal, records, arns, stopped, started, commit); err != nil {
 		return err
 	}
 	// The started tasks' infos are their state at the commit, made from
@@ -115,7 +120,9 @@ func (c *Cluster) ApplyTo(proposal Proposal, out *Applied) error {
 
 // apply is Apply under the write lock: it fills stopped with the infos of
 // the tasks stopped. records[i] and arns[i] become the i-th task started.
-func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builder, stopped []TaskInfo) error {
+// When commit is not nil, it is called with the infos (started filled in
+// too) once everything applied, and an error from it undoes the proposal.
+func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builder, stopped, started []TaskInfo, commit func(*Applied) error) error {
 	var undoBuf [4]stopUndo
 	var appliedBuf [4]*Task
 	undo, applied := undoBuf[:0], appliedBuf[:0]
@@ -157,6 +164,18 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 			return &ConflictError{Index: i, InstanceID: p.InstanceID, Reason: r}
 		}
 		applied = append(applied, c.place(in, p.Spec, now, &records[i], &arns[i]))
+	}
+	if commit != nil {
+		for i, u := range undo {
+			stopped[i] = c.taskInfo(u.t)
+		}
+		for i := range records {
+			started[i] = c.placedInfo(&records[i])
+		}
+		if err := commit(&Applied{Stopped: stopped, Started: started}); err != nil {
+			rollback()
+			return err
+		}
 	}
 	c.stats.Commits++
 	c.stats.TasksStarted += int64(len(applied))
