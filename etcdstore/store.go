@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -48,6 +46,11 @@ type Options struct {
 	// SessionTTL is the lease of the scheduler election, in seconds: how
 	// long a dead leader keeps it. 0 means 5.
 	SessionTTL int
+	// Timeout bounds a state-changing call that ServeHTTP logs, which its
+	// caller cannot cancel (once logged, it is applied whatever the caller
+	// does): when etcd does not answer within it, the call fails with a
+	// ServerException and its fate is unknown. 0 means 10 seconds.
+	Timeout time.Duration
 }
 
 // ErrMismatch is returned by Open when the state was made with other
@@ -64,23 +67,15 @@ var ErrClosed = errors.New("etcdstore: replica closed")
 // with etcd. Any number of replicas share one state; any of them answers
 // any call, and all give the same answers.
 type Replica struct {
-	etcd *clientv3.Client
 	opts Options
 	id   string
 	seq  atomic.Uint64
 	pre  *ecsapi.Handler
 
-	mu      sync.RWMutex // guards what follows; Apply holds it exclusively
+	// feed follows the log; its mu guards m and waiting.
+	feed
 	m       *journal.Machine
-	rev     int64                            // the etcd revision the copy is at
-	changed chan struct{}                    // closed when rev moves
 	waiting map[string]chan journal.Response // log keys this replica wrote, not yet applied
-	reloads int
-	err     error // set when the watch ends for good
-
-	watcher clientv3.Watcher
-	cancel  context.CancelFunc
-	done    chan struct{}
 
 	leading atomic.Bool
 	elected chan struct{} // gets a value each time this replica comes to lead
@@ -112,9 +107,12 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, er
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 5
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
-	r := &Replica{etcd: cli, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, changed: make(chan struct{}), elected: make(chan struct{}, 1)}
+	r := &Replica{feed: feed{etcd: cli}, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, elected: make(chan struct{}, 1)}
 	if r.opts.Name == "" {
 		r.opts.Name = r.id
 	}
@@ -137,16 +135,39 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, er
 			return nil, fmt.Errorf("%w: seed %d, region %s, account %s, start delay %s", ErrMismatch, got.Seed, got.Region, got.AccountID, got.StartDelay)
 		}
 	}
-	m, rev, err := r.load(ctx)
-	if err != nil {
+	r.prefix, r.syncKey, r.apply = opts.Prefix+"log/", hk, r.applyEvent
+	r.reload = func(ctx context.Context) (int64, error) {
+		m, rev, err := r.load(ctx)
+		if err != nil {
+			return 0, err
+		}
+		r.mu.Lock()
+		r.m = m
+		r.mu.Unlock()
+		return rev, nil
+	}
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
-	r.m, r.rev = m, rev
-	wctx, cancel := context.WithCancel(context.Background())
-	r.cancel, r.done = cancel, make(chan struct{})
-	r.watcher = clientv3.NewWatcher(cli)
-	go r.follow(wctx, rev+1)
 	return r, nil
+}
+
+// applyEvent applies a log key's event and answers the writer, if it is
+// this replica. r.mu is held.
+func (r *Replica) applyEvent(ev *clientv3.Event) error {
+	if ev.Type != clientv3.EventTypePut || ev.Kv.Version != 1 {
+		return nil // a log key is written once
+	}
+	var e journal.Entry
+	if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
+		return err
+	}
+	out := r.m.Apply(context.Background(), e)
+	if ch := r.waiting[string(ev.Kv.Key)]; ch != nil {
+		delete(r.waiting, string(ev.Kv.Key))
+		ch <- out // buffered: never blocks
+	}
+	return nil
 }
 
 // load reads the whole log at one revision into a fresh Machine and
@@ -198,157 +219,21 @@ func (r *Replica) answer(key string, out journal.Response) {
 	}
 }
 
-// follow applies the log from revision from on, in revision order, until
-// ctx ends. A watch whose revisions were compacted away reloads the whole
-// log at the current revision: never a silent gap.
-func (r *Replica) follow(ctx context.Context, from int64) {
-	defer close(r.done)
-	prefix := r.opts.Prefix + "log/"
-	for ctx.Err() == nil {
-		compacted := false
-		wch := r.watcher.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
-		for resp := range wch {
-			if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
-				compacted = true
-				break // reload below
-			}
-			if err := resp.Err(); err != nil {
-				break // watch again from where the copy is
-			}
-			for _, ev := range resp.Events {
-				if ev.Type != clientv3.EventTypePut || ev.Kv.Version != 1 {
-					continue // a log key is written once
-				}
-				var e journal.Entry
-				if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
-					r.fail(fmt.Errorf("etcdstore: log key %s: %w", ev.Kv.Key, err))
-					return
-				}
-				r.mu.Lock()
-				out := r.m.Apply(ctx, e)
-				r.advance(ev.Kv.ModRevision)
-				ch := r.waiting[string(ev.Kv.Key)]
-				delete(r.waiting, string(ev.Kv.Key))
-				r.mu.Unlock()
-				if ch != nil {
-					ch <- out
-				}
-			}
-			// A progress notification says every event up to its header's
-			// revision has come; an event response's header may be ahead of
-			// events still to come (a watch catching up gets them in
-			// batches), so it moves the copy only to its last event.
-			if resp.IsProgressNotify() {
-				r.mu.Lock()
-				r.advance(resp.Header.Revision)
-				r.mu.Unlock()
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if !compacted {
-			r.mu.RLock()
-			from = r.rev + 1
-			r.mu.RUnlock()
-			continue
-		}
-		m, rev, err := r.load(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			continue // etcd unreachable: try again
-		}
-		r.mu.Lock()
-		r.m = m
-		r.reloads++
-		r.advance(rev)
-		from = rev + 1
-		r.mu.Unlock()
-	}
-}
-
-// advance moves the copy's revision to rev, if later, and wakes waiters.
-// r.mu is held.
-func (r *Replica) advance(rev int64) {
-	if rev > r.rev {
-		r.rev = rev
-		close(r.changed)
-		r.changed = make(chan struct{})
-	}
-}
-
-func (r *Replica) fail(err error) {
-	r.mu.Lock()
-	r.err = err
-	close(r.changed) // wake the calls waiting, which then see r.err
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-}
-
 // Close stops following the log. Calls waiting for their answers get
 // ErrClosed.
-func (r *Replica) Close() error {
-	r.cancel()
-	<-r.done
-	r.mu.Lock()
-	if r.err == nil {
-		r.err = ErrClosed
-	}
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-	return r.watcher.Close()
-}
+func (r *Replica) Close() error { return r.close() }
 
 // Revision returns the etcd revision the replica's copy is at.
-func (r *Replica) Revision() int64 {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.rev
-}
+func (r *Replica) Revision() int64 { return r.revision() }
 
 // Reloads counts the times the replica loaded the whole log again because
 // its watch was compacted away.
-func (r *Replica) Reloads() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.reloads
-}
+func (r *Replica) Reloads() int { return r.reloadCount() }
 
 // Sync waits until the copy has every write etcd had acknowledged when
 // Sync was called (a linearizable read of etcd's revision, then the
 // watch's progress up to it).
-func (r *Replica) Sync(ctx context.Context) error {
-	resp, err := r.etcd.Get(ctx, r.opts.Prefix+"header")
-	if err != nil {
-		return fmt.Errorf("etcdstore: %w", err)
-	}
-	return r.waitFor(ctx, resp.Header.Revision)
-}
-
-func (r *Replica) waitFor(ctx context.Context, rev int64) error {
-	for {
-		r.mu.RLock()
-		at, ch, err := r.rev, r.changed, r.err
-		r.mu.RUnlock()
-		if at >= rev {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := r.watcher.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil && ctx.Err() == nil {
-			return fmt.Errorf("etcdstore: %w", err)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (r *Replica) Sync(ctx context.Context) error { return r.sync(ctx) }
 
 // Read calls fn with the replica's Client, after Sync; fn must only read
 // (a change made outside the log would be this replica's alone).
@@ -440,7 +325,9 @@ func (r *Replica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// A logged call is applied whatever its caller does meanwhile.
 	ctx := req.Context()
 	if !journal.ReadOnly(op) {
-		ctx = context.WithoutCancel(ctx)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout)
+		defer cancel()
 	}
 	out, err := r.Do(ctx, op, body)
 	if err != nil {
