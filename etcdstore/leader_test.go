@@ -26,16 +26,16 @@ func running(t testing.TB, r *Replica) (int, int) {
 	return d.Services[0].RunningCount, d.Services[0].DesiredCount
 }
 
-// scheduler runs r's RunScheduler with a tick channel the test drives.
-type scheduler struct {
+// tickDriver runs r's RunScheduler with a tick channel the test drives.
+type tickDriver struct {
 	ticks  chan time.Time
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func runScheduler(r *Replica) *scheduler {
+func runScheduler(r *Replica) *tickDriver {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &scheduler{ticks: make(chan time.Time), cancel: cancel, done: make(chan error, 1)}
+	s := &tickDriver{ticks: make(chan time.Time), cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- r.RunScheduler(ctx, s.ticks) }()
 	return s
 }
@@ -75,7 +75,7 @@ func leader(t testing.TB, rs []*Replica) int {
 
 // tick sends one tick to the leader's scheduler and waits until the
 // leader has applied it.
-func tick(t testing.TB, r *Replica, s *scheduler, at *time.Time) {
+func tick(t testing.TB, r *Replica, s *tickDriver, at *time.Time) {
 	*at = at.Add(2 * time.Second)
 	before := r.Revision()
 	s.ticks <- *at
@@ -96,7 +96,7 @@ func TestSchedulerLeadership(t *testing.T) {
 	rs := []*Replica{open(t, client(t, eps), ""), open(t, client(t, eps), "")}
 	setUp(t, rs[0], 4)
 	ok(t, rs[1], "CreateService", map[string]any{"cluster": "app", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3})
-	scheds := []*scheduler{runScheduler(rs[0]), runScheduler(rs[1])}
+	scheds := []*tickDriver{runScheduler(rs[0]), runScheduler(rs[1])}
 	at := time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC)
 	l := leader(t, rs)
 	for range 3 {

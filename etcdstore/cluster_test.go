@@ -1,0 +1,452 @@
+package etcdstore
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"pgregory.net/rapid"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/scheduler"
+)
+
+var clusterClock = cluster.NewManualClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+
+// openCluster opens a process's copy of cluster name; seed makes its ids.
+func openCluster(t testing.TB, cli *clientv3.Client, name string, seed uint64) *Cluster {
+	c, err := OpenCluster(context.Background(), cli, name, ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(seed, 1))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func spec(t require.TestingT, cpu, mem int64, ports ...uint16) *cluster.TaskSpec {
+	d, err := cluster.NewDemand(cpu, mem, ports, nil, 0)
+	require.NoError(t, err)
+	return &cluster.TaskSpec{Demand: d, Group: "family:web", Family: "web"}
+}
+
+func runTasks(t require.TestingT, c *Cluster, s *cluster.TaskSpec, n int, seed uint64) scheduler.Result {
+	res, err := scheduler.Execute(c, &scheduler.RandomSpread{Spec: s, Count: n, Rand: rand.New(rand.NewPCG(seed, 2))}, 0)
+	require.NoError(t, err)
+	return res
+}
+
+// copyState is what a copy holds, in a form to compare.
+type copyState struct {
+	Instances []string
+	Tasks     []string
+}
+
+func stateOf(c *Cluster) copyState {
+	var s copyState
+	c.Read(func(v *cluster.View) {
+		for in := range v.Instances() {
+			i := in.Info()
+			s.Instances = append(s.Instances, fmt.Sprintf("%s %s cpu=%d mem=%d ports=%v gpus=%v running=%d pending=%d",
+				i.ID, i.Status, i.RemainingCPU, i.RemainingMemory, i.RemainingPorts.Slice(), i.RemainingGPUs, i.RunningTasksCount, i.PendingTasksCount))
+		}
+		for t := range v.Tasks() {
+			i := v.TaskInfo(t)
+			s.Tasks = append(s.Tasks, fmt.Sprintf("%s on %s %s/%s v%d created=%s stopped=%s %q",
+				i.ID, i.InstanceID, i.LastStatus, i.DesiredStatus, i.Version, i.CreatedAt.Format(time.RFC3339Nano), i.StoppedAt.Format(time.RFC3339Nano), i.StoppedReason))
+		}
+	})
+	slices.Sort(s.Instances)
+	slices.Sort(s.Tasks)
+	return s
+}
+
+// agreeClusters syncs every copy and requires them to hold the same state,
+// accounted exactly.
+func agreeClusters(t require.TestingT, cs ...*Cluster) {
+	for _, c := range cs {
+		require.NoError(t, c.Sync(context.Background()))
+		accounted(t, c)
+	}
+	want := stateOf(cs[0])
+	for _, c := range cs[1:] {
+		require.Equal(t, want, stateOf(c), "two copies differ")
+	}
+}
+
+// accounted requires that each instance's remaining resources are its
+// registered ones minus the demands of its tasks that are not STOPPED,
+// none below zero, and that no host port is held twice.
+func accounted(t require.TestingT, c *Cluster) {
+	c.Read(func(v *cluster.View) {
+		for in := range v.Instances() {
+			cpu, mem := in.RegisteredCPU(), in.RegisteredMemory()
+			ports := map[uint16]bool{}
+			for p := range in.Info().RegisteredPorts.All() {
+				ports[p] = true
+			}
+			for task := range v.InstanceTasks(in) {
+				d := task.Demand()
+				cpu -= d.CPU()
+				mem -= d.Memory()
+				for p := range d.Ports().All() {
+					require.False(t, ports[p], "port %d held twice on %s", p, in.ID())
+					ports[p] = true
+				}
+			}
+			require.Equal(t, cpu, in.RemainingCPU(), "instance %s CPU", in.ID())
+			require.Equal(t, mem, in.RemainingMemory(), "instance %s memory", in.ID())
+			require.GreaterOrEqual(t, in.RemainingCPU(), int64(0))
+			require.GreaterOrEqual(t, in.RemainingMemory(), int64(0))
+			require.Equal(t, len(ports), in.ReservedPorts().Len(), "instance %s ports", in.ID())
+		}
+	})
+}
+
+func TestClusterSharesState(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	ctx := context.Background()
+	var ids []string
+	for range 3 {
+		in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 2048,
+			Attributes: []cluster.Attribute{{Name: cluster.AttributeAvailabilityZone, Value: "us-east-1a"}}})
+		require.NoError(t, err)
+		ids = append(ids, in.ID)
+	}
+	require.NoError(t, b.Sync(ctx))
+	res := runTasks(t, b, spec(t, 256, 256, 8080), 3, 1)
+	require.Equal(t, 3, len(res.Tasks))
+	require.NoError(t, a.Sync(ctx))
+	a.Read(func(v *cluster.View) {
+		for _, ti := range res.Tasks {
+			task, ok := v.Task(ti.ARN)
+			require.True(t, ok, "a has b's task %s", ti.ID)
+			assert.Equal(t, "us-east-1a", v.TaskInfo(task).AvailabilityZone)
+		}
+	})
+	started, err := a.TaskStarted(ctx, res.Tasks[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, cluster.TaskRunning, started.LastStatus)
+	stopped, err := b.StopTask(ctx, res.Tasks[1].ARN, "scaled in", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	assert.Equal(t, cluster.TaskStopped, stopped.LastStatus)
+	again, err := a.StopTask(ctx, res.Tasks[1].ID, "again", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	assert.Equal(t, "scaled in", again.StoppedReason, "stopping a STOPPED task returns it unchanged")
+
+	_, err = b.DeregisterInstance(ctx, res.Tasks[2].InstanceID, false)
+	require.ErrorIs(t, err, cluster.ErrInstanceHasTasks)
+	drained, err := b.SetInstanceStatus(ctx, ids[0], cluster.InstanceDraining)
+	require.NoError(t, err)
+	assert.Equal(t, cluster.InstanceDraining, drained.Status)
+	gone, err := a.DeregisterInstance(ctx, ids[1], true)
+	require.NoError(t, err)
+	assert.Equal(t, cluster.InstanceInactive, gone.Status)
+	_, err = a.SetInstanceStatus(ctx, ids[1], cluster.InstanceActive)
+	require.ErrorIs(t, err, cluster.ErrInvalidTransition)
+
+	c := openCluster(t, client(t, eps), "app", 3)
+	agreeClusters(t, a, b, c)
+	assert.Zero(t, a.Stats().Conflicts+b.Stats().Conflicts, "one writer at a time never conflicts")
+	_, err = OpenCluster(ctx, client(t, eps), "a/b", ClusterOptions{})
+	require.Error(t, err)
+}
+
+// TestClusterConflict commits from a second process between a proposal's
+// decision and its transaction: the guard fails, the copy catches up, and
+// the proposal is checked again as the in-memory cluster checks it.
+func TestClusterConflict(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	ctx := context.Background()
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+	require.NoError(t, err)
+	require.NoError(t, b.Sync(ctx))
+	place := func(c *Cluster, cpu int64) (cluster.Applied, error) {
+		return c.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, cpu, 128)}}})
+	}
+	meanwhile := func(f func()) {
+		once := sync.Once{}
+		b.beforeTxn = func() { once.Do(f) }
+	}
+
+	// a takes 768 CPU after b decided on 512: b's commit no longer fits.
+	meanwhile(func() { _, err := place(a, 768); require.NoError(t, err) })
+	_, err = place(b, 512)
+	var conflict *cluster.ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, cluster.ReasonCPU, conflict.Reason)
+	assert.Equal(t, int64(1), b.Stats().Conflicts)
+
+	// a takes 64 after b decided on 64: b's still fits and is written again.
+	meanwhile(func() { _, err := place(a, 64); require.NoError(t, err) })
+	out, err := place(b, 64)
+	require.NoError(t, err)
+	require.Len(t, out.Started, 1)
+	assert.Equal(t, int64(2), b.Stats().Conflicts)
+
+	// a drains the instance after b decided: DRAINING takes no new task.
+	meanwhile(func() {
+		_, err := a.SetInstanceStatus(ctx, in.ID, cluster.InstanceDraining)
+		require.NoError(t, err)
+	})
+	_, err = place(b, 1)
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, cluster.ReasonDraining, conflict.Reason)
+
+	// a stops the task b is about to stop: b's stop conflicts.
+	_, err = a.SetInstanceStatus(ctx, in.ID, cluster.InstanceActive)
+	require.NoError(t, err)
+	require.NoError(t, b.Sync(ctx))
+	victim := out.Started[0].ID
+	meanwhile(func() { _, err := a.StopTask(ctx, victim, "a", cluster.StopUserInitiated); require.NoError(t, err) })
+	_, err = b.Apply(cluster.Proposal{Stops: []cluster.Stop{{TaskID: victim, Reason: "b"}}})
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, victim, conflict.TaskID)
+	b.beforeTxn = nil
+
+	agreeClusters(t, a, b)
+	b.Read(func(v *cluster.View) {
+		x, _ := v.Instance(in.ID)
+		assert.Equal(t, int64(1024-768-64), x.RemainingCPU(), "b's task was stopped by a")
+		task, _ := v.Task(victim)
+		assert.Equal(t, "a", v.TaskInfo(task).StoppedReason)
+	})
+}
+
+// TestClusterStress: eight goroutines over three processes' copies place
+// twice what the cluster holds, each through scheduler.Execute.
+func TestClusterStress(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cs := []*Cluster{openCluster(t, client(t, eps), "app", 1), openCluster(t, client(t, eps), "app", 2), openCluster(t, client(t, eps), "app", 3)}
+	ctx := context.Background()
+	for range 10 {
+		_, err := cs[0].RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+		require.NoError(t, err)
+	}
+	for _, c := range cs {
+		require.NoError(t, c.Sync(ctx))
+	}
+	s := spec(t, 256, 256)
+	var mu sync.Mutex
+	var acked []cluster.TaskInfo
+	var conflicts atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			c := cs[g%len(cs)]
+			for i := range 10 {
+				res, err := scheduler.Execute(c, &scheduler.RandomSpread{Spec: s, Count: 1, Rand: rand.New(rand.NewPCG(uint64(g), uint64(i)))}, 0)
+				if !assert.NoError(t, err) {
+					return
+				}
+				conflicts.Add(int64(res.Conflicts))
+				mu.Lock()
+				acked = append(acked, res.Tasks...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 40, len(acked), "exactly what the cluster holds is placed")
+	agreeClusters(t, cs...)
+	for _, c := range cs {
+		c.Read(func(v *cluster.View) {
+			for _, ti := range acked {
+				_, ok := v.Task(ti.ID)
+				require.True(t, ok, "acknowledged task %s is on record", ti.ID)
+			}
+		})
+	}
+	var guards int64
+	for _, c := range cs {
+		guards += c.Stats().Conflicts
+	}
+	t.Logf("80 placements tried, 40 placed; %d commits refused by a guard, %d proposals decided again", guards, conflicts.Load())
+}
+
+// TestClusterStateMachine runs random operations through two and three
+// processes' copies and checks after each that the copies agree with one
+// another and with a model: no overcommit, no port held twice, remaining =
+// registered − demands, no acknowledged write lost.
+func TestClusterStateMachine(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	var run atomic.Int64
+	for _, replicas := range []int{2, 3} {
+		t.Run(fmt.Sprintf("replicas=%d", replicas), func(t *testing.T) {
+			rapid.Check(t, func(rt *rapid.T) {
+				name := fmt.Sprintf("sm%d", run.Add(1))
+				cs := make([]*Cluster, replicas)
+				for i := range cs {
+					c, err := OpenCluster(context.Background(), cli, name, ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(uint64(i), uint64(run.Load())))})
+					require.NoError(rt, err)
+					defer c.Close()
+					cs[i] = c
+				}
+				m := &clusterModel{cs: cs, tasks: map[string]*modelTask{}, instances: map[string]*modelInstance{}}
+				rt.Repeat(map[string]func(*rapid.T){
+					"register":   m.register,
+					"run":        m.run,
+					"start":      m.start,
+					"stop":       m.stop,
+					"drain":      m.drain,
+					"deregister": m.deregister,
+					"":           m.check,
+				})
+			})
+		})
+	}
+}
+
+type modelInstance struct {
+	id       string
+	cpu, mem int64
+	status   cluster.InstanceStatus
+}
+
+type modelTask struct {
+	id, instance string
+	cpu, mem     int64
+	status       cluster.TaskStatus
+}
+
+type clusterModel struct {
+	cs        []*Cluster
+	instances map[string]*modelInstance
+	tasks     map[string]*modelTask
+	order     []string // task ids, in the order acknowledged
+	ins       []string
+}
+
+func (m *clusterModel) pick(t *rapid.T) *Cluster {
+	return m.cs[rapid.IntRange(0, len(m.cs)-1).Draw(t, "replica")]
+}
+
+func (m *clusterModel) register(t *rapid.T) {
+	cpu := rapid.SampledFrom([]int64{512, 1024, 2048}).Draw(t, "cpu")
+	info, err := m.pick(t).RegisterInstance(context.Background(), cluster.InstanceSpec{CPU: cpu, Memory: 2 * cpu})
+	require.NoError(t, err)
+	m.instances[info.ID] = &modelInstance{id: info.ID, cpu: cpu, mem: 2 * cpu, status: cluster.InstanceActive}
+	m.ins = append(m.ins, info.ID)
+}
+
+func (m *clusterModel) run(t *rapid.T) {
+	cpu := rapid.SampledFrom([]int64{128, 256, 512}).Draw(t, "taskCPU")
+	var ports []uint16
+	if rapid.Bool().Draw(t, "hostPort") {
+		ports = []uint16{8080}
+	}
+	n := rapid.IntRange(1, 4).Draw(t, "count")
+	res := runTasks(t, m.pick(t), spec(t, cpu, cpu, ports...), n, rapid.Uint64().Draw(t, "seed"))
+	require.Equal(t, n, len(res.Tasks)+len(res.Failures), "every task is placed or reported")
+	for _, ti := range res.Tasks {
+		in := m.instances[ti.InstanceID]
+		require.NotNil(t, in, "placed on a registered instance")
+		require.Equal(t, cluster.InstanceActive, in.status, "placed on an ACTIVE instance")
+		m.tasks[ti.ID] = &modelTask{id: ti.ID, instance: ti.InstanceID, cpu: cpu, mem: cpu, status: cluster.TaskPending}
+		m.order = append(m.order, ti.ID)
+	}
+}
+
+func (m *clusterModel) live(t *rapid.T, status ...cluster.TaskStatus) *modelTask {
+	var ids []string
+	for _, id := range m.order {
+		if slices.Contains(status, m.tasks[id].status) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		t.Skip("no such task")
+	}
+	return m.tasks[rapid.SampledFrom(ids).Draw(t, "task")]
+}
+
+func (m *clusterModel) start(t *rapid.T) {
+	task := m.live(t, cluster.TaskPending)
+	info, err := m.pick(t).TaskStarted(context.Background(), task.id)
+	require.NoError(t, err)
+	require.Equal(t, cluster.TaskRunning, info.LastStatus)
+	task.status = cluster.TaskRunning
+}
+
+func (m *clusterModel) stop(t *rapid.T) {
+	task := m.live(t, cluster.TaskPending, cluster.TaskRunning)
+	info, err := m.pick(t).StopTask(context.Background(), task.id, "test", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	require.Equal(t, cluster.TaskStopped, info.LastStatus)
+	task.status = cluster.TaskStopped
+}
+
+func (m *clusterModel) instance(t *rapid.T) *modelInstance {
+	if len(m.ins) == 0 {
+		t.Skip("no instance")
+	}
+	return m.instances[rapid.SampledFrom(m.ins).Draw(t, "instance")]
+}
+
+func (m *clusterModel) drain(t *rapid.T) {
+	in := m.instance(t)
+	to := rapid.SampledFrom([]cluster.InstanceStatus{cluster.InstanceActive, cluster.InstanceDraining}).Draw(t, "to")
+	_, err := m.pick(t).SetInstanceStatus(context.Background(), in.id, to)
+	if in.status == cluster.InstanceInactive {
+		require.ErrorIs(t, err, cluster.ErrInvalidTransition)
+		return
+	}
+	require.NoError(t, err)
+	in.status = to
+}
+
+func (m *clusterModel) deregister(t *rapid.T) {
+	in := m.instance(t)
+	force := rapid.Bool().Draw(t, "force")
+	busy := false
+	for _, task := range m.tasks {
+		busy = busy || (task.instance == in.id && task.status != cluster.TaskStopped)
+	}
+	_, err := m.pick(t).DeregisterInstance(context.Background(), in.id, force)
+	if busy && !force && in.status != cluster.InstanceInactive {
+		require.ErrorIs(t, err, cluster.ErrInstanceHasTasks)
+		return
+	}
+	require.NoError(t, err)
+	in.status = cluster.InstanceInactive
+	for _, task := range m.tasks {
+		if task.instance == in.id {
+			task.status = cluster.TaskStopped
+		}
+	}
+}
+
+func (m *clusterModel) check(t *rapid.T) {
+	agreeClusters(t, m.cs...)
+	m.cs[0].Read(func(v *cluster.View) {
+		for _, mi := range m.instances {
+			in, ok := v.Instance(mi.id)
+			require.True(t, ok, "instance %s is on record", mi.id)
+			require.Equal(t, mi.status, in.Status())
+			cpu, mem := mi.cpu, mi.mem
+			for _, task := range m.tasks {
+				if task.instance == mi.id && task.status != cluster.TaskStopped {
+					cpu -= task.cpu
+					mem -= task.mem
+				}
+			}
+			require.Equal(t, cpu, in.RemainingCPU(), "remaining = registered − demands on %s", mi.id)
+			require.Equal(t, mem, in.RemainingMemory())
+		}
+		for _, mt := range m.tasks {
+			task, ok := v.Task(mt.id)
+			require.True(t, ok, "acknowledged task %s is on record", mt.id)
+			require.Equal(t, mt.status, task.LastStatus())
+		}
+	})
+}
