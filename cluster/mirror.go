@@ -186,7 +186,9 @@ func (c *Cluster) moveTask(t *Task, it *ImportTask) (bool, error) {
 // out holds what it did, commit is called, still under the cluster's
 // write lock; if commit returns an error, the proposal is undone and
 // ApplyWith returns that error, else the proposal stays applied and
-// observers hear of it. commit must not call back into the cluster.
+// observers hear of it. The task ids an undone proposal drew are not drawn
+// again, since commit may have stored them before it failed. commit must
+// not call back into the cluster.
 func (c *Cluster) ApplyWith(proposal Proposal, out *Applied, commit func(*Applied) error) error {
 	return c.applyTo(proposal, out, commit)
 }

@@ -114,6 +114,20 @@ func TestApplyWithUndo(t *testing.T) {
 		task, _ := v.Task(first[0].ID)
 		assert.Equal(t, cluster.TaskPending, task.LastStatus(), "the stop was undone")
 	})
+
+	// The ids an undone proposal drew are not drawn again.
+	small := cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: &cluster.TaskSpec{Demand: mustDemand(t, 1, 1, nil, nil, 0)}}}}
+	var drawn string
+	err = c.ApplyWith(small, &out, func(a *cluster.Applied) error { drawn = a.Started[0].ID; return boom })
+	require.ErrorIs(t, err, boom)
+	require.NoError(t, c.ApplyWith(small, &out, func(*cluster.Applied) error { return nil }))
+	assert.NotEqual(t, drawn, out.Started[0].ID)
+	c.Read(func(v *cluster.View) {
+		_, ok := v.Task(drawn)
+		assert.False(t, ok, "the undone task is not on record")
+		_, ok = v.Task(out.Started[0].ID)
+		assert.True(t, ok)
+	})
 }
 
 func TestPutRejects(t *testing.T) {

@@ -174,6 +174,9 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 		}
 		if err := commit(&Applied{Stopped: stopped, Started: started}); err != nil {
 			rollback()
+			// The ids drawn are never drawn again: a commit whose fate is
+			// unknown may have kept them.
+			c.taskCount += uint64(len(applied))
 			return err
 		}
 	}

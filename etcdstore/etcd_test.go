@@ -76,7 +76,7 @@ func startEtcd(t testing.TB, n int) ([]*member, []string) {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "stevedore-test"
-		cfg.MaxTxnOps = 4096 // a proposal of many tasks is one transaction
+		cfg.MaxTxnOps = 4096       // a proposal of many tasks is one transaction
 		cfg.UnsafeNoFsync = n == 1 // a single member is never restarted by the tests
 		members[i] = &member{cfg: cfg}
 	}
