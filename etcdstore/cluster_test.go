@@ -450,3 +450,99 @@ func (m *clusterModel) check(t *rapid.T) {
 		}
 	})
 }
+
+// TestClusterFaults runs commits from three processes while an etcd member
+// is stopped and restarted, while etcd's leader moves, and while one
+// process closes its copy mid-call: afterwards the survivors agree, the
+// accounting is exact and every acknowledged task is on record.
+func TestClusterFaults(t *testing.T) {
+	members, eps := startEtcd(t, 3)
+	cs := []*Cluster{
+		openCluster(t, client(t, eps), "app", 1),
+		openCluster(t, client(t, []string{eps[1], eps[2], eps[0]}), "app", 2),
+		openCluster(t, client(t, []string{eps[2], eps[0], eps[1]}), "app", 3),
+	}
+	ctx := context.Background()
+	for range 8 {
+		_, err := cs[0].RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 4096})
+		require.NoError(t, err)
+	}
+	s := spec(t, 256, 256)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	runSome := func(c *Cluster, n int, seed uint64) {
+		defer wg.Done()
+		for i := range n {
+			res, err := scheduler.Execute(c, &scheduler.RandomSpread{Spec: s, Count: 1, Rand: rand.New(rand.NewPCG(seed, uint64(i)))}, 0)
+			if err != nil {
+				continue // closed, or etcd unreachable: the commit's fate is unknown
+			}
+			mu.Lock()
+			for _, ti := range res.Tasks {
+				acked[ti.ID] = true
+			}
+			mu.Unlock()
+		}
+	}
+	wg.Add(3)
+	go runSome(cs[0], 4, 1)
+	go runSome(cs[1], 4, 2)
+	go runSome(cs[2], 4, 3)
+	members[2].stop()
+	wg.Wait()
+	members[2].start(t)
+	wg.Add(2)
+	go runSome(cs[0], 3, 4)
+	go runSome(cs[2], 3, 5)
+	moveLeader(t, members)
+	wg.Wait()
+	wg.Add(1)
+	go runSome(cs[1], 6, 6)
+	require.NoError(t, cs[1].Close())
+	wg.Wait()
+	survivors := []*Cluster{cs[0], cs[2]}
+	agreeClusters(t, survivors...)
+	require.NotEmpty(t, acked, "some commits got through the faults")
+	t.Logf("%d tasks acknowledged; guards refused %d, %d, %d commits", len(acked), cs[0].Stats().Conflicts, cs[1].Stats().Conflicts, cs[2].Stats().Conflicts)
+	cs[2].Read(func(v *cluster.View) {
+		for id := range acked {
+			_, ok := v.Task(id)
+			assert.True(t, ok, "acknowledged task %s is on record", id)
+		}
+		_, running, pending := v.Counts()
+		assert.LessOrEqual(t, running+pending, 16, "at most what fits")
+	})
+	_, err := cs[1].Apply(cluster.Proposal{})
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+// TestClusterCompactedWatchReloads stops a copy's watch, commits three
+// tasks elsewhere, compacts etcd past them and lets the watch start again:
+// the copy loads the records again and misses nothing.
+func TestClusterCompactedWatchReloads(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	a := openCluster(t, cli, "app", 1)
+	ctx := context.Background()
+	_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 2048, Memory: 4096})
+	require.NoError(t, err)
+	b := openCluster(t, client(t, eps), "app", 2)
+	b.cancel()
+	<-b.done
+	from := b.Revision() + 1
+	res := runTasks(t, a, spec(t, 256, 256), 3, 7)
+	require.Equal(t, 3, len(res.Tasks))
+	_, err = a.StopTask(ctx, res.Tasks[0].ID, "gone", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	resp, err := cli.Get(ctx, "x")
+	require.NoError(t, err)
+	_, err = cli.Compact(ctx, resp.Header.Revision)
+	require.NoError(t, err)
+	wctx, cancel := context.WithCancel(context.Background())
+	b.cancel, b.done = cancel, make(chan struct{})
+	go b.follow(wctx, from)
+	require.NoError(t, b.Sync(ctx))
+	assert.Equal(t, 1, b.Stats().Reloads, "the compacted watch made it reload")
+	agreeClusters(t, a, b)
+}
