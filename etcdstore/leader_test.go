@@ -55,7 +55,7 @@ func leader(t testing.TB, rs []*Replica) int {
 		for i, r := range rs {
 			go func() {
 				select {
-				case <-r.elected:
+				case <-r.election.elected:
 					cases <- i
 				case <-stop:
 				}

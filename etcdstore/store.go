@@ -13,7 +13,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/stevedore-go/stevedore"
 	"github.com/stevedore-go/stevedore/ecsapi"
@@ -77,8 +76,7 @@ type Replica struct {
 	m       *journal.Machine
 	waiting map[string]chan journal.Response // log keys this replica wrote, not yet applied
 
-	leading atomic.Bool
-	elected chan struct{} // gets a value each time this replica comes to lead
+	election *election
 }
 
 // header is the state's first key: the options every replica must share.
@@ -112,10 +110,11 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, er
 	}
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
-	r := &Replica{feed: feed{etcd: cli}, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}, elected: make(chan struct{}, 1)}
+	r := &Replica{feed: feed{etcd: cli}, opts: opts, id: hex.EncodeToString(raw[:]), waiting: map[string]chan journal.Response{}}
 	if r.opts.Name == "" {
 		r.opts.Name = r.id
 	}
+	r.election = newElection(cli, opts.Prefix+"leader", r.opts.Name, opts.SessionTTL)
 	r.pre = ecsapi.NewHandler(nil, ecsapi.Options{Credentials: opts.Credentials, Region: opts.Region, MaxBodyBytes: opts.Journal.MaxBodyBytes})
 	want := header{Seed: opts.Journal.Seed, Region: opts.Journal.Region, AccountID: opts.Journal.AccountID, StartDelay: opts.Journal.StartDelay}
 	body, _ := json.Marshal(want)
@@ -314,8 +313,6 @@ func (r *Replica) log(ctx context.Context, e journal.Entry, guard []clientv3.Cmp
 	}
 }
 
-var errNotLeader = errors.New("etcdstore: not the scheduler's leader")
-
 // ServeHTTP serves ECS's API (see package ecsapi) on the shared state.
 func (r *Replica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	op, body, ok := r.pre.Precheck(w, req)
@@ -344,7 +341,7 @@ func (r *Replica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // Leading reports whether this replica holds the scheduler's election.
-func (r *Replica) Leading() bool { return r.leading.Load() }
+func (r *Replica) Leading() bool { return r.election.leading.Load() }
 
 // RunScheduler campaigns for the scheduler's election and, while this
 // replica leads, logs a tick (a step of every cluster's agents, capacity
@@ -354,54 +351,25 @@ func (r *Replica) Leading() bool { return r.leading.Load() }
 // seconds and another replica's RunScheduler takes over. It returns when
 // ctx ends or ticks is closed.
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
-	for ctx.Err() == nil {
-		s, err := concurrency.NewSession(r.etcd, concurrency.WithTTL(r.opts.SessionTTL), concurrency.WithContext(ctx))
-		if err != nil {
-			return err
-		}
-		err = r.lead(ctx, s, ticks)
-		r.leading.Store(false)
-		// Revoke the lease even when ctx has ended, so that the next leader
-		// need not wait for it to lapse; bounded by the lease's own life.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(r.opts.SessionTTL)*time.Second)
-		_, _ = r.etcd.Revoke(rctx, s.Lease())
-		cancel()
-		_ = s.Close()
-		if errors.Is(err, errTicksClosed) {
-			return nil
-		}
-	}
-	return ctx.Err()
-}
-
-var errTicksClosed = errors.New("ticks closed")
-
-func (r *Replica) lead(ctx context.Context, s *concurrency.Session, ticks <-chan time.Time) error {
-	e := concurrency.NewElection(s, r.opts.Prefix+"leader")
-	if err := e.Campaign(ctx, r.opts.Name); err != nil {
-		return err
-	}
-	r.leading.Store(true)
-	select {
-	case r.elected <- struct{}{}:
-	default:
-	}
-	guard := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.Done():
-			return errors.New("etcdstore: the election's lease ended")
-		case now, ok := <-ticks:
-			if !ok {
-				return errTicksClosed
+	return r.election.run(ctx, func(ctx context.Context, t term) error {
+		guard := []clientv3.Cmp{t.guard()}
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.done:
+				return errors.New("etcdstore: the election's lease ended")
+			case now, ok := <-ticks:
+				if !ok {
+					return errTicksClosed
+				}
+				// A tick's failure is the state's, the same on every
+				// replica; an error is the leadership's or etcd's: give
+				// the election up.
+				if _, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard); err != nil {
+					return err
+				}
 			}
-			out, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard)
-			if err != nil {
-				return err // not the leader any more, closed, or failed: give the election up
-			}
-			_ = out // a tick's failure is the state's, the same on every replica
 		}
-	}
+	})
 }

@@ -1,0 +1,83 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// term is one elected term: the leader's writes are guarded by its
+// election key's create revision, so that a process that lost the
+// election writes nothing.
+type term struct {
+	key  string
+	rev  int64
+	done <-chan struct{} // closed when the term's lease ends
+}
+
+// guard is the comparison that holds while the term lasts.
+func (t term) guard() clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)
+}
+
+// errTicksClosed ends an election loop: the caller closed its ticks.
+var errTicksClosed = errors.New("ticks closed")
+
+// errNotLeader is a leader's write refused because its term has ended.
+var errNotLeader = errors.New("etcdstore: not the scheduler's leader")
+
+// election campaigns at key and runs lead for each term this process
+// wins, until ctx ends or lead returns errTicksClosed. A term ends when
+// lead returns (with any error: the process gives the election up); the
+// lease is then revoked, so the next leader need not wait for it to
+// lapse.
+type election struct {
+	etcd    *clientv3.Client
+	key     string
+	name    string
+	ttl     int
+	leading atomic.Bool
+	elected chan struct{} // gets a value each time this process comes to lead
+}
+
+func newElection(cli *clientv3.Client, key, name string, ttl int) *election {
+	return &election{etcd: cli, key: key, name: name, ttl: ttl, elected: make(chan struct{}, 1)}
+}
+
+func (e *election) run(ctx context.Context, lead func(ctx context.Context, t term) error) error {
+	for ctx.Err() == nil {
+		s, err := concurrency.NewSession(e.etcd, concurrency.WithTTL(e.ttl), concurrency.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		err = e.term(ctx, s, lead)
+		e.leading.Store(false)
+		// Revoke the lease even when ctx has ended; bounded by the lease's
+		// own life.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(e.ttl)*time.Second)
+		_, _ = e.etcd.Revoke(rctx, s.Lease())
+		cancel()
+		_ = s.Close()
+		if errors.Is(err, errTicksClosed) {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+func (e *election) term(ctx context.Context, s *concurrency.Session, lead func(ctx context.Context, t term) error) error {
+	el := concurrency.NewElection(s, e.key)
+	if err := el.Campaign(ctx, e.name); err != nil {
+		return err
+	}
+	e.leading.Store(true)
+	select {
+	case e.elected <- struct{}{}:
+	default:
+	}
+	return lead(ctx, term{key: el.Key(), rev: el.Rev(), done: s.Done()})
+}
