@@ -18,6 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
@@ -73,6 +74,10 @@ type Cluster struct {
 	tasks     map[string]*taskRecord // a non-stopped task's id → its record
 
 	commits, conflicts atomic.Int64
+
+	election   *election // the service scheduler's (RunServices)
+	engineOnce sync.Once
+	engine     *placement.Engine
 
 	// beforeTxn, if set, runs just before a commit's transaction (tests use
 	// it to commit from another process at the worst moment).
@@ -172,6 +177,7 @@ func OpenCluster(ctx context.Context, cli *clientv3.Client, name string, opts Cl
 		return nil, fmt.Errorf("etcdstore: making cluster %s: %w", name, err)
 	}
 	c.feed = feed{etcd: cli, prefix: c.key + "/", syncKey: c.key, apply: c.applyEvent, reload: c.load}
+	c.election = newElection(cli, c.key+"/leader", fmt.Sprintf("%016x", rnd.Uint64()), 5)
 	if err := c.start(ctx); err != nil {
 		return nil, err
 	}
@@ -359,16 +365,18 @@ func (c *Cluster) ARN() string { return c.m.ARN() }
 func (c *Cluster) Apply(p cluster.Proposal) (cluster.Applied, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
-	return c.apply(ctx, p)
+	return c.apply(ctx, p, nil)
 }
 
-func (c *Cluster) apply(ctx context.Context, p cluster.Proposal) (cluster.Applied, error) {
+// apply is Apply; a leader's commits are guarded by its term too, and
+// refused with errNotLeader once it has ended.
+func (c *Cluster) apply(ctx context.Context, p cluster.Proposal, lead *term) (cluster.Applied, error) {
 	for {
 		var out cluster.Applied
 		c.mu.Lock()
 		err := c.err
 		if err == nil {
-			err = c.m.ApplyWith(p, &out, func(a *cluster.Applied) error { return c.commit(ctx, a, p) })
+			err = c.m.ApplyWith(p, &out, func(a *cluster.Applied) error { return c.commit(ctx, a, p, lead) })
 		}
 		c.mu.Unlock()
 		if !errors.Is(err, errStale) {
@@ -387,7 +395,7 @@ func (c *Cluster) apply(ctx context.Context, p cluster.Proposal) (cluster.Applie
 
 // commit writes what a proposal did, guarded. It runs under c.mu and the
 // copy's write lock (see cluster.Cluster.ApplyWith).
-func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Proposal) error {
+func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Proposal, lead *term) error {
 	var cmps []clientv3.Cmp
 	var ops []clientv3.Op
 	var touched []string
@@ -432,11 +440,22 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 	if c.beforeTxn != nil {
 		c.beforeTxn()
 	}
-	resp, err := c.etcd.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	var orElse []clientv3.Op
+	if lead != nil {
+		cmps = append(cmps, lead.guard())
+		orElse = append(orElse, clientv3.OpGet(lead.key))
+	}
+	resp, err := c.etcd.Txn(ctx).If(cmps...).Then(ops...).Else(orElse...).Commit()
 	if err != nil {
 		return fmt.Errorf("etcdstore: committing to cluster %s: %w", c.name, err)
 	}
 	if !resp.Succeeded {
+		if lead != nil {
+			kvs := resp.Responses[0].GetResponseRange().Kvs
+			if len(kvs) == 0 || kvs[0].CreateRevision != lead.rev {
+				return errNotLeader
+			}
+		}
 		return errStale
 	}
 	rev := resp.Header.Revision
@@ -684,7 +703,7 @@ func (c *Cluster) StopTask(ctx context.Context, ref, reason string, code cluster
 		case info.LastStatus == cluster.TaskStopped:
 			return info, nil
 		}
-		a, err := c.apply(ctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: info.ID, Reason: reason, Code: code}}})
+		a, err := c.apply(ctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: info.ID, Reason: reason, Code: code}}}, nil)
 		if errors.Is(err, cluster.ErrConflict) {
 			continue // stopped meanwhile: answer as above
 		}

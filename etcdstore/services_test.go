@@ -1,0 +1,177 @@
+package etcdstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/scheduler"
+	"github.com/stevedore-go/stevedore/taskdef"
+)
+
+// servicesDriver runs a Cluster's RunServices with ticks the test sends.
+type servicesDriver struct {
+	c      *Cluster
+	ticks  chan time.Time
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func runServices(c *Cluster, seed uint64) *servicesDriver {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &servicesDriver{c: c, ticks: make(chan time.Time), cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- c.RunServices(ctx, d.ticks, ServicesOptions{SessionTTL: 1, Seed: seed}) }()
+	return d
+}
+
+// elected waits (bounded) until one of the drivers' clusters leads.
+func elected(t *testing.T, ds ...*servicesDriver) *servicesDriver {
+	deadline := time.After(30 * time.Second)
+	for {
+		for _, d := range ds {
+			if d.c.Leading() {
+				return d
+			}
+		}
+		select {
+		case <-ds[0].c.election.elected:
+		case <-ds[len(ds)-1].c.election.elected:
+		case <-time.After(50 * time.Millisecond): // poll again: either may win
+		case <-deadline:
+			t.Fatal("no process elected")
+		}
+	}
+}
+
+// tickAll sends one tick to the leader and waits until it has run it (the
+// next send blocks until then), then has every task reported RUNNING.
+func tickAll(t *testing.T, d *servicesDriver) {
+	d.ticks <- clusterClock.Now()
+	d.ticks <- clusterClock.Now() // accepted once the first reconcile is done
+	require.NoError(t, d.c.Sync(context.Background()))
+	var pending []string
+	d.c.Read(func(v *cluster.View) {
+		for task := range v.Tasks() {
+			if task.LastStatus() == cluster.TaskPending {
+				pending = append(pending, task.ID())
+			}
+		}
+	})
+	for _, id := range pending {
+		_, err := d.c.TaskStarted(context.Background(), id)
+		require.NoError(t, err)
+	}
+}
+
+// serviceTasks counts the service's tasks that are not STOPPED, by task
+// definition.
+func serviceTasks(t *testing.T, c *Cluster, name string) map[string]int {
+	require.NoError(t, c.Sync(context.Background()))
+	out := map[string]int{}
+	c.Read(func(v *cluster.View) {
+		for task := range v.Tasks() {
+			if task.Group() == "service:"+name && task.LastStatus() != cluster.TaskStopped {
+				out[task.TaskDefinitionARN()]++
+			}
+		}
+	})
+	return out
+}
+
+func webDef(cpu int) taskdef.TaskDefinition {
+	return taskdef.TaskDefinition{Family: "web", ContainerDefinitions: []taskdef.ContainerDefinition{{Name: "web", Image: "nginx", CPU: cpu, Memory: 256}}}
+}
+
+// TestClusterServices: the service scheduler runs in the elected process;
+// a new leader takes the services up with their tasks, and goes on.
+func TestClusterServices(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	ctx := context.Background()
+	for range 4 {
+		_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 2048, Memory: 4096})
+		require.NoError(t, err)
+	}
+	v1, err := a.RegisterTaskDefinition(ctx, webDef(256))
+	require.NoError(t, err)
+	assert.Equal(t, 1, v1.Revision)
+	require.NoError(t, b.CreateService(ctx, ServiceSpec{ServiceName: "web", TaskDefinition: v1.TaskDefinitionArn, DesiredCount: 3}))
+	require.ErrorIs(t, a.CreateService(ctx, ServiceSpec{ServiceName: "web", TaskDefinition: v1.TaskDefinitionArn}), scheduler.ErrServiceExists)
+	require.ErrorIs(t, a.CreateService(ctx, ServiceSpec{ServiceName: "bad", TaskDefinition: v1.TaskDefinitionArn, DesiredCount: -1}), ErrInvalidService)
+	require.ErrorIs(t, a.CreateService(ctx, ServiceSpec{ServiceName: "none", TaskDefinition: v1.TaskDefinitionArn + "9"}), ErrNoTaskDefinition)
+
+	da, db := runServices(a, 1), runServices(b, 2)
+	lead := elected(t, da, db)
+	tickAll(t, lead)
+	assert.Equal(t, map[string]int{v1.TaskDefinitionArn: 3}, serviceTasks(t, a, "web"))
+	assert.Equal(t, map[string]int{v1.TaskDefinitionArn: 3}, serviceTasks(t, b, "web"))
+	five := 5
+	_, err = a.UpdateService(ctx, "web", &five, "")
+	require.NoError(t, err)
+	tickAll(t, lead)
+	assert.Equal(t, map[string]int{v1.TaskDefinitionArn: 5}, serviceTasks(t, b, "web"))
+
+	// The leader dies; the other process takes the service up, tasks and
+	// all, and starts none it already has.
+	lead.cancel()
+	<-lead.done
+	next := elected(t, da, db)
+	require.NotSame(t, lead, next)
+	tickAll(t, next)
+	assert.Equal(t, map[string]int{v1.TaskDefinitionArn: 5}, serviceTasks(t, a, "web"))
+	two := 2
+	_, err = b.UpdateService(ctx, "web", &two, "")
+	require.NoError(t, err)
+	tickAll(t, next)
+	assert.Equal(t, map[string]int{v1.TaskDefinitionArn: 2}, serviceTasks(t, a, "web"))
+
+	// A rolling deployment to a new revision.
+	v2, err := b.RegisterTaskDefinition(ctx, webDef(512))
+	require.NoError(t, err)
+	assert.Equal(t, 2, v2.Revision)
+	_, err = a.UpdateService(ctx, "web", nil, v2.TaskDefinitionArn)
+	require.NoError(t, err)
+	for range 10 {
+		tickAll(t, next)
+		if got := serviceTasks(t, a, "web"); got[v1.TaskDefinitionArn] == 0 {
+			break
+		}
+	}
+	assert.Equal(t, map[string]int{v2.TaskDefinitionArn: 2}, serviceTasks(t, a, "web"))
+	agreeClusters(t, a, b)
+	next.cancel()
+	<-next.done
+}
+
+// TestTermGuard: a term's commits are refused once it has ended.
+func TestTermGuard(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	c := openCluster(t, cli, "app", 1)
+	ctx := context.Background()
+	in, err := c.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	require.NoError(t, err)
+	s, err := concurrency.NewSession(cli, concurrency.WithTTL(5))
+	require.NoError(t, err)
+	defer s.Close()
+	e := concurrency.NewElection(s, c.key+"/leader")
+	require.NoError(t, e.Campaign(ctx, "test"))
+	st := termState{c: c, lead: &term{key: e.Key(), rev: e.Rev(), done: s.Done()}}
+	p := cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 128, 128)}}}
+	_, err = st.Apply(p)
+	require.NoError(t, err, "the leader commits")
+	require.NoError(t, e.Resign(ctx))
+	_, err = st.Apply(p)
+	require.ErrorIs(t, err, errNotLeader, "a term that ended commits nothing")
+	agreeClusters(t, c)
+	c.Read(func(v *cluster.View) {
+		x, _ := v.Instance(in.ID)
+		assert.Equal(t, int64(1024-128), x.RemainingCPU())
+	})
+}
