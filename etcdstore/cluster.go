@@ -197,7 +197,7 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 	var rev int64
 	from := prefix
 	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(500)}
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(2000)}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
 		}

@@ -2,12 +2,15 @@ package etcdstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/stevedore-go/stevedore/cluster"
 	"github.com/stevedore-go/stevedore/scheduler"
@@ -135,4 +138,75 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// BenchmarkCluster100k measures a cluster of 100,000 instances on etcd:
+// "open" loads every record into a new copy (what a process that starts
+// or reloads after compaction does), "place-stop" is the place+stop pair
+// of BenchmarkClusterRunStopTask from 4 callers over 2 copies.
+func BenchmarkCluster100k(b *testing.B) {
+	const instances = 100_000
+	_, eps := startEtcd(b, 1)
+	cli := client(b, eps)
+	ctx := context.Background()
+	seedCopy := openCluster(b, cli, "big", 99)
+	spec := cluster.InstanceSpec{CPU: 4096, Memory: 8192}
+	var ops []clientv3.Op
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			b.Fatal(err)
+		}
+		ops = ops[:0]
+	}
+	for i := range instances {
+		id := fmt.Sprintf("%032x", i+1)
+		body, _ := json.Marshal(instanceRecord{
+			ARN:    "arn:aws:ecs:us-east-1:123456789012:container-instance/big/" + id,
+			Status: "ACTIVE", AgentConnected: true, EC2InstanceID: fmt.Sprintf("i-%017x", i+1),
+			RegisteredAt: clusterClock.Now(), Spec: spec,
+		})
+		ops = append(ops, clientv3.OpPut(seedCopy.instanceKey(id), string(body)))
+		if len(ops) == 1000 {
+			flush()
+		}
+	}
+	flush()
+	b.Run("open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c, err := OpenCluster(ctx, cli, "big", ClusterOptions{Clock: clusterClock})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var n int
+			c.Read(func(v *cluster.View) { n, _, _ = v.Counts() })
+			if n != instances {
+				b.Fatalf("loaded %d instances", n)
+			}
+			_ = c.Close()
+		}
+		b.ReportMetric(float64(instances)*float64(b.N)/b.Elapsed().Seconds(), "instances/s")
+	})
+	b.Run("place-stop", func(b *testing.B) {
+		cs := []*Cluster{openCluster(b, client(b, eps), "big", 1), openCluster(b, client(b, eps), "big", 2)}
+		var mu sync.Mutex
+		owner := map[string]*Cluster{}
+		benchPlaceStop(b, func(i int) scheduler.State { return cs[i%2] }, func(id string) error {
+			mu.Lock()
+			c := owner[id]
+			mu.Unlock()
+			_, err := c.StopTask(ctx, id, "done", cluster.StopUserInitiated)
+			return err
+		}, func() float64 {
+			s0, s1 := cs[0].Stats(), cs[1].Stats()
+			return float64(s0.Conflicts+s1.Conflicts) / float64(max(s0.Commits+s1.Commits, 1))
+		}, func(id string, i int) {
+			mu.Lock()
+			owner[id] = cs[i%2]
+			mu.Unlock()
+		})
+	})
 }

@@ -77,7 +77,10 @@ func startEtcd(t testing.TB, n int) ([]*member, []string) {
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "stevedore-test"
 		cfg.MaxTxnOps = 4096       // a proposal of many tasks is one transaction
-		cfg.UnsafeNoFsync = n == 1 // a single member is never restarted by the tests
+		// A single member is never restarted by the tests; benchmarks
+		// measure etcd as it runs in production, with fsync.
+		_, bench := t.(*testing.B)
+		cfg.UnsafeNoFsync = n == 1 && !bench
 		members[i] = &member{cfg: cfg}
 	}
 	// The members of a new cluster wait for each other: start them together.
