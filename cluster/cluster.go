@@ -94,6 +94,9 @@ type Cluster struct {
 	// made, do not encode their numbers); nil for a cluster that imported
 	// none. Written only by Import, under mu.
 	foreign   map[string]uint64
+	// undone holds the ids of tasks an ApplyWith drew and then undid:
+	// PutTask may still add them (mirror.go).
+	undone map[string]struct{}
 	observers []Observer
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu
@@ -548,6 +551,9 @@ func (c *Cluster) prune(now time.Time) {
 	for c.stoppedHead < len(c.stopped) && c.expired(c.stopped[c.stoppedHead], now) {
 		t := c.stopped[c.stoppedHead]
 		c.tasks.remove(t.seq, c.taskCount)
+		if c.foreign != nil {
+			delete(c.foreign, t.id)
+		}
 		c.stopped[c.stoppedHead] = nil
 		c.stoppedHead++
 	}

@@ -116,6 +116,7 @@ func (c *Cluster) PutTask(it ImportTask) (changed bool, err error) {
 			return false, &ConflictError{InstanceID: in.id, Reason: r}
 		}
 	}
+	delete(c.undone, id)
 	rec := new(Task)
 	*rec = t
 	if rec.last != TaskStopped {
@@ -144,6 +145,9 @@ func (c *Cluster) PutTask(it ImportTask) (changed bool, err error) {
 // gone reports whether the cluster had the task r names and has let it go
 // (a STOPPED task past its retention). c.mu is held.
 func (c *Cluster) gone(r taskRef) bool {
+	if _, ok := c.undone[lastPart(r.ref)]; ok {
+		return false // drawn by an undone ApplyWith: its store may have it
+	}
 	if _, ok := c.foreign[lastPart(r.ref)]; ok {
 		return true
 	}
@@ -187,7 +191,8 @@ func (c *Cluster) moveTask(t *Task, it *ImportTask) (bool, error) {
 // write lock; if commit returns an error, the proposal is undone and
 // ApplyWith returns that error, else the proposal stays applied and
 // observers hear of it. The task ids an undone proposal drew are not drawn
-// again, since commit may have stored them before it failed. commit must
+// again, since commit may have stored them before it failed, and
+// [Cluster.PutTask] adds them if the store brings them back. commit must
 // not call back into the cluster.
 func (c *Cluster) ApplyWith(proposal Proposal, out *Applied, commit func(*Applied) error) error {
 	return c.applyTo(proposal, out, commit)

@@ -128,6 +128,17 @@ func TestApplyWithUndo(t *testing.T) {
 		_, ok = v.Task(out.Started[0].ID)
 		assert.True(t, ok)
 	})
+	// Its store kept it after all (the commit's answer was lost): the
+	// store's copy of it is taken.
+	kept := describeTask(out.Started[0], small.Placements[0].Spec)
+	kept.ARN = kept.ARN[:len(kept.ARN)-32] + drawn
+	changed, err := c.PutTask(kept)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	c.Read(func(v *cluster.View) {
+		_, ok := v.Task(drawn)
+		assert.True(t, ok, "the task its store kept is on record")
+	})
 }
 
 func TestPutRejects(t *testing.T) {

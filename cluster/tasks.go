@@ -173,9 +173,16 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 			started[i] = c.placedInfo(&records[i])
 		}
 		if err := commit(&Applied{Stopped: stopped, Started: started}); err != nil {
+			// The ids drawn are never drawn again, and are remembered: a
+			// commit whose fate is unknown may have kept them, and its
+			// store may yet bring them back (PutTask).
+			if c.undone == nil {
+				c.undone = map[string]struct{}{}
+			}
+			for _, t := range applied {
+				c.undone[t.id] = struct{}{}
+			}
 			rollback()
-			// The ids drawn are never drawn again: a commit whose fate is
-			// unknown may have kept them.
 			c.taskCount += uint64(len(applied))
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -47,7 +48,17 @@ type ClusterOptions struct {
 	// Timeout bounds the etcd calls of [Cluster.Apply], which has no
 	// context of its own; 0 means 10 seconds.
 	Timeout time.Duration
+	// MaxTxnOps is the etcd server's --max-txn-ops: a commit writes one
+	// key per task it starts or stops and one per instance it touches, in
+	// one transaction, so a proposal that needs more is refused with
+	// ErrTooLarge before it is sent. 0 means 128, etcd's default; raise
+	// both together for services that place more tasks at a time.
+	MaxTxnOps int
 }
+
+// ErrTooLarge is returned for a commit that needs more operations in its
+// etcd transaction than ClusterOptions.MaxTxnOps allows.
+var ErrTooLarge = errors.New("etcdstore: the commit needs more operations than one etcd transaction allows")
 
 // Cluster is one ECS cluster's state kept on etcd, one key per container
 // instance and per task, and mirrored in this process by a
@@ -72,6 +83,7 @@ type Cluster struct {
 	revs      map[string]int64       // every key's mod revision as the copy has it
 	instances map[string][]byte      // an instance's id → its record, as stored
 	tasks     map[string]*taskRecord // a non-stopped task's id → its record
+	stopped   map[string]time.Time   // a STOPPED task whose key remains → when it stopped
 
 	commits, conflicts atomic.Int64
 
@@ -80,8 +92,11 @@ type Cluster struct {
 	engine     *placement.Engine
 
 	// beforeTxn, if set, runs just before a commit's transaction (tests use
-	// it to commit from another process at the worst moment).
+	// it to commit from another process at the worst moment); afterTxn,
+	// if set, just after, and an error from it stands for an answer lost
+	// on the way back.
 	beforeTxn func()
+	afterTxn  func() error
 }
 
 // clusterRecord is the value of a cluster's own key.
@@ -131,7 +146,8 @@ type taskRecord struct {
 
 // ErrDiverged wraps the error of a record the copy could not take: a
 // change written to etcd by something that did not guard it as a
-// [Cluster] does. The copy stops following; open it again.
+// [Cluster] does (or a log entry a [Replica] cannot read). The copy stops
+// following, and its calls return the error; open it again.
 var ErrDiverged = errors.New("etcdstore: the copy cannot follow the records on etcd")
 
 // errStale is a commit whose guards failed: a key it read has moved.
@@ -157,6 +173,9 @@ func OpenCluster(ctx context.Context, cli *clientv3.Client, name string, opts Cl
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
+	if opts.MaxTxnOps <= 0 {
+		opts.MaxTxnOps = 128
+	}
 	rnd := opts.Rand
 	if rnd == nil {
 		var seed [16]byte
@@ -165,7 +184,7 @@ func OpenCluster(ctx context.Context, cli *clientv3.Client, name string, opts Cl
 	}
 	c := &Cluster{
 		opts: opts, name: name, key: opts.Prefix + "clusters/" + name, rnd: rnd,
-		revs: map[string]int64{}, instances: map[string][]byte{}, tasks: map[string]*taskRecord{},
+		revs: map[string]int64{}, instances: map[string][]byte{}, tasks: map[string]*taskRecord{}, stopped: map[string]time.Time{},
 	}
 	c.m = cluster.New(name, cluster.Options{
 		Clock: opts.Clock, ARNPrefix: opts.ARNPrefix, StoppedTaskRetention: opts.StoppedTaskRetention,
@@ -188,15 +207,19 @@ func (c *Cluster) instanceKey(id string) string { return c.key + "/instances/" +
 func (c *Cluster) taskKey(id string) string     { return c.key + "/tasks/" + id }
 
 // load reads every record at one revision, paged by key, and makes the
-// copy match it (a record the copy has already is a no-op; an instance or
-// task is never deleted before it is INACTIVE or STOPPED, so a reload
-// misses nothing a deletion took).
+// copy match it. On a copy that already holds state (a reload after a
+// compacted watch) the changes it missed are taken in an order that
+// never needs more room than the state had at any time: the instances new
+// to the copy, the tasks that stopped (those recorded STOPPED, then those
+// whose keys are gone: a STOPPED task's key is deleted past its
+// retention), the other instances' changes, then the tasks that are new
+// or changed.
 func (c *Cluster) load(ctx context.Context) (int64, error) {
 	prefix := c.key + "/"
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	var rev int64
-	from := prefix
-	for {
+	var kvs []*mvccpb.KeyValue
+	for from := prefix; ; {
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(2000)}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
@@ -208,32 +231,128 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
-		c.mu.Lock()
-		for _, kv := range resp.Kvs {
-			ev := &clientv3.Event{Type: clientv3.EventTypePut, Kv: kv}
-			if err := c.applyEvent(ev); err != nil {
-				c.mu.Unlock()
-				return 0, fmt.Errorf("%w: %s: %w", ErrDiverged, kv.Key, err)
-			}
-		}
-		c.mu.Unlock()
+		kvs = append(kvs, resp.Kvs...)
 		if !resp.More || len(resp.Kvs) == 0 {
-			return rev, nil
+			break
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+	kind := func(kv *mvccpb.KeyValue) string {
+		k, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), prefix), "/")
+		return k
+	}
+	stopped := func(kv *mvccpb.KeyValue) bool {
+		var r struct {
+			LastStatus string `json:"lastStatus"`
+		}
+		return json.Unmarshal(kv.Value, &r) == nil && r.LastStatus == cluster.TaskStopped.String()
+	}
+	present := make(map[string]bool, len(kvs))
+	for _, kv := range kvs {
+		present[string(kv.Key)] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	put := func(kv *mvccpb.KeyValue) error {
+		return c.applyEvent(&clientv3.Event{Type: clientv3.EventTypePut, Kv: kv})
+	}
+	for _, kv := range kvs { // instances new to the copy, for the tasks on them
+		if kind(kv) == "instances" && c.instances[lastID(string(kv.Key))] == nil {
+			if err := put(kv); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for _, kv := range kvs {
+		if kind(kv) == "tasks" && stopped(kv) {
+			if err := put(kv); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := c.stopMissing(present); err != nil {
+		return 0, err
+	}
+	for _, kv := range kvs {
+		if kind(kv) == "instances" {
+			if err := put(kv); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for _, kv := range kvs {
+		if kind(kv) != "instances" && !(kind(kv) == "tasks" && stopped(kv)) {
+			if err := put(kv); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return rev, nil
 }
 
-// applyEvent makes the copy take one record's change. c.mu is held.
+// stopMissing stops the copy's tasks that are not STOPPED and whose keys
+// are not among present: they stopped, and their keys were deleted past
+// their retention, while the copy was not following. [INF] Their stop
+// time is the copy's clock's, their reason ReasonMissedStop. c.mu is held.
+func (c *Cluster) stopMissing(present map[string]bool) error {
+	var missing []cluster.ImportTask
+	now := c.opts.Clock.Now()
+	c.m.Read(func(v *cluster.View) {
+		for t := range v.Tasks() {
+			if t.LastStatus() == cluster.TaskStopped || present[c.taskKey(t.ID())] {
+				continue
+			}
+			r := c.tasks[t.ID()]
+			if r == nil {
+				continue
+			}
+			it, err := r.describe()
+			if err != nil {
+				continue
+			}
+			it.LastStatus, it.DesiredStatus = cluster.TaskStopped, cluster.TaskStopped
+			it.StoppingAt, it.StoppedAt, it.StoppedReason = now, now, ReasonMissedStop
+			missing = append(missing, it)
+		}
+	})
+	for _, it := range missing {
+		if _, err := c.m.PutTask(it); err != nil {
+			return fmt.Errorf("%w: %v", ErrDiverged, err)
+		}
+		delete(c.tasks, lastID(it.ARN))
+	}
+	return nil
+}
+
+// ReasonMissedStop is the stoppedReason a copy gives a task it last knew
+// running whose key was deleted (a STOPPED task past its retention) while
+// the copy was not following etcd.
+const ReasonMissedStop = "Task stopped while this copy was not following the cluster's records"
+
+// applyEvent makes the copy take one record's change. c.mu is held. Every
+// error it returns wraps ErrDiverged once.
 func (c *Cluster) applyEvent(ev *clientv3.Event) error {
+	if err := c.take(ev); err != nil {
+		return fmt.Errorf("%w: %s at revision %d: %v", ErrDiverged, ev.Kv.Key, ev.Kv.ModRevision, err)
+	}
+	return nil
+}
+
+func (c *Cluster) take(ev *clientv3.Event) error {
 	key := string(ev.Kv.Key)
 	rest := strings.TrimPrefix(key, c.key+"/")
 	kind, id, _ := strings.Cut(rest, "/")
 	if ev.Type == clientv3.EventTypeDelete {
-		delete(c.revs, key) // a pruned STOPPED task; the copy retains it as it retains STOPPED tasks
-		if kind == "tasks" {
-			delete(c.tasks, id)
+		switch kind {
+		case "instances":
+			return errors.New("a container instance's key was deleted")
+		case "tasks":
+			if c.tasks[id] != nil {
+				return errors.New("the key of a task that is not STOPPED was deleted")
+			}
 		}
+		delete(c.revs, key) // a STOPPED task past its retention
+		delete(c.stopped, id)
 		return nil
 	}
 	if ev.Kv.ModRevision <= c.revs[key] {
@@ -250,7 +369,7 @@ func (c *Cluster) applyEvent(ev *clientv3.Event) error {
 			return err
 		}
 		if _, err := c.m.PutInstance(ii); err != nil {
-			return fmt.Errorf("%w: %w", ErrDiverged, err)
+			return err
 		}
 		c.instances[id] = ev.Kv.Value
 	case "tasks":
@@ -263,15 +382,16 @@ func (c *Cluster) applyEvent(ev *clientv3.Event) error {
 			return err
 		}
 		if _, err := c.m.PutTask(it); err != nil {
-			return fmt.Errorf("%w: %w", ErrDiverged, err)
+			return err
 		}
 		if it.LastStatus == cluster.TaskStopped {
 			delete(c.tasks, id)
+			c.stopped[id] = it.StoppedAt
 		} else {
 			c.tasks[id] = r
 		}
 	default:
-		return nil // not a record of this package
+		return nil // not a record of this package (the services, the election)
 	}
 	c.revs[key] = ev.Kv.ModRevision
 	return nil
@@ -445,7 +565,13 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 		cmps = append(cmps, lead.guard())
 		orElse = append(orElse, clientv3.OpGet(lead.key))
 	}
+	if err := c.fits(cmps, ops); err != nil {
+		return err
+	}
 	resp, err := c.etcd.Txn(ctx).If(cmps...).Then(ops...).Else(orElse...).Commit()
+	if err == nil && c.afterTxn != nil {
+		err = c.afterTxn()
+	}
 	if err != nil {
 		return fmt.Errorf("etcdstore: committing to cluster %s: %w", c.name, err)
 	}
@@ -464,12 +590,57 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 		c.revs[c.taskKey(id)] = rev
 		if r.LastStatus == cluster.TaskStopped.String() {
 			delete(c.tasks, id)
+			c.stopped[id] = r.StoppedAt
 		} else {
 			c.tasks[id] = r
 		}
 	}
 	for _, id := range touched {
 		c.revs[c.instanceKey(id)] = rev
+	}
+	return nil
+}
+
+// PruneStopped deletes the keys of the STOPPED tasks that stopped longer
+// ago than the stopped-task retention (ECS keeps a stopped task visible
+// for about an hour), each in a transaction guarded by its mod revision,
+// and returns how many it deleted. Every copy
+// retains STOPPED tasks for as long in any case; without pruning the
+// keys, etcd would keep every task ever started. The elected service
+// scheduler (RunServices) prunes at each tick.
+func (c *Cluster) PruneStopped(ctx context.Context) (int, error) {
+	retention := cmp.Or(c.opts.StoppedTaskRetention, cluster.DefaultStoppedTaskRetention)
+	before := c.opts.Clock.Now().Add(-retention)
+	c.mu.RLock()
+	var cmps []clientv3.Cmp
+	var ops []clientv3.Op
+	for id, at := range c.stopped {
+		if at.Before(before) {
+			key := c.taskKey(id)
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", c.revs[key]))
+			ops = append(ops, clientv3.OpDelete(key))
+		}
+	}
+	c.mu.RUnlock()
+	deleted := 0
+	for i := range ops {
+		// Each key in its own transaction: one that moved is left for the
+		// next time, the others go.
+		resp, err := c.etcd.Txn(ctx).If(cmps[i]).Then(ops[i]).Commit()
+		if err != nil {
+			return deleted, fmt.Errorf("etcdstore: pruning: %w", err)
+		}
+		if resp.Succeeded {
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+// fits checks a transaction's size against MaxTxnOps.
+func (c *Cluster) fits(cmps []clientv3.Cmp, ops []clientv3.Op) error {
+	if n := max(len(cmps), len(ops)); n > c.opts.MaxTxnOps {
+		return fmt.Errorf("%w: %d operations; MaxTxnOps is %d", ErrTooLarge, n, c.opts.MaxTxnOps)
 	}
 	return nil
 }
@@ -524,6 +695,9 @@ func (c *Cluster) write(ctx context.Context, build func() ([]clientv3.Cmp, []cli
 		}
 		if len(ops) == 0 {
 			return nil
+		}
+		if err := c.fits(cmps, ops); err != nil {
+			return err
 		}
 		resp, err := c.etcd.Txn(ctx).If(cmps...).Then(ops...).Commit()
 		if err != nil {
@@ -704,8 +878,8 @@ func (c *Cluster) StopTask(ctx context.Context, ref, reason string, code cluster
 			return info, nil
 		}
 		a, err := c.apply(ctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: info.ID, Reason: reason, Code: code}}}, nil)
-		if errors.Is(err, cluster.ErrConflict) {
-			continue // stopped meanwhile: answer as above
+		if errors.Is(err, cluster.ErrConflict) && ctx.Err() == nil {
+			continue // stopped meanwhile, and the copy has heard: answer as above
 		}
 		if err != nil {
 			return cluster.TaskInfo{}, err
@@ -731,8 +905,11 @@ func (c *Cluster) TaskStarted(ctx context.Context, ref string) (cluster.TaskInfo
 		}
 		id = info.ID
 		old := c.tasks[id]
-		if info.LastStatus != cluster.TaskPending || old == nil {
+		if info.LastStatus != cluster.TaskPending {
 			return nil, nil, fmt.Errorf("%w: task %s is %s, not PENDING", cluster.ErrInvalidTransition, id, info.LastStatus)
+		}
+		if old == nil {
+			return nil, nil, fmt.Errorf("%w: task %s has no record", ErrDiverged, id)
 		}
 		r := *old
 		r.LastStatus, r.StartedAt, r.Version = cluster.TaskRunning.String(), c.opts.Clock.Now(), r.Version+1
@@ -747,10 +924,15 @@ func (c *Cluster) TaskStarted(ctx context.Context, ref string) (cluster.TaskInfo
 		return cluster.TaskInfo{}, err
 	}
 	var info cluster.TaskInfo
+	found := false
 	c.m.Read(func(v *cluster.View) {
-		t, _ := v.Task(id)
-		info = v.TaskInfo(t)
+		if t, ok := v.Task(id); ok {
+			info, found = v.TaskInfo(t), true
+		}
 	})
+	if !found { // stopped elsewhere meanwhile and past its retention
+		return info, fmt.Errorf("%w: %s", cluster.ErrTaskNotFound, id)
+	}
 	return info, nil
 }
 

@@ -2,6 +2,8 @@ package etcdstore
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -23,7 +25,7 @@ var clusterClock = cluster.NewManualClock(time.Date(2026, 12, 3, 12, 0, 0, 0, ti
 
 // openCluster opens a process's copy of cluster name; seed makes its ids.
 func openCluster(t testing.TB, cli *clientv3.Client, name string, seed uint64) *Cluster {
-	c, err := OpenCluster(context.Background(), cli, name, ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(seed, 1))})
+	c, err := OpenCluster(context.Background(), cli, name, ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(seed, 1)), MaxTxnOps: 4096})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -517,23 +519,41 @@ func TestClusterFaults(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 }
 
-// TestClusterCompactedWatchReloads stops a copy's watch, commits three
-// tasks elsewhere, compacts etcd past them and lets the watch start again:
-// the copy loads the records again and misses nothing.
+// TestClusterCompactedWatchReloads stops a copy's watch; meanwhile another
+// process fills an instance, stops a task and starts another in its room,
+// and deregisters an instance with its tasks; etcd is compacted past all
+// of it. When the watch starts again the copy loads the records again,
+// takes every change and misses nothing.
 func TestClusterCompactedWatchReloads(t *testing.T) {
 	_, eps := startEtcd(t, 1)
 	cli := client(t, eps)
 	a := openCluster(t, cli, "app", 1)
 	ctx := context.Background()
-	_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 2048, Memory: 4096})
+	full, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 4096})
 	require.NoError(t, err)
+	other, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 4096})
+	require.NoError(t, err)
+	place := func(id string, n int) []cluster.TaskInfo {
+		ps := make([]cluster.Placement, n)
+		for i := range ps {
+			ps[i] = cluster.Placement{InstanceID: id, Spec: spec(t, 256, 256)}
+		}
+		out, err := a.Apply(cluster.Proposal{Placements: ps})
+		require.NoError(t, err)
+		return out.Started
+	}
+	onFull := place(full.ID, 2)
+	place(other.ID, 1)
 	b := openCluster(t, client(t, eps), "app", 2)
 	b.cancel()
 	<-b.done
 	from := b.Revision() + 1
-	res := runTasks(t, a, spec(t, 256, 256), 3, 7)
-	require.Equal(t, 3, len(res.Tasks))
-	_, err = a.StopTask(ctx, res.Tasks[0].ID, "gone", cluster.StopUserInitiated)
+	for _, task := range onFull { // stop each, and start another in its room
+		_, err := a.Apply(cluster.Proposal{Stops: []cluster.Stop{{TaskID: task.ID, Reason: "replaced"}},
+			Placements: []cluster.Placement{{InstanceID: full.ID, Spec: spec(t, 256, 256)}}})
+		require.NoError(t, err)
+	}
+	_, err = a.DeregisterInstance(ctx, other.ID, true)
 	require.NoError(t, err)
 	resp, err := cli.Get(ctx, "x")
 	require.NoError(t, err)
@@ -545,4 +565,117 @@ func TestClusterCompactedWatchReloads(t *testing.T) {
 	require.NoError(t, b.Sync(ctx))
 	assert.Equal(t, 1, b.Stats().Reloads, "the compacted watch made it reload")
 	agreeClusters(t, a, b)
+}
+
+// TestClusterLostAnswer: a commit that etcd kept but whose answer was lost
+// fails for its caller; the copy takes the task when the watch brings it.
+func TestClusterLostAnswer(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	ctx := context.Background()
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+	require.NoError(t, err)
+	lost := errors.New("answer lost")
+	a.afterTxn = func() error { a.afterTxn = nil; return lost }
+	p := cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 256)}}}
+	_, err = a.Apply(p)
+	require.ErrorIs(t, err, lost)
+	agreeClusters(t, a, b)
+	_, err = a.Apply(p)
+	require.NoError(t, err, "the copy still follows")
+	agreeClusters(t, a, b)
+	a.Read(func(v *cluster.View) {
+		_, running, pending := v.Counts()
+		assert.Equal(t, 2, running+pending, "the task whose answer was lost is on record")
+	})
+}
+
+// TestClusterDiverged: a record written without a Cluster's guards that
+// the copy cannot take stops the copy, with ErrDiverged, not a conflict.
+func TestClusterDiverged(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	c := openCluster(t, cli, "app", 1)
+	ctx := context.Background()
+	in, err := c.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 256, Memory: 256})
+	require.NoError(t, err)
+	big := recordOf(cluster.TaskInfo{ARN: "arn:aws:ecs:us-east-1:123456789012:task/app/" + fmt.Sprintf("%032x", 7),
+		InstanceARN: in.ARN, LastStatus: cluster.TaskPending, DesiredStatus: cluster.TaskRunning, Version: 1}, spec(t, 1024, 128))
+	body, err := json.Marshal(big)
+	require.NoError(t, err)
+	_, err = cli.Put(ctx, c.taskKey(fmt.Sprintf("%032x", 7)), string(body))
+	require.NoError(t, err)
+	err = c.Sync(ctx)
+	require.ErrorIs(t, err, ErrDiverged)
+	require.NotErrorIs(t, err, cluster.ErrConflict)
+	_, err = c.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 1, 1)}}})
+	require.ErrorIs(t, err, ErrDiverged)
+	_, err = c.StopTask(ctx, in.ID, "x", cluster.StopUserInitiated)
+	require.Error(t, err)
+
+	d := openCluster(t, cli, "other", 1)
+	in2, err := d.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 256, Memory: 256})
+	require.NoError(t, err)
+	_, err = cli.Delete(ctx, d.instanceKey(in2.ID))
+	require.NoError(t, err)
+	require.ErrorIs(t, d.Sync(ctx), ErrDiverged, "an instance's key is never deleted")
+}
+
+// TestClusterTooLarge: a commit larger than one etcd transaction allows is
+// refused before it is sent, and changes nothing.
+func TestClusterTooLarge(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	c, err := OpenCluster(context.Background(), client(t, eps), "app", ClusterOptions{Clock: clusterClock, MaxTxnOps: 4})
+	require.NoError(t, err)
+	defer c.Close()
+	in, err := c.RegisterInstance(context.Background(), cluster.InstanceSpec{CPU: 4096, Memory: 4096})
+	require.NoError(t, err)
+	ps := make([]cluster.Placement, 4)
+	for i := range ps {
+		ps[i] = cluster.Placement{InstanceID: in.ID, Spec: spec(t, 1, 1)}
+	}
+	_, err = c.Apply(cluster.Proposal{Placements: ps})
+	require.ErrorIs(t, err, ErrTooLarge)
+	_, err = c.Apply(cluster.Proposal{Placements: ps[:3]})
+	require.NoError(t, err, "3 tasks and their instance fit in 4")
+	c.Read(func(v *cluster.View) {
+		_, running, pending := v.Counts()
+		assert.Equal(t, 3, running+pending)
+	})
+}
+
+// TestClusterPruneStopped: the keys of tasks stopped longer ago than the
+// retention are deleted; every copy and a copy opened later agree.
+func TestClusterPruneStopped(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	clock := cluster.NewManualClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+	open := func(seed uint64) *Cluster {
+		c, err := OpenCluster(context.Background(), client(t, eps), "app", ClusterOptions{Clock: clock, Rand: rand.New(rand.NewPCG(seed, 1))})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	a, b := open(1), open(2)
+	ctx := context.Background()
+	_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 1024})
+	require.NoError(t, err)
+	res := runTasks(t, a, spec(t, 128, 128), 3, 1)
+	require.NoError(t, b.Sync(ctx))
+	_, err = b.StopTask(ctx, res.Tasks[0].ID, "old", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	n, err := a.PruneStopped(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "within its retention a STOPPED task's key stays")
+	clock.Advance(cluster.DefaultStoppedTaskRetention + time.Minute)
+	_, err = b.StopTask(ctx, res.Tasks[1].ID, "recent", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	require.NoError(t, a.Sync(ctx))
+	n, err = a.PruneStopped(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the task stopped past its retention")
+	resp, err := a.etcd.Get(ctx, a.key+"/tasks/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), resp.Count)
+	agreeClusters(t, a, b, open(3))
 }

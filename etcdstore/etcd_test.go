@@ -76,7 +76,7 @@ func startEtcd(t testing.TB, n int) ([]*member, []string) {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialCluster = strings.Join(initial, ",")
 		cfg.InitialClusterToken = "stevedore-test"
-		cfg.MaxTxnOps = 4096       // a proposal of many tasks is one transaction
+		cfg.MaxTxnOps = 4096 // a proposal of many tasks is one transaction
 		// A single member is never restarted by the tests; benchmarks
 		// measure etcd as it runs in production, with fsync.
 		_, bench := t.(*testing.B)

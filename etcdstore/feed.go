@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -28,10 +29,11 @@ type feed struct {
 	apply func(ev *clientv3.Event) error
 
 	mu      sync.RWMutex  // guards what follows and the owner's copy
-	rev     int64         // the etcd revision the copy is at
 	changed chan struct{} // closed when rev moves or the feed fails
-	reloads int
-	err     error // set when the feed fails or is closed
+	err     error         // set when the feed fails or is closed
+	// rev is the etcd revision the copy is at; reloads counts the reloads.
+	// Written under mu, read without it.
+	rev, reloads atomic.Int64
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -54,7 +56,7 @@ func (f *feed) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.rev = rev
+	f.rev.Store(rev)
 	wctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan struct{})
 	f.watcher = clientv3.NewWatcher(f.etcd)
@@ -101,9 +103,13 @@ func (f *feed) follow(ctx context.Context, from int64) {
 		}
 		if compacted {
 			rev, err := f.reload(ctx)
+			if errors.Is(err, ErrDiverged) {
+				f.fail(err)
+				return
+			}
 			if err == nil {
 				f.mu.Lock()
-				f.reloads++
+				f.reloads.Add(1)
 				f.advance(rev)
 				f.mu.Unlock()
 				backoff = minBackoff
@@ -116,9 +122,7 @@ func (f *feed) follow(ctx context.Context, from int64) {
 		} else {
 			backoff = min(2*backoff, maxBackoff)
 		}
-		f.mu.RLock()
-		from = f.rev + 1
-		f.mu.RUnlock()
+		from = f.rev.Load() + 1
 	}
 }
 
@@ -137,8 +141,8 @@ func (f *feed) wait(ctx context.Context, d time.Duration) bool {
 // advance moves the copy's revision to rev, if later, and wakes waiters.
 // f.mu is held.
 func (f *feed) advance(rev int64) {
-	if rev > f.rev {
-		f.rev = rev
+	if rev > f.rev.Load() {
+		f.rev.Store(rev)
 		f.wake()
 	}
 }
@@ -167,18 +171,10 @@ func (f *feed) close() error {
 }
 
 // revision returns the etcd revision the copy is at.
-func (f *feed) revision() int64 {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.rev
-}
+func (f *feed) revision() int64 { return f.rev.Load() }
 
 // reloadCount counts the reloads after a compacted watch.
-func (f *feed) reloadCount() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.reloads
-}
+func (f *feed) reloadCount() int { return int(f.reloads.Load()) }
 
 // sync waits until the copy has every write etcd had acknowledged when
 // sync was called: a linearizable read of etcd's revision, then the
@@ -198,7 +194,7 @@ func (f *feed) sync(ctx context.Context) error {
 func (f *feed) waitFor(ctx context.Context, rev int64) error {
 	for {
 		f.mu.RLock()
-		at, ch, err := f.rev, f.changed, f.err
+		at, ch, err := f.rev.Load(), f.changed, f.err
 		f.mu.RUnlock()
 		if at >= rev {
 			return nil

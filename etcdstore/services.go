@@ -341,7 +341,8 @@ func (c *Cluster) Leading() bool { return c.election.leading.Load() }
 // run yet — with their tasks, grouped into deployments by their startedBy
 // as the previous leader left them — and commits through the Cluster,
 // each commit guarded by its term as well as by the records it touches,
-// so that a process that lost the election commits nothing. When the
+// so that a process that lost the election commits nothing; then it
+// prunes the keys of tasks STOPPED past their retention. When the
 // leader dies its lease ends within SessionTTL seconds and another
 // process's RunServices takes over. It returns when ctx ends or ticks is
 // closed. Call it at most once at a time per Cluster.
@@ -410,7 +411,10 @@ func (c *Cluster) reconcile(ctx context.Context, ss *scheduler.Services, run map
 		}
 		run[spec.ServiceName] = spec
 	}
-	_, err = ss.Reconcile()
+	if _, err = ss.Reconcile(); err != nil {
+		return err
+	}
+	_, err = c.PruneStopped(ctx)
 	return err
 }
 

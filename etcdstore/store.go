@@ -194,7 +194,7 @@ func (r *Replica) load(ctx context.Context) (*journal.Machine, int64, error) {
 		for _, kv := range resp.Kvs {
 			var e journal.Entry
 			if err := json.Unmarshal(kv.Value, &e); err != nil {
-				return nil, 0, fmt.Errorf("etcdstore: log key %s: %w", kv.Key, err)
+				return nil, 0, fmt.Errorf("%w: log key %s: %v", ErrDiverged, kv.Key, err)
 			}
 			out := m.Apply(ctx, e)
 			r.answer(string(kv.Key), out)
