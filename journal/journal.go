@@ -45,24 +45,29 @@ type Entry struct {
 }
 
 // wire is an Entry's JSON: a JSON body as it is (compacted), any other
-// one as {"__raw": "..."}: the call failed the same way then, and does
+// one as a string in "raw": the call failed the same way then, and does
 // again.
 type wire struct {
+	// V is 2 for entries written since a body that is not JSON has a
+	// field of its own ("raw"); 0 for the first format, which wrapped
+	// such a body as {"__raw": "..."} in "body" (read as it was written).
+	V    int             `json:"v,omitempty"`
 	T    int64           `json:"t"`
 	Op   string          `json:"op"`
 	Body json.RawMessage `json:"body,omitempty"`
+	Raw  *string         `json:"raw,omitempty"`
 }
 
 // MarshalJSON writes the entry as one line of JSON.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	w := wire{T: e.T, Op: e.Op}
+	w := wire{V: 2, T: e.T, Op: e.Op}
 	if len(bytes.TrimSpace(e.Body)) > 0 {
 		var b bytes.Buffer
 		if err := json.Compact(&b, e.Body); err == nil {
 			w.Body = b.Bytes()
 		} else {
-			quoted, _ := json.Marshal(string(e.Body))
-			w.Body = json.RawMessage(`{"__raw":` + string(quoted) + `}`)
+			raw := string(e.Body)
+			w.Raw = &raw
 		}
 	}
 	var out bytes.Buffer
@@ -87,11 +92,18 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w: op is empty", ErrEntry)
 	}
 	*e = Entry{T: w.T, Op: w.Op, Body: []byte(w.Body)}
-	var raw struct {
-		Raw *string `json:"__raw"`
-	}
-	if len(w.Body) > 0 && json.Unmarshal(w.Body, &raw) == nil && raw.Raw != nil {
-		e.Body = []byte(*raw.Raw)
+	switch {
+	case w.V >= 2:
+		if w.Raw != nil {
+			e.Body = []byte(*w.Raw)
+		}
+	default: // the first format
+		var raw struct {
+			Raw *string `json:"__raw"`
+		}
+		if len(w.Body) > 0 && json.Unmarshal(w.Body, &raw) == nil && raw.Raw != nil {
+			e.Body = []byte(*raw.Raw)
+		}
 	}
 	return nil
 }
@@ -223,7 +235,7 @@ func (m *Machine) Apply(ctx context.Context, e Entry) Response {
 // state outside the log.
 func (m *Machine) Read(ctx context.Context, op string, body []byte) Response {
 	if !ReadOnly(op) {
-		return Response{Status: http.StatusBadRequest, ErrorType: "InvalidParameterException", Body: []byte(`{"__type":"InvalidParameterException","message":"` + op + ` changes the state: apply it as an entry."}`)}
+		return Response{Status: http.StatusBadRequest, ErrorType: "InvalidParameterException", Body: []byte(`{"__type":"com.amazonaws.ecs#InvalidParameterException","message":"` + op + ` changes the state: apply it as an entry."}`)}
 	}
 	rec := httptest.NewRecorder()
 	m.handler.Call(ctx, rec, op, body)

@@ -86,6 +86,26 @@ func TestEntryJSON(t *testing.T) {
 	assert.True(t, errors.Is(e.UnmarshalJSON([]byte(`[`)), journal.ErrEntry))
 }
 
+// TestEntryRawBody: a body that is not JSON has a field of its own, so a
+// JSON body that looks like the first format's wrapping stays what it is;
+// an entry of the first format reads as it was written.
+func TestEntryRawBody(t *testing.T) {
+	for _, body := range []string{`{"__raw":"x"}`, `not json`, `{"cluster":`} {
+		b, err := json.Marshal(journal.Entry{T: 1, Op: "RunTask", Body: []byte(body)})
+		require.NoError(t, err)
+		var back journal.Entry
+		require.NoError(t, json.Unmarshal(b, &back))
+		if json.Valid([]byte(body)) {
+			assert.JSONEq(t, body, string(back.Body), "%s", b)
+		} else {
+			assert.Equal(t, body, string(back.Body), "%s", b)
+		}
+	}
+	var old journal.Entry
+	require.NoError(t, json.Unmarshal([]byte(`{"t":1,"op":"RunTask","body":{"__raw":"not json"}}`), &old))
+	assert.Equal(t, "not json", string(old.Body), "the first format's raw body")
+}
+
 func TestReadOnlyAndReached(t *testing.T) {
 	assert.True(t, journal.ReadOnly("DescribeTasks"))
 	assert.False(t, journal.ReadOnly("RunTask"))

@@ -32,16 +32,6 @@ import (
 // beside them. A journal that does not parse — a torn last line included —
 // is an error at start, never an empty state.
 
-// journalEntry is one line of the journal.
-type journalEntry struct {
-	// T is the Client's time for the call, in Unix nanoseconds.
-	T int64 `json:"t"`
-	// Op is the ECS operation, or "tick" for a step of the agents and the
-	// service scheduler.
-	Op   string          `json:"op"`
-	Body json.RawMessage `json:"body,omitempty"`
-}
-
 const tickOp = journal.TickOp
 
 // journalFile appends entries to the state file.
@@ -49,14 +39,13 @@ type journalFile struct {
 	f *os.File
 }
 
-func (j *journalFile) append(e journalEntry) error {
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false) // a body's < > & stay as they are: a line is its body's size
-	if err := enc.Encode(e); err != nil {
+// append writes e as one line (journal.Entry's JSON).
+func (j *journalFile) append(e journal.Entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(line.Bytes()); err != nil {
+	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		return err
 	}
 	return j.f.Sync()
@@ -112,7 +101,7 @@ func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	p.inner.ServeHTTP(rec, r)
 	if p.journal != nil && journal.Reached(rec.Header().Get("X-Amzn-ErrorType")) {
-		if err := p.journal.append(journalEntry{T: p.clock.Now().UnixNano(), Op: op, Body: compact(body)}); err != nil {
+		if err := p.journal.append(journal.Entry{T: p.clock.Now().UnixNano(), Op: op, Body: body}); err != nil {
 			p.broken = true
 			p.fail(fmt.Errorf("writing the state file: %w", err))
 			writeServerError(w, "The state could not be saved; the server is stopping.")
@@ -136,7 +125,7 @@ func (p *recorder) tick(ctx context.Context, now time.Time) error {
 	p.clock.Set(now.Round(0))
 	at := p.clock.Now()
 	if p.journal != nil {
-		if err := p.journal.append(journalEntry{T: at.UnixNano(), Op: tickOp}); err != nil {
+		if err := p.journal.append(journal.Entry{T: at.UnixNano(), Op: tickOp}); err != nil {
 			p.broken = true
 			p.fail(fmt.Errorf("writing the state file: %w", err))
 			return err
@@ -155,20 +144,6 @@ func (p *recorder) fail(err error) {
 	case p.failed <- err:
 	default:
 	}
-}
-
-// compact is body as one line of JSON (or as it is when it is not JSON:
-// the call failed the same way then, and does on replay).
-func compact(body []byte) json.RawMessage {
-	var b bytes.Buffer
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if err := json.Compact(&b, body); err != nil {
-		quoted, _ := json.Marshal(string(body))
-		return json.RawMessage(`{"__raw": ` + string(quoted) + `}`)
-	}
-	return b.Bytes()
 }
 
 // replay reads the journal at path into the Client behind p and returns
@@ -195,8 +170,8 @@ func (p *recorder) replay(ctx context.Context, path string) (int, error) {
 			return n, fmt.Errorf("state file %s: %w", path, err)
 		}
 		n++
-		var e journalEntry
-		if err := json.Unmarshal(line, &e); err != nil || e.Op == "" || e.T < last {
+		var e journal.Entry
+		if err := json.Unmarshal(line, &e); err != nil || e.T < last {
 			return n - 1, fmt.Errorf("state file %s: line %d is not a journal entry (torn or corrupt): %q; a torn last line is a call never acknowledged, and removing it starts from the state before it", path, n, truncate(line))
 		}
 		last = e.T
@@ -210,14 +185,7 @@ func (p *recorder) replay(ctx context.Context, path string) (int, error) {
 			}
 			continue
 		}
-		body := []byte(e.Body)
-		var raw struct {
-			Raw *string `json:"__raw"`
-		}
-		if json.Unmarshal(body, &raw) == nil && raw.Raw != nil {
-			body = []byte(*raw.Raw)
-		}
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(e.Body))
 		req.Header.Set("X-Amz-Target", ecsapi.TargetPrefix+"."+e.Op)
 		plain.ServeHTTP(httptest.NewRecorder(), req)
 	}
@@ -285,7 +253,7 @@ func (p *recorder) open(ctx context.Context, cfg serveConfig, w io.Writer) error
 	}
 	if fresh {
 		body, _ := json.Marshal(want)
-		if err := p.journal.append(journalEntry{T: 0, Op: headerOp, Body: body}); err != nil {
+		if err := p.journal.append(journal.Entry{T: 0, Op: headerOp, Body: body}); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "stevedore: new state file %s\n", cfg.state)
@@ -313,7 +281,7 @@ func readHeader(path string) (*journalHeader, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	var e journalEntry
+	var e journal.Entry
 	var h journalHeader
 	if err := json.Unmarshal(line, &e); err != nil || e.Op != headerOp || json.Unmarshal(e.Body, &h) != nil {
 		return nil, fmt.Errorf("state file %s is not a stevedore journal: its first line is %q", path, truncate(line))
