@@ -92,11 +92,11 @@ type Cluster struct {
 	byID      map[string]*Instance
 	// foreign numbers the imported tasks by id (their ids, which ECS
 	// made, do not encode their numbers); nil for a cluster that imported
-	// none. Written only by Import, under mu.
-	foreign   map[string]uint64
+	// none. Written by Import, PutTask and prune, under mu.
+	foreign map[string]uint64
 	// undone holds the ids of tasks an ApplyWith drew and then undid:
 	// PutTask may still add them (mirror.go).
-	undone map[string]struct{}
+	undone    map[string]struct{}
 	observers []Observer
 
 	rndMu sync.Mutex // guards rnd; taken alone or inside mu
