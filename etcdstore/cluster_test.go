@@ -72,7 +72,10 @@ func stateOf(c *Cluster) copyState {
 // accounted exactly.
 func agreeClusters(t require.TestingT, cs ...*Cluster) {
 	for _, c := range cs {
-		require.NoError(t, c.Sync(context.Background()))
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		err := c.Sync(ctx)
+		cancel()
+		require.NoError(t, err)
 		accounted(t, c)
 	}
 	want := stateOf(cs[0])

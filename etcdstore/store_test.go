@@ -17,6 +17,10 @@ import (
 	"github.com/stevedore-go/stevedore/journal"
 )
 
+// callTimeout bounds a test's call: a replica that cannot answer fails
+// the test instead of hanging it.
+const callTimeout = 30 * time.Second
+
 var jopts = journal.Options{Seed: 3, Region: "us-east-1", AccountID: "123456789012", StartDelay: time.Second}
 
 // fakeNow is a replica's clock: each call one millisecond after the last.
@@ -38,15 +42,17 @@ func open(t testing.TB, cli *clientv3.Client, prefix string) *Replica {
 	return r
 }
 
-func do(t testing.TB, r *Replica, op string, body any) journal.Response {
+func do(t require.TestingT, r *Replica, op string, body any) journal.Response {
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	out, err := r.Do(context.Background(), op, b)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	out, err := r.Do(ctx, op, b)
 	require.NoError(t, err)
 	return out
 }
 
-func ok(t testing.TB, r *Replica, op string, body any) map[string]any {
+func ok(t require.TestingT, r *Replica, op string, body any) map[string]any {
 	out := do(t, r, op, body)
 	require.Equal(t, http.StatusOK, out.Status, "%s: %s", op, out.Body)
 	var m map[string]any
@@ -62,7 +68,7 @@ func resources(cpu, mem int) res {
 
 // setUp makes cluster app with n instances of 1,024 CPU / 2,048 MiB and
 // task definition web (512 CPU, 256 MiB).
-func setUp(t testing.TB, r *Replica, n int) {
+func setUp(t require.TestingT, r *Replica, n int) {
 	ok(t, r, "CreateCluster", map[string]any{"clusterName": "app"})
 	ok(t, r, "RegisterTaskDefinition", map[string]any{"family": "web", "containerDefinitions": []map[string]any{{"name": "web", "image": "nginx", "cpu": 512, "memory": 256}}})
 	for range n {
@@ -72,8 +78,10 @@ func setUp(t testing.TB, r *Replica, n int) {
 
 // view is what a replica describes of cluster app: its instances and its
 // tasks, as ECS's JSON.
-func view(t testing.TB, r *Replica) (instances, tasks []byte) {
-	require.NoError(t, r.Sync(context.Background()))
+func view(t require.TestingT, r *Replica) (instances, tasks []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	require.NoError(t, r.Sync(ctx))
 	list := ok(t, r, "ListContainerInstances", map[string]any{"cluster": "app"})
 	arns := list["containerInstanceArns"]
 	d := do(t, r, "DescribeContainerInstances", map[string]any{"cluster": "app", "containerInstances": arns})
@@ -87,7 +95,7 @@ func view(t testing.TB, r *Replica) (instances, tasks []byte) {
 
 // checkAccounting: on every instance, remaining = registered − the
 // demands of its tasks, and nothing below zero.
-func checkAccounting(t testing.TB, r *Replica) {
+func checkAccounting(t require.TestingT, r *Replica) {
 	instances, tasks := view(t, r)
 	var ci struct {
 		ContainerInstances []struct {
@@ -138,7 +146,7 @@ func checkAccounting(t testing.TB, r *Replica) {
 }
 
 // agree: every replica describes the same instances and tasks.
-func agree(t testing.TB, rs ...*Replica) {
+func agree(t require.TestingT, rs ...*Replica) {
 	i0, t0 := view(t, rs[0])
 	for _, r := range rs[1:] {
 		i, tk := view(t, r)
