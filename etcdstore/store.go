@@ -266,7 +266,7 @@ func (r *Replica) Do(ctx context.Context, op string, body []byte) (journal.Respo
 // log writes e under a new log key, guarded by cmp when not nil, and
 // waits for this replica to apply it.
 func (r *Replica) log(ctx context.Context, e journal.Entry, guard []clientv3.Cmp) (journal.Response, error) {
-	value, err := json.Marshal(e)
+	value, err := e.MarshalJSON() // not json.Marshal, which escapes < > & again
 	if err != nil {
 		return journal.Response{}, err
 	}

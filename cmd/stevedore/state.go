@@ -41,7 +41,7 @@ type journalFile struct {
 
 // append writes e as one line (journal.Entry's JSON).
 func (j *journalFile) append(e journal.Entry) error {
-	line, err := json.Marshal(e)
+	line, err := e.MarshalJSON() // not json.Marshal, which escapes < > & again
 	if err != nil {
 		return err
 	}

@@ -256,6 +256,9 @@ func TestJournalBigAndCancelled(t *testing.T) {
 	}
 	name := strings.Repeat("<", 400<<10) // refused (not a cluster name), journaled, six times its size if escaped
 	assert.Equal(t, 400, post(t.Context(), "CreateCluster", `{"clusterName": "`+name+`"}`))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Less(t, fi.Size(), int64(500<<10), "a body's < > & are written as they are")
 	gone, cancel := context.WithCancel(t.Context())
 	cancel()
 	assert.Equal(t, 200, post(gone, "CreateCluster", `{"clusterName": "ghost"}`), "a journaled call runs to its end")
