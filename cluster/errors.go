@@ -25,6 +25,10 @@ var (
 	// ErrConflict: a proposal no longer fits the current state; see
 	// [ConflictError].
 	ErrConflict = errors.New("placement conflict")
+	// ErrNotCommitted is wrapped by an error of [Cluster.ApplyWith]'s
+	// commit that is sure nothing was stored: the task ids the proposal
+	// drew need not be kept for the store to bring back.
+	ErrNotCommitted = errors.New("not committed")
 )
 
 // ConflictError reports the first placement of a proposal that the commit's

@@ -192,7 +192,9 @@ func (c *Cluster) moveTask(t *Task, it *ImportTask) (bool, error) {
 // ApplyWith returns that error, else the proposal stays applied and
 // observers hear of it. The task ids an undone proposal drew are not drawn
 // again, since commit may have stored them before it failed, and
-// [Cluster.PutTask] adds them if the store brings them back. commit must
+// [Cluster.PutTask] adds them if the store brings them back; a commit
+// error that wraps [ErrNotCommitted] says it did not, and they are
+// forgotten. commit must
 // not call back into the cluster.
 func (c *Cluster) ApplyWith(proposal Proposal, out *Applied, commit func(*Applied) error) error {
 	return c.applyTo(proposal, out, commit)

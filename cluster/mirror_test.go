@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -139,6 +140,17 @@ func TestApplyWithUndo(t *testing.T) {
 		_, ok := v.Task(drawn)
 		assert.True(t, ok, "the task its store kept is on record")
 	})
+	// A commit sure that nothing was stored lets its ids go.
+	var refused string
+	err = c.ApplyWith(small, &out, func(a *cluster.Applied) error {
+		refused = a.Started[0].ID
+		return fmt.Errorf("guard failed: %w", cluster.ErrNotCommitted)
+	})
+	require.ErrorIs(t, err, cluster.ErrNotCommitted)
+	ghost := kept
+	ghost.ARN = kept.ARN[:len(kept.ARN)-32] + refused
+	_, err = c.PutTask(ghost)
+	require.ErrorIs(t, err, cluster.ErrInvalidTransition, "an id no store kept is not taken up")
 }
 
 func TestPutRejects(t *testing.T) {

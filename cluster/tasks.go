@@ -176,11 +176,13 @@ func (c *Cluster) apply(proposal Proposal, records []Task, arns []strings.Builde
 			// The ids drawn are never drawn again, and are remembered: a
 			// commit whose fate is unknown may have kept them, and its
 			// store may yet bring them back (PutTask).
-			if c.undone == nil {
-				c.undone = map[string]struct{}{}
-			}
-			for _, t := range applied {
-				c.undone[t.id] = struct{}{}
+			if !errors.Is(err, ErrNotCommitted) {
+				if c.undone == nil {
+					c.undone = map[string]struct{}{}
+				}
+				for _, t := range applied {
+					c.undone[t.id] = struct{}{}
+				}
 			}
 			rollback()
 			c.taskCount += uint64(len(applied))

@@ -287,6 +287,14 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 			}
 		}
 	}
+	// The keys deleted while the copy was not following (STOPPED tasks
+	// pruned) leave nothing behind.
+	for key := range c.revs {
+		if !present[key] {
+			delete(c.revs, key)
+			delete(c.stopped, lastID(key))
+		}
+	}
 	return rev, nil
 }
 
@@ -496,7 +504,14 @@ func (c *Cluster) apply(ctx context.Context, p cluster.Proposal, lead *term) (cl
 		c.mu.Lock()
 		err := c.err
 		if err == nil {
-			err = c.m.ApplyWith(p, &out, func(a *cluster.Applied) error { return c.commit(ctx, a, p, lead) })
+			err = c.m.ApplyWith(p, &out, func(a *cluster.Applied) error {
+				err := c.commit(ctx, a, p, lead)
+				var unknown *fateUnknown
+				if err != nil && !errors.As(err, &unknown) {
+					return notCommitted{err}
+				}
+				return err
+			})
 		}
 		c.mu.Unlock()
 		if !errors.Is(err, errStale) {
@@ -573,7 +588,7 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 		err = c.afterTxn()
 	}
 	if err != nil {
-		return fmt.Errorf("etcdstore: committing to cluster %s: %w", c.name, err)
+		return &fateUnknown{fmt.Errorf("etcdstore: committing to cluster %s: %w", c.name, err)}
 	}
 	if !resp.Succeeded {
 		if lead != nil {
@@ -609,6 +624,8 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 // keys, etcd would keep every task ever started. The elected service
 // scheduler (RunServices) prunes at each tick.
 func (c *Cluster) PruneStopped(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
 	retention := cmp.Or(c.opts.StoppedTaskRetention, cluster.DefaultStoppedTaskRetention)
 	before := c.opts.Clock.Now().Add(-retention)
 	c.mu.RLock()
@@ -644,6 +661,19 @@ func (c *Cluster) fits(cmps []clientv3.Cmp, ops []clientv3.Op) error {
 	}
 	return nil
 }
+
+// fateUnknown is a commit's transaction that failed on its way: etcd may
+// have applied it or not.
+type fateUnknown struct{ err error }
+
+func (e *fateUnknown) Error() string { return e.err.Error() }
+func (e *fateUnknown) Unwrap() error { return e.err }
+
+// notCommitted is a commit's error that is sure nothing was written.
+type notCommitted struct{ err error }
+
+func (e notCommitted) Error() string   { return e.err.Error() }
+func (e notCommitted) Unwrap() []error { return []error{e.err, cluster.ErrNotCommitted} }
 
 func lastID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
