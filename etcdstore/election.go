@@ -49,7 +49,9 @@ func newElection(cli *clientv3.Client, key, name string, ttl int) *election {
 }
 
 func (e *election) run(ctx context.Context, lead func(ctx context.Context, t term) error) error {
+	backoff := minBackoff
 	for ctx.Err() == nil {
+		began := time.Now()
 		s, err := concurrency.NewSession(e.etcd, concurrency.WithTTL(e.ttl), concurrency.WithContext(ctx))
 		if err != nil {
 			return err
@@ -65,6 +67,18 @@ func (e *election) run(ctx context.Context, lead func(ctx context.Context, t ter
 		if errors.Is(err, errTicksClosed) {
 			return nil
 		}
+		// A term that ended at once (etcd failing, a commit refused) is
+		// not campaigned for again at once.
+		if time.Since(began) > maxBackoff {
+			backoff = minBackoff
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		backoff = min(2*backoff, maxBackoff)
 	}
 	return ctx.Err()
 }

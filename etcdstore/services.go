@@ -52,6 +52,10 @@ type ServiceSpec struct {
 	PlacementStrategy       []stevedore.PlacementStrategy     `json:"placementStrategy,omitempty"`
 	PlacementConstraints    []stevedore.PlacementConstraint   `json:"placementConstraints,omitempty"`
 	CreatedAt               time.Time                         `json:"createdAt"`
+	// Status is ACTIVE (empty means ACTIVE), or DRAINING once
+	// DeleteService has been called: the service scheduler stops its
+	// tasks, then deletes the key.
+	Status scheduler.ServiceStatus `json:"status,omitempty"`
 }
 
 func (c *Cluster) serviceKey(name string) string { return c.key + "/services/" + name }
@@ -142,7 +146,7 @@ func (c *Cluster) CreateService(ctx context.Context, spec ServiceSpec) error {
 	if _, err := c.serviceConfig(ctx, spec, nil); err != nil {
 		return err
 	}
-	spec.CreatedAt = c.opts.Clock.Now()
+	spec.CreatedAt, spec.Status = c.opts.Clock.Now(), ""
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return err
@@ -176,6 +180,9 @@ func (c *Cluster) UpdateService(ctx context.Context, name string, desiredCount *
 		if err := json.Unmarshal(resp.Kvs[0].Value, &spec); err != nil {
 			return ServiceSpec{}, err
 		}
+		if spec.Status == scheduler.ServiceDraining {
+			return ServiceSpec{}, scheduler.ErrServiceNotActive
+		}
 		if desiredCount != nil {
 			spec.DesiredCount = *desiredCount
 		}
@@ -185,6 +192,45 @@ func (c *Cluster) UpdateService(ctx context.Context, name string, desiredCount *
 		if _, err := c.serviceConfig(ctx, spec, nil); err != nil {
 			return ServiceSpec{}, err
 		}
+		body, err := json.Marshal(spec)
+		if err != nil {
+			return ServiceSpec{}, err
+		}
+		txn, err := c.etcd.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).Then(clientv3.OpPut(key, string(body))).Commit()
+		if err != nil {
+			return ServiceSpec{}, fmt.Errorf("etcdstore: %w", err)
+		}
+		if txn.Succeeded {
+			return spec, nil
+		}
+	}
+}
+
+// DeleteService marks a service DRAINING, as ECS's DeleteService does: a
+// service still scaled above 0 needs force (else
+// scheduler.ErrServiceScaled). The elected service scheduler stops its
+// tasks, then deletes its key. It returns the spec as written.
+func (c *Cluster) DeleteService(ctx context.Context, name string, force bool) (ServiceSpec, error) {
+	key := c.serviceKey(name)
+	for {
+		resp, err := c.etcd.Get(ctx, key)
+		if err != nil {
+			return ServiceSpec{}, fmt.Errorf("etcdstore: %w", err)
+		}
+		if len(resp.Kvs) == 0 {
+			return ServiceSpec{}, scheduler.ErrServiceNotFound
+		}
+		var spec ServiceSpec
+		if err := json.Unmarshal(resp.Kvs[0].Value, &spec); err != nil {
+			return ServiceSpec{}, err
+		}
+		switch {
+		case spec.Status == scheduler.ServiceDraining:
+			return spec, nil
+		case spec.DesiredCount > 0 && !force:
+			return ServiceSpec{}, scheduler.ErrServiceScaled
+		}
+		spec.Status = scheduler.ServiceDraining
 		body, err := json.Marshal(spec)
 		if err != nil {
 			return ServiceSpec{}, err
@@ -324,11 +370,47 @@ type termState struct {
 
 func (s termState) Read(fn func(v *cluster.View)) { s.c.Read(fn) }
 
+// Apply commits p guarded by the term. A proposal too large for one etcd
+// transaction (a service scaled by hundreds of tasks, a DAEMON service on
+// hundreds of instances) is committed in parts, stops first, each part
+// all or nothing: a service scheduler's round need not be atomic, as ECS's
+// is not. When a part after the first fails, the earlier parts stay
+// committed and Apply returns errPartial: the term's scheduler is then
+// made again from the records (RunServices).
 func (s termState) Apply(p cluster.Proposal) (cluster.Applied, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.opts.Timeout)
 	defer cancel()
-	return s.c.apply(ctx, p, s.lead)
+	a, err := s.c.apply(ctx, p, s.lead)
+	if !errors.Is(err, ErrTooLarge) {
+		return a, err
+	}
+	// Each stop or start writes its task and at most one instance; the
+	// term adds one guard.
+	size := max((s.c.opts.MaxTxnOps-1)/2, 1)
+	var parts []cluster.Proposal
+	for i := 0; i < len(p.Stops); i += size {
+		parts = append(parts, cluster.Proposal{Stops: p.Stops[i:min(i+size, len(p.Stops))], Attempt: p.Attempt})
+	}
+	for i := 0; i < len(p.Placements); i += size {
+		parts = append(parts, cluster.Proposal{Placements: p.Placements[i:min(i+size, len(p.Placements))], Attempt: p.Attempt})
+	}
+	var out cluster.Applied
+	for i, part := range parts {
+		a, err := s.c.apply(ctx, part, s.lead)
+		if err != nil {
+			if i == 0 {
+				return cluster.Applied{}, err // nothing committed: as for one transaction
+			}
+			return cluster.Applied{}, fmt.Errorf("%w: part %d of %d: %w", errPartial, i+1, len(parts), err)
+		}
+		out.Stopped = append(out.Stopped, a.Stopped...)
+		out.Started = append(out.Started, a.Started...)
+	}
+	return out, nil
 }
+
+// errPartial is a service scheduler's round committed only in part.
+var errPartial = errors.New("etcdstore: the round was committed in part")
 
 // Leading reports whether this process runs the cluster's service
 // scheduler.
@@ -359,8 +441,16 @@ func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts 
 	})
 	rnd := rand.New(rand.NewPCG(opts.Seed, 7))
 	return c.election.run(ctx, func(ctx context.Context, t term) error {
-		ss := scheduler.NewServices(termState{c: c, lead: &t}, c.name, c.engine.Place, c.opts.ARNPrefix, c.opts.Clock, rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())))
-		run := map[string]ServiceSpec{}
+		var ss *scheduler.Services
+		var run map[string]ServiceSpec
+		fresh := func() { // the term's scheduler, made from the records
+			// The term's revision is mixed in, so that no two terms draw
+			// the same deployment ids.
+			ss = scheduler.NewServices(termState{c: c, lead: &t}, c.name, c.engine.Place, c.opts.ARNPrefix, c.opts.Clock,
+				rand.New(rand.NewPCG(rnd.Uint64()^uint64(t.rev), rnd.Uint64())))
+			run = map[string]ServiceSpec{}
+		}
+		fresh()
 		defs := map[string]scheduler.TaskDef{}
 		for {
 			select {
@@ -372,7 +462,11 @@ func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts 
 				if !ok {
 					return errTicksClosed
 				}
-				if err := c.reconcile(ctx, ss, run, defs); err != nil {
+				err := c.reconcile(ctx, &t, ss, run, defs)
+				switch {
+				case errors.Is(err, errPartial):
+					fresh() // what the round did is on record; take it up from there
+				case err != nil:
 					return err // not the leader any more, or etcd failed: give the election up
 				}
 			}
@@ -381,7 +475,7 @@ func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts 
 }
 
 // reconcile is one tick of the elected service scheduler.
-func (c *Cluster) reconcile(ctx context.Context, ss *scheduler.Services, run map[string]ServiceSpec, defs map[string]scheduler.TaskDef) error {
+func (c *Cluster) reconcile(ctx context.Context, t *term, ss *scheduler.Services, run map[string]ServiceSpec, defs map[string]scheduler.TaskDef) error {
 	if err := c.Sync(ctx); err != nil {
 		return err
 	}
@@ -389,10 +483,21 @@ func (c *Cluster) reconcile(ctx context.Context, ss *scheduler.Services, run map
 	if err != nil {
 		return err
 	}
+	live := map[string]bool{}
 	for _, spec := range specs {
+		live[spec.ServiceName] = true
+		if spec.Status == scheduler.ServiceDraining {
+			if err := c.drain(ctx, t, ss, run, spec, defs); err != nil {
+				return err
+			}
+			continue
+		}
 		cfg, err := c.serviceConfig(ctx, spec, defs)
-		if err != nil {
+		if errors.Is(err, ErrInvalidService) || errors.Is(err, ErrNoTaskDefinition) {
 			continue // a spec that stopped resolving keeps its tasks
+		}
+		if err != nil {
+			return err
 		}
 		old, ok := run[spec.ServiceName]
 		switch {
@@ -410,6 +515,14 @@ func (c *Cluster) reconcile(ctx context.Context, ss *scheduler.Services, run map
 			}
 		}
 		run[spec.ServiceName] = spec
+	}
+	for name := range run {
+		if !live[name] { // its key was deleted without DeleteService: stop its tasks
+			if _, err := ss.Delete(name, true); err != nil && !errors.Is(err, scheduler.ErrServiceNotFound) {
+				return err
+			}
+			delete(run, name)
+		}
 	}
 	if _, err = ss.Reconcile(); err != nil {
 		return err
@@ -433,8 +546,8 @@ func (c *Cluster) adopt(ctx context.Context, ss *scheduler.Services, spec Servic
 	var all []string
 	c.Read(func(v *cluster.View) {
 		for t := range v.Tasks() {
-			if t.Group() != "service:"+spec.ServiceName || t.LastStatus() == cluster.TaskStopped {
-				continue
+			if t.Group() != "service:"+spec.ServiceName || t.LastStatus() == cluster.TaskStopped || !strings.HasPrefix(t.StartedBy(), "ecs-svc/") {
+				continue // not a task a service scheduler started
 			}
 			d := deps[t.StartedBy()]
 			if d == nil {
@@ -478,6 +591,47 @@ func (c *Cluster) adopt(ctx context.Context, ss *scheduler.Services, spec Servic
 		svc.Deployments = append(svc.Deployments, scheduler.Deployment{ID: id, Status: scheduler.DeploymentActive, TaskDef: td,
 			DesiredCount: len(deps[id].ids), RolloutState: scheduler.RolloutInProgress, CreatedAt: now, UpdatedAt: now})
 	}
+	if len(svc.Deployments) == 1 && len(all) == cfg.DesiredCount {
+		// [INF] A single deployment at its desired count is taken as the
+		// completed one, which a circuit breaker rolls back to.
+		svc.Deployments[0].RolloutState = scheduler.RolloutCompleted
+	}
 	slices.Sort(all)
 	return ss.Import(svc, all)
+}
+
+// drain runs a deleted service (its spec DRAINING) until its tasks are
+// gone, then deletes its key, guarded by the term.
+func (c *Cluster) drain(ctx context.Context, t *term, ss *scheduler.Services, run map[string]ServiceSpec, spec ServiceSpec, defs map[string]scheduler.TaskDef) error {
+	name := spec.ServiceName
+	if _, ok := run[name]; !ok {
+		if cfg, err := c.serviceConfig(ctx, spec, defs); err == nil {
+			if err := c.adopt(ctx, ss, spec, cfg, defs); err != nil {
+				return err
+			}
+		}
+		run[name] = spec
+	}
+	if svc, ok := ss.Get(name); ok && svc.Status == scheduler.ServiceActive {
+		if _, err := ss.Delete(name, true); err != nil {
+			return err
+		}
+	}
+	left := 0
+	c.Read(func(v *cluster.View) {
+		for task := range v.Tasks() {
+			if task.Group() == "service:"+name && task.LastStatus() != cluster.TaskStopped {
+				left++
+			}
+		}
+	})
+	if left == 0 {
+		// Gone for good once its tasks are: the key goes, by the leader only.
+		_, err := c.etcd.Txn(ctx).If(t.guard()).Then(clientv3.OpDelete(c.serviceKey(name))).Commit()
+		if err != nil {
+			return fmt.Errorf("etcdstore: %w", err)
+		}
+		delete(run, name)
+	}
+	return nil
 }

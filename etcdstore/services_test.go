@@ -175,3 +175,55 @@ func TestTermGuard(t *testing.T) {
 		assert.Equal(t, int64(1024-128), x.RemainingCPU())
 	})
 }
+
+// TestClusterServicesLarge: a round larger than one etcd transaction
+// (200 tasks at a time, with etcd's default of 128 operations) is
+// committed in parts, and the leader keeps its term; DeleteService drains
+// the service and its key goes.
+func TestClusterServicesLarge(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	c, err := OpenCluster(context.Background(), client(t, eps), "app", ClusterOptions{Clock: clusterClock})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+	for range 4 {
+		_, err := c.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 16384, Memory: 65536})
+		require.NoError(t, err)
+	}
+	def, err := c.RegisterTaskDefinition(ctx, webDef(64))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateService(ctx, ServiceSpec{ServiceName: "big", TaskDefinition: def.TaskDefinitionArn, DesiredCount: 200}))
+	d := runServices(c, 3)
+	defer func() { d.cancel(); <-d.done }()
+	elected(t, d)
+	tickAll(t, d)
+	assert.Equal(t, map[string]int{def.TaskDefinitionArn: 200}, serviceTasks(t, c, "big"))
+	zero := 0
+	_, err = c.UpdateService(ctx, "big", &zero, "")
+	require.NoError(t, err)
+	tickAll(t, d)
+	assert.Empty(t, serviceTasks(t, c, "big"))
+	require.True(t, c.Leading(), "the leader kept its term through rounds in parts")
+
+	one := 1
+	_, err = c.UpdateService(ctx, "big", &one, "")
+	require.NoError(t, err)
+	tickAll(t, d)
+	_, err = c.DeleteService(ctx, "big", false)
+	require.ErrorIs(t, err, scheduler.ErrServiceScaled)
+	spec, err := c.DeleteService(ctx, "big", true)
+	require.NoError(t, err)
+	assert.Equal(t, scheduler.ServiceDraining, spec.Status)
+	_, err = c.UpdateService(ctx, "big", &one, "")
+	require.ErrorIs(t, err, scheduler.ErrServiceNotActive)
+	for range 5 {
+		tickAll(t, d)
+		if specs, err := c.ServiceSpecs(ctx); err == nil && len(specs) == 0 {
+			break
+		}
+	}
+	assert.Empty(t, serviceTasks(t, c, "big"), "a deleted service's tasks are stopped")
+	specs, err := c.ServiceSpecs(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, specs, "and its key goes")
+}
