@@ -53,7 +53,11 @@
 // A commit writes one key per task and per instance in one transaction,
 // so it is bounded by etcd's --max-txn-ops (128 by default): set
 // ClusterOptions.MaxTxnOps to the server's value, and larger proposals
-// are refused with [ErrTooLarge] before they are sent. The keys of
+// are refused with [ErrTooLarge] before they are sent. The service
+// scheduler commits a round that large in parts, stops first (a round
+// need not be atomic, as ECS's is not). [Cluster.DeleteService] marks a
+// service DRAINING; the service scheduler stops its tasks, then deletes
+// its key. The keys of
 // STOPPED tasks are deleted past their retention ([Cluster.PruneStopped],
 // which the elected service scheduler runs at each tick).
 //
