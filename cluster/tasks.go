@@ -233,29 +233,18 @@ type stopUndo struct {
 // unstop undoes stop within the same proposal: the task gets its resources
 // back (they are free: nothing else ran since) and its former state.
 func (c *Cluster) unstop(u stopUndo) {
-	t, in, d := u.t, u.t.inst, u.t.spec.Demand
+	t, in := u.t, u.t.inst
 	c.stopped = c.stopped[:len(c.stopped)-1]
 	c.stats.TasksStopped--
 	t.last, t.desired, t.version = u.last, u.desired, u.version
 	t.stoppingAt, t.stoppedAt = time.Time{}, time.Time{}
 	t.stoppedReason, t.stopCode = "", ""
-	in.gpuFree &^= t.gpus
-	in.cpu -= d.cpu
-	in.memory -= d.memory
-	in.enis += int32(d.enis)
-	in.ports.add(d.ports)
-	in.portsUDP.add(d.portsUDP)
-	t.instPos = int32(len(in.tasks))
-	in.tasks = append(in.tasks, t)
-	switch t.last {
-	case TaskPending:
-		in.pending++
-		c.pending++
-	case TaskRunning:
-		in.running++
+	in.hold(t, t.gpus) // a stopped task was PENDING or RUNNING, on its instance
+	if t.last == TaskRunning {
 		c.running++
+	} else {
+		c.pending++
 	}
-	in.addGroup(t.spec.Group, 1)
 	in.version = u.instVersion
 }
 

@@ -64,6 +64,26 @@ func BenchmarkRunStopTask(b *testing.B) {
 // through call(i).
 func benchPairs(b *testing.B, call func(i int) func(string, []byte) journal.Response, setup func()) {
 	setup()
+	runPairs(b, func(i int) func() bool {
+		do := call(i)
+		return func() bool {
+			out := do("RunTask", []byte(`{"cluster":"app","taskDefinition":"web"}`))
+			var o struct{ Tasks []struct{ TaskArn string } }
+			if json.Unmarshal(out.Body, &o) != nil || len(o.Tasks) != 1 {
+				b.Errorf("RunTask: %s", out.Body)
+				return false
+			}
+			body, _ := json.Marshal(map[string]string{"cluster": "app", "task": o.Tasks[0].TaskArn})
+			do("StopTask", body)
+			return true
+		}
+	}, func() float64 { return 0 })
+}
+
+// runPairs runs b.N pairs from 4 callers (caller i's from pair(i), which
+// reports false to stop) and reports placements per second, the p99 of a
+// pair and share(), the conflict share.
+func runPairs(b *testing.B, pair func(i int) func() bool, share func() float64) {
 	const callers = 4
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -73,25 +93,18 @@ func benchPairs(b *testing.B, call func(i int) func(string, []byte) journal.Resp
 	per := (b.N + callers - 1) / callers
 	start := time.Now()
 	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			do := call(i)
+		wg.Go(func() {
+			one := pair(i)
 			for range per {
 				t0 := time.Now()
-				out := do("RunTask", []byte(`{"cluster":"app","taskDefinition":"web"}`))
-				var o struct{ Tasks []struct{ TaskArn string } }
-				if json.Unmarshal(out.Body, &o) != nil || len(o.Tasks) != 1 {
-					b.Errorf("RunTask: %s", out.Body)
+				if !one() {
 					return
 				}
-				body, _ := json.Marshal(map[string]string{"cluster": "app", "task": o.Tasks[0].TaskArn})
-				do("StopTask", body)
 				mu.Lock()
 				lat = append(lat, time.Since(t0))
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -100,6 +113,6 @@ func benchPairs(b *testing.B, call func(i int) func(string, []byte) journal.Resp
 	if len(lat) > 0 {
 		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "placements/s")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(0, "conflict-share")
+		b.ReportMetric(share(), "conflict-share")
 	}
 }

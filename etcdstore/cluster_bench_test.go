@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -88,49 +86,27 @@ func BenchmarkClusterRunStopTask(b *testing.B) {
 // places through state(i) and stops through stop. placed, if given,
 // learns which caller placed each task.
 func benchPlaceStop(b *testing.B, state func(i int) scheduler.State, stop func(id string) error, share func() float64, placed ...func(id string, i int)) {
-	const callers = 4
 	spec := &cluster.TaskSpec{Demand: must(cluster.NewDemand(16, 16, nil, nil, 0)), Family: "web", Group: "family:web"}
-	var mu sync.Mutex
-	var lat []time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	per := (b.N + callers - 1) / callers
-	start := time.Now()
-	for i := range callers {
-		wg.Go(func() {
-			st := state(i)
-			s := &scheduler.RandomSpread{Spec: spec, Count: 1, Rand: rand.New(rand.NewPCG(uint64(i), 9))}
-			for range per {
-				t0 := time.Now()
-				res, err := scheduler.Execute(st, s, 0)
-				if err != nil || len(res.Tasks) != 1 {
-					b.Errorf("placing: %v %v", err, res.Failures)
-					return
-				}
-				id := res.Tasks[0].ID
-				for _, f := range placed {
-					f(id, i)
-				}
-				if err := stop(id); err != nil {
-					b.Errorf("stopping: %v", err)
-					return
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
+	runPairs(b, func(i int) func() bool {
+		st := state(i)
+		s := &scheduler.RandomSpread{Spec: spec, Count: 1, Rand: rand.New(rand.NewPCG(uint64(i), 9))}
+		return func() bool {
+			res, err := scheduler.Execute(st, s, 0)
+			if err != nil || len(res.Tasks) != 1 {
+				b.Errorf("placing: %v %v", err, res.Failures)
+				return false
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "placements/s")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(share(), "conflict-share")
-	}
+			id := res.Tasks[0].ID
+			for _, f := range placed {
+				f(id, i)
+			}
+			if err := stop(id); err != nil {
+				b.Errorf("stopping: %v", err)
+				return false
+			}
+			return true
+		}
+	}, share)
 }
 
 func must[T any](v T, err error) T {

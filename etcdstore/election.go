@@ -24,6 +24,27 @@ func (t term) guard() clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)
 }
 
+// each calls fn at each time ticks delivers while the term lasts. It
+// returns fn's error, errTicksClosed when ticks is closed, or why the term
+// ended.
+func (t term) each(ctx context.Context, ticks <-chan time.Time, fn func(now time.Time) error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.done:
+			return errors.New("etcdstore: the election's lease ended")
+		case now, ok := <-ticks:
+			if !ok {
+				return errTicksClosed
+			}
+			if err := fn(now); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // errTicksClosed ends an election loop: the caller closed its ticks.
 var errTicksClosed = errors.New("ticks closed")
 

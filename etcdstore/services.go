@@ -167,6 +167,25 @@ func (c *Cluster) CreateService(ctx context.Context, spec ServiceSpec) error {
 // deployment), guarded by the key's mod revision so that concurrent
 // updates are applied one after the other. It returns the new spec.
 func (c *Cluster) UpdateService(ctx context.Context, name string, desiredCount *int, taskDefinition string) (ServiceSpec, error) {
+	return c.changeSpec(ctx, name, func(spec *ServiceSpec) (bool, error) {
+		if spec.Status == scheduler.ServiceDraining {
+			return false, scheduler.ErrServiceNotActive
+		}
+		if desiredCount != nil {
+			spec.DesiredCount = *desiredCount
+		}
+		if taskDefinition != "" {
+			spec.TaskDefinition = taskDefinition
+		}
+		_, err := c.serviceConfig(ctx, *spec, nil)
+		return true, err
+	})
+}
+
+// changeSpec reads a service's spec, lets change change it (or say it
+// need not be written, or refuse), and writes it guarded by the key's mod
+// revision, again from a fresh read when another write came first.
+func (c *Cluster) changeSpec(ctx context.Context, name string, change func(spec *ServiceSpec) (write bool, err error)) (ServiceSpec, error) {
 	key := c.serviceKey(name)
 	for {
 		resp, err := c.etcd.Get(ctx, key)
@@ -180,17 +199,12 @@ func (c *Cluster) UpdateService(ctx context.Context, name string, desiredCount *
 		if err := json.Unmarshal(resp.Kvs[0].Value, &spec); err != nil {
 			return ServiceSpec{}, err
 		}
-		if spec.Status == scheduler.ServiceDraining {
-			return ServiceSpec{}, scheduler.ErrServiceNotActive
-		}
-		if desiredCount != nil {
-			spec.DesiredCount = *desiredCount
-		}
-		if taskDefinition != "" {
-			spec.TaskDefinition = taskDefinition
-		}
-		if _, err := c.serviceConfig(ctx, spec, nil); err != nil {
+		write, err := change(&spec)
+		if err != nil {
 			return ServiceSpec{}, err
+		}
+		if !write {
+			return spec, nil
 		}
 		body, err := json.Marshal(spec)
 		if err != nil {
@@ -211,38 +225,16 @@ func (c *Cluster) UpdateService(ctx context.Context, name string, desiredCount *
 // scheduler.ErrServiceScaled). The elected service scheduler stops its
 // tasks, then deletes its key. It returns the spec as written.
 func (c *Cluster) DeleteService(ctx context.Context, name string, force bool) (ServiceSpec, error) {
-	key := c.serviceKey(name)
-	for {
-		resp, err := c.etcd.Get(ctx, key)
-		if err != nil {
-			return ServiceSpec{}, fmt.Errorf("etcdstore: %w", err)
-		}
-		if len(resp.Kvs) == 0 {
-			return ServiceSpec{}, scheduler.ErrServiceNotFound
-		}
-		var spec ServiceSpec
-		if err := json.Unmarshal(resp.Kvs[0].Value, &spec); err != nil {
-			return ServiceSpec{}, err
-		}
+	return c.changeSpec(ctx, name, func(spec *ServiceSpec) (bool, error) {
 		switch {
 		case spec.Status == scheduler.ServiceDraining:
-			return spec, nil
+			return false, nil
 		case spec.DesiredCount > 0 && !force:
-			return ServiceSpec{}, scheduler.ErrServiceScaled
+			return false, scheduler.ErrServiceScaled
 		}
 		spec.Status = scheduler.ServiceDraining
-		body, err := json.Marshal(spec)
-		if err != nil {
-			return ServiceSpec{}, err
-		}
-		txn, err := c.etcd.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).Then(clientv3.OpPut(key, string(body))).Commit()
-		if err != nil {
-			return ServiceSpec{}, fmt.Errorf("etcdstore: %w", err)
-		}
-		if txn.Succeeded {
-			return spec, nil
-		}
-	}
+		return true, nil
+	})
 }
 
 // ServiceSpecs returns the services' specs, by name.
@@ -452,25 +444,14 @@ func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts 
 		}
 		fresh()
 		defs := map[string]scheduler.TaskDef{}
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.done:
-				return errors.New("etcdstore: the election's lease ended")
-			case _, ok := <-ticks:
-				if !ok {
-					return errTicksClosed
-				}
-				err := c.reconcile(ctx, &t, ss, run, defs)
-				switch {
-				case errors.Is(err, errPartial):
-					fresh() // what the round did is on record; take it up from there
-				case err != nil:
-					return err // not the leader any more, or etcd failed: give the election up
-				}
+		return t.each(ctx, ticks, func(time.Time) error {
+			err := c.reconcile(ctx, &t, ss, run, defs)
+			if errors.Is(err, errPartial) {
+				fresh() // what the round did is on record; take it up from there
+				return nil
 			}
-		}
+			return err // not the leader any more, or etcd failed: give the election up
+		})
 	})
 }
 

@@ -353,23 +353,11 @@ func (r *Replica) Leading() bool { return r.election.leading.Load() }
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
 	return r.election.run(ctx, func(ctx context.Context, t term) error {
 		guard := []clientv3.Cmp{t.guard()}
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.done:
-				return errors.New("etcdstore: the election's lease ended")
-			case now, ok := <-ticks:
-				if !ok {
-					return errTicksClosed
-				}
-				// A tick's failure is the state's, the same on every
-				// replica; an error is the leadership's or etcd's: give
-				// the election up.
-				if _, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard); err != nil {
-					return err
-				}
-			}
-		}
+		return t.each(ctx, ticks, func(now time.Time) error {
+			// A tick's failure is the state's, the same on every replica;
+			// an error is the leadership's or etcd's: give the election up.
+			_, err := r.log(ctx, journal.Entry{T: now.UnixNano(), Op: journal.TickOp}, guard)
+			return err
+		})
 	})
 }
