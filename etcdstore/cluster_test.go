@@ -460,7 +460,7 @@ func (m *clusterModel) check(t *rapid.T) {
 // process closes its copy mid-call: afterwards the survivors agree, the
 // accounting is exact and every acknowledged task is on record.
 func TestClusterFaults(t *testing.T) {
-	members, eps := startEtcd(t, 3)
+	ec, eps := startEtcd(t, 3)
 	cs := []*Cluster{
 		openCluster(t, client(t, eps), "app", 1),
 		openCluster(t, client(t, []string{eps[1], eps[2], eps[0]}), "app", 2),
@@ -493,13 +493,13 @@ func TestClusterFaults(t *testing.T) {
 	go runSome(cs[0], 4, 1)
 	go runSome(cs[1], 4, 2)
 	go runSome(cs[2], 4, 3)
-	members[2].stop()
+	ec.Members[2].Stop()
 	wg.Wait()
-	members[2].start(t)
+	require.NoError(t, ec.Members[2].Start())
 	wg.Add(2)
 	go runSome(cs[0], 3, 4)
 	go runSome(cs[2], 3, 5)
-	moveLeader(t, members)
+	moveLeader(t, ec)
 	wg.Wait()
 	wg.Add(1)
 	go runSome(cs[1], 6, 6)

@@ -55,7 +55,8 @@ var errNotLeader = errors.New("etcdstore: not the scheduler's leader")
 // wins, until ctx ends or lead returns errTicksClosed. A term ends when
 // lead returns (with any error: the process gives the election up); the
 // lease is then revoked, so the next leader need not wait for it to
-// lapse.
+// lapse. etcd's failures (a lease not granted, a campaign refused) are
+// waited out with a backoff: the election outlives an outage of etcd.
 type election struct {
 	etcd    *clientv3.Client
 	key     string
@@ -63,6 +64,8 @@ type election struct {
 	ttl     int
 	leading atomic.Bool
 	elected chan struct{} // gets a value each time this process comes to lead
+
+	beforeSession func() // test hook: called before each lease is asked for
 }
 
 func newElection(cli *clientv3.Client, key, name string, ttl int) *election {
@@ -73,23 +76,23 @@ func (e *election) run(ctx context.Context, lead func(ctx context.Context, t ter
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		began := time.Now()
-		s, err := concurrency.NewSession(e.etcd, concurrency.WithTTL(e.ttl), concurrency.WithContext(ctx))
-		if err != nil {
-			return err
+		s, err := e.session(ctx)
+		if err == nil {
+			err = e.term(ctx, s, lead)
+			e.leading.Store(false)
+			// Revoke the lease even when ctx has ended; bounded by the
+			// lease's own life.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(e.ttl)*time.Second)
+			_, _ = e.etcd.Revoke(rctx, s.Lease())
+			cancel()
+			_ = s.Close()
+			if errors.Is(err, errTicksClosed) {
+				return nil
+			}
 		}
-		err = e.term(ctx, s, lead)
-		e.leading.Store(false)
-		// Revoke the lease even when ctx has ended; bounded by the lease's
-		// own life.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(e.ttl)*time.Second)
-		_, _ = e.etcd.Revoke(rctx, s.Lease())
-		cancel()
-		_ = s.Close()
-		if errors.Is(err, errTicksClosed) {
-			return nil
-		}
-		// A term that ended at once (etcd failing, a commit refused) is
-		// not campaigned for again at once.
+		// A session etcd did not grant (etcd down, its leader changing)
+		// or a term that ended at once (a commit refused) is tried again,
+		// not at once: the election outlives etcd's outages.
 		if time.Since(began) > maxBackoff {
 			backoff = minBackoff
 		}
@@ -102,6 +105,22 @@ func (e *election) run(ctx context.Context, lead func(ctx context.Context, t ter
 		backoff = min(2*backoff, maxBackoff)
 	}
 	return ctx.Err()
+}
+
+// session grants the election's lease, waiting at most its TTL for etcd
+// (a lease granted later than that would be of no use), and keeps it
+// alive until ctx ends.
+func (e *election) session(ctx context.Context) (*concurrency.Session, error) {
+	if e.beforeSession != nil {
+		e.beforeSession()
+	}
+	gctx, cancel := context.WithTimeout(ctx, time.Duration(e.ttl)*time.Second)
+	l, err := e.etcd.Grant(gctx, int64(e.ttl))
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	return concurrency.NewSession(e.etcd, concurrency.WithLease(l.ID), concurrency.WithContext(ctx))
 }
 
 func (e *election) term(ctx context.Context, s *concurrency.Session, lead func(ctx context.Context, t term) error) error {

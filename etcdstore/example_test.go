@@ -3,16 +3,12 @@ package etcdstore_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
 	"github.com/stevedore-go/stevedore/etcdstore"
+	"github.com/stevedore-go/stevedore/etcdstore/etcdtest"
 	"github.com/stevedore-go/stevedore/journal"
 )
 
@@ -45,34 +41,11 @@ func ExampleOpen() {
 	// {"clusterArns":["arn:aws:ecs:us-east-1:123456789012:cluster/demo"]} <nil>
 }
 
+// startExampleEtcd starts a one-member etcd on 127.0.0.1 for an example.
 func startExampleEtcd() (string, func()) {
-	dir, _ := os.MkdirTemp("", "etcd")
-	cfg := embed.NewConfig()
-	cfg.Dir = dir
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.Logger = "zap"
-	peer, _ := url.Parse("http://" + exampleAddr())
-	client, _ := url.Parse("http://" + exampleAddr())
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-	cfg.InitialCluster = cfg.Name + "=" + peer.String()
-	e, err := embed.StartEtcd(cfg)
+	ec, err := etcdtest.Start(etcdtest.Options{NoFsync: true})
 	if err != nil {
 		panic(err)
 	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(60 * time.Second):
-		panic("etcd did not start")
-	}
-	return client.String(), func() { e.Close(); os.RemoveAll(dir) }
-}
-
-func exampleAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return ec.Endpoints()[0], ec.Close
 }

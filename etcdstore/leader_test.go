@@ -127,7 +127,7 @@ func TestSchedulerLeadership(t *testing.T) {
 // a member is stopped and restarted, a replica is closed in the middle of
 // its calls, and every replica agrees afterwards with exact accounting.
 func TestFaults(t *testing.T) {
-	members, eps := startEtcd(t, 3)
+	ec, eps := startEtcd(t, 3)
 	// Each replica's client prefers another member, and fails over.
 	rs := []*Replica{open(t, client(t, eps), ""), open(t, client(t, []string{eps[1], eps[2], eps[0]}), ""), open(t, client(t, []string{eps[2], eps[0], eps[1]}), "")}
 	setUp(t, rs[0], 8) // room for 16
@@ -159,14 +159,14 @@ func TestFaults(t *testing.T) {
 	go runSome(rs[0], 6)
 	go runSome(rs[1], 6)
 	go runSome(rs[2], 6)
-	members[2].stop()
+	ec.Members[2].Stop()
 	wg.Wait()
-	members[2].start(t)
+	require.NoError(t, ec.Members[2].Start())
 	// The etcd leader moves to another member while calls run.
 	wg.Add(2)
 	go runSome(rs[0], 3)
 	go runSome(rs[2], 3)
-	moveLeader(t, members)
+	moveLeader(t, ec)
 	wg.Wait()
 	// A replica closed mid-call.
 	wg.Add(1)
@@ -184,24 +184,4 @@ func TestFaults(t *testing.T) {
 		assert.Contains(t, string(tasks), arn, "acknowledged %s", arn)
 	}
 	assert.LessOrEqual(t, len(acked), 16, fmt.Sprintf("at most what fits: %d", len(acked)))
-}
-
-// moveLeader hands the etcd cluster's leadership from its leader to
-// another member.
-func moveLeader(t testing.TB, members []*member) {
-	for _, m := range members {
-		s := m.e.Server
-		if uint64(s.MemberID()) != s.Lead() {
-			continue
-		}
-		for _, o := range members {
-			if o != m {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				require.NoError(t, s.MoveLeader(ctx, s.Lead(), uint64(o.e.Server.MemberID())))
-				cancel()
-				return
-			}
-		}
-	}
-	t.Fatal("no etcd leader")
 }

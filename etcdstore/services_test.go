@@ -227,3 +227,44 @@ func TestClusterServicesLarge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, specs, "and its key goes")
 }
+
+// TestServicesOutliveEtcd: a service scheduler started while etcd is down
+// waits for it (its lease is asked for again, not given up), then leads
+// and schedules.
+func TestServicesOutliveEtcd(t *testing.T) {
+	ec, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	ctx := context.Background()
+	for range 2 {
+		_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 2048})
+		require.NoError(t, err)
+	}
+	def, err := a.RegisterTaskDefinition(ctx, webDef(256))
+	require.NoError(t, err)
+	require.NoError(t, a.CreateService(ctx, ServiceSpec{ServiceName: "web", TaskDefinition: def.TaskDefinitionArn, DesiredCount: 3}))
+
+	asked := make(chan struct{}, 64)
+	a.election.beforeSession = func() {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	}
+	ec.Members[0].Stop()
+	d := runServices(a, 1)
+	t.Cleanup(func() { d.cancel(); <-d.done })
+	for range 2 { // the second ask means the first was not granted
+		select {
+		case <-asked:
+		case err := <-d.done:
+			t.Fatalf("RunServices returned while etcd was down: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the lease was not asked for again")
+		}
+	}
+	require.False(t, a.Leading())
+	require.NoError(t, ec.Members[0].Start())
+	elected(t, d)
+	tickAll(t, d)
+	assert.Equal(t, map[string]int{def.TaskDefinitionArn: 3}, serviceTasks(t, a, "web"))
+}

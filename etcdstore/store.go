@@ -349,7 +349,8 @@ func (r *Replica) Leading() bool { return r.election.leading.Load() }
 // are logged guarded by the leadership, so a replica that lost it logs
 // none. When the leader dies its lease ends within Options.SessionTTL
 // seconds and another replica's RunScheduler takes over. It returns when
-// ctx ends or ticks is closed.
+// ctx ends or ticks is closed; while etcd cannot be reached it waits, and
+// campaigns again when etcd is back.
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
 	return r.election.run(ctx, func(ctx context.Context, t term) error {
 		guard := []clientv3.Cmp{t.guard()}

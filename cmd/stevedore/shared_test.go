@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -14,31 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
+
+	"github.com/stevedore-go/stevedore/etcdstore/etcdtest"
 )
 
 // embeddedEtcd starts a one-member etcd on 127.0.0.1 and returns its
 // client address (HOST:PORT).
 func embeddedEtcd(t *testing.T) string {
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.Logger = "zap"
-	peer, _ := url.Parse("http://" + freeAddr(t))
-	cl, _ := url.Parse("http://" + freeAddr(t))
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cl}, []url.URL{*cl}
-	cfg.InitialCluster = cfg.Name + "=" + peer.String()
-	e, err := embed.StartEtcd(cfg)
-	require.NoError(t, err)
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(60 * time.Second):
-		t.Fatal("etcd did not become ready")
-	}
-	return cl.Host
+	ec := etcdtest.New(t, etcdtest.Options{NoFsync: true})
+	return strings.TrimPrefix(ec.Endpoints()[0], "http://")
 }
 
 func freeAddr(t *testing.T) string {
