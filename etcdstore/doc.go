@@ -95,6 +95,13 @@
 // lapses within its TTL and another process leads; a leader that stops
 // revokes its lease at once.
 //
+// Elections wait out an outage of etcd: a lease etcd does not grant is
+// asked for again, with a backoff, and the process campaigns when etcd is
+// back.
+//
+// Package [github.com/stevedore-go/stevedore/etcdstore/etcdtest] runs real
+// etcd servers inside a test process, for tests of code on these stores.
+//
 // Do not call a store's methods from inside a Read callback: the copy's
 // read lock is held there, and the watch waits for it.
 package etcdstore
