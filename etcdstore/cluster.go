@@ -85,7 +85,8 @@ type Cluster struct {
 	tasks     map[string]*taskRecord // a non-stopped task's id → its record
 	stopped   map[string]time.Time   // a STOPPED task whose key remains → when it stopped
 
-	commits, conflicts atomic.Int64
+	commits, conflicts, txns atomic.Int64
+	batch                    batcher // Apply's proposals waiting for a transaction
 
 	election   *election // the service scheduler's (RunServices)
 	engineOnce sync.Once
@@ -214,7 +215,13 @@ func (c *Cluster) taskKey(id string) string     { return c.key + "/tasks/" + id 
 // whose keys are gone: a STOPPED task's key is deleted past its
 // retention), the other instances' changes, then the tasks that are new
 // or changed.
+//
+// The copy's lock is held from the first read on: a commit this process
+// makes meanwhile would be newer than the records read, and taken back by
+// them (its tasks missing, so stopped).
 func (c *Cluster) load(ctx context.Context) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	prefix := c.key + "/"
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	var rev int64
@@ -251,8 +258,6 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 	for _, kv := range kvs {
 		present[string(kv.Key)] = true
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	put := func(kv *mvccpb.KeyValue) error {
 		return c.applyEvent(&clientv3.Event{Type: clientv3.EventTypePut, Kv: kv})
 	}
@@ -490,10 +495,16 @@ func (c *Cluster) ARN() string { return c.m.ARN() }
 // that still fits is written again. The etcd calls are bounded by
 // ClusterOptions.Timeout; an error that is not a conflict means the
 // commit's fate is unknown until the copy hears of it.
+//
+// A copy sends one transaction at a time. Proposals made in this process
+// while one is on its way are written together in the next one (a group
+// commit): checked in the order they came, as one proposal, so that a
+// copy commits as many proposals per round trip as it has callers. When
+// the group does not fit as a whole, each proposal is checked and
+// committed on its own, so each caller gets the answer it would have had
+// alone.
 func (c *Cluster) Apply(p cluster.Proposal) (cluster.Applied, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
-	defer cancel()
-	return c.apply(ctx, p, nil)
+	return c.commitQueued(context.Background(), p)
 }
 
 // apply is Apply; a leader's commits are guarded by its term too, and
@@ -599,6 +610,7 @@ func (c *Cluster) commit(ctx context.Context, a *cluster.Applied, p cluster.Prop
 		}
 		return errStale
 	}
+	c.txns.Add(1)
 	rev := resp.Header.Revision
 	for _, r := range records {
 		id := lastID(r.ARN)
@@ -688,6 +700,10 @@ func (c *Cluster) Revision() int64 { return c.revision() }
 type ClusterStats struct {
 	// Commits counts the proposals committed by this process.
 	Commits int64
+	// Transactions counts the etcd transactions that wrote them: fewer
+	// than Commits when proposals made while a transaction was on its way
+	// were written together (see [Cluster.Apply]).
+	Transactions int64
 	// Conflicts counts the commits whose guards failed because another
 	// process had committed on an instance or task they touched; each
 	// was checked again on the current state (and written again or
@@ -699,7 +715,7 @@ type ClusterStats struct {
 
 // Stats returns the counts.
 func (c *Cluster) Stats() ClusterStats {
-	return ClusterStats{Commits: c.commits.Load(), Conflicts: c.conflicts.Load(), Reloads: c.reloadCount()}
+	return ClusterStats{Commits: c.commits.Load(), Transactions: c.txns.Load(), Conflicts: c.conflicts.Load(), Reloads: c.reloadCount()}
 }
 
 // Close stops following etcd. Calls waiting for the copy get ErrClosed.
@@ -781,6 +797,9 @@ func (c *Cluster) RegisterInstance(ctx context.Context, spec cluster.InstanceSpe
 	}
 	key := c.instanceKey(id)
 	err = c.write(ctx, func() ([]clientv3.Cmp, []clientv3.Op, error) {
+		if _, taken := c.revs[key]; taken {
+			return nil, nil, fmt.Errorf("etcdstore: container instance id %s is taken: two processes draw ids from one seed (ClusterOptions.Rand)", id)
+		}
 		return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}, []clientv3.Op{clientv3.OpPut(key, string(body))}, nil
 	})
 	if err != nil {
@@ -907,7 +926,7 @@ func (c *Cluster) StopTask(ctx context.Context, ref, reason string, code cluster
 		case info.LastStatus == cluster.TaskStopped:
 			return info, nil
 		}
-		a, err := c.apply(ctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: info.ID, Reason: reason, Code: code}}}, nil)
+		a, err := c.commitQueued(ctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: info.ID, Reason: reason, Code: code}}})
 		if errors.Is(err, cluster.ErrConflict) && ctx.Err() == nil {
 			continue // stopped meanwhile, and the copy has heard: answer as above
 		}

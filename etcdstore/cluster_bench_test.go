@@ -78,6 +78,12 @@ func BenchmarkClusterRunStopTask(b *testing.B) {
 				owner[id] = cs[i%n]
 				mu.Unlock()
 			})
+			var commits, txns int64
+			for _, c := range cs {
+				s := c.Stats()
+				commits, txns = commits+s.Commits, txns+s.Transactions
+			}
+			b.ReportMetric(float64(commits)/float64(max(txns, 1)), "commits/txn")
 		})
 	}
 }

@@ -681,3 +681,101 @@ func TestClusterPruneStopped(t *testing.T) {
 	assert.Equal(t, int64(2), resp.Count)
 	agreeClusters(t, a, b, open(3))
 }
+
+// hookKV runs hook (once) after the first Get of key: the moment a reload
+// has read the records.
+type hookKV struct {
+	clientv3.KV
+	key  string
+	mu   sync.Mutex
+	hook func()
+}
+
+func (h *hookKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	resp, err := h.KV.Get(ctx, key, opts...)
+	h.mu.Lock()
+	f := h.hook
+	if key == h.key {
+		h.hook = nil
+	}
+	h.mu.Unlock()
+	if key == h.key && f != nil {
+		f()
+	}
+	return resp, err
+}
+
+// TestClusterReloadBesideCommit: a commit this process makes while its
+// copy reloads after a compacted watch is newer than the records the
+// reload read; the reload must not take it back (its task stopped as
+// missed, its room given out twice).
+func TestClusterReloadBesideCommit(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	a := openCluster(t, cli, "app", 1)
+	ctx := context.Background()
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
+	require.NoError(t, err)
+	// a stops following; others write what it misses, and etcd compacts it.
+	a.cancel()
+	<-a.done
+	from := a.Revision() + 1
+	other := openCluster(t, client(t, eps), "app", 2)
+	for range 3 {
+		_, err = other.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
+		require.NoError(t, err)
+	}
+	resp, err := cli.Get(ctx, "any")
+	require.NoError(t, err)
+	_, err = cli.Compact(ctx, resp.Header.Revision)
+	require.NoError(t, err)
+
+	h := &hookKV{KV: cli.KV, key: a.key + "/"}
+	cli.KV = h
+	committed := make(chan error, 1)
+	h.hook = func() {
+		go func() {
+			_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 512, 512)}}})
+			committed <- err
+		}()
+		// Give the commit its chance to land inside the reload (it must
+		// wait for it instead): bounded, and the test's outcome does not
+		// depend on how long it is.
+		select {
+		case err := <-committed:
+			committed <- err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	a.cancel, a.done = cancel, make(chan struct{})
+	go a.follow(wctx, from)
+	require.NoError(t, <-committed)
+	require.NoError(t, a.Sync(ctx), "the copy survives its own commit beside a reload")
+	assert.Equal(t, 1, a.Stats().Reloads)
+	a.Read(func(v *cluster.View) {
+		x, _ := v.Instance(in.ID)
+		assert.Equal(t, int64(0), x.RemainingCPU(), "the task committed during the reload holds its room")
+	})
+	_, err = a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 512, 512)}}})
+	var conflict *cluster.ConflictError
+	require.ErrorAs(t, err, &conflict, "no room is given out twice")
+	fresh, err := OpenCluster(ctx, client(t, eps), "app", ClusterOptions{Clock: clusterClock})
+	require.NoError(t, err, "etcd holds a state a new copy can load")
+	require.NoError(t, fresh.Close())
+}
+
+// TestClusterSameSeed: two copies that draw ids from one seed cannot both
+// register an instance under one id; the second is told why, at once.
+func TestClusterSameSeed(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
+	require.NoError(t, err)
+	_, err = b.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
+	require.ErrorContains(t, err, "is taken")
+	require.NoError(t, ctx.Err(), "refused, not retried until the deadline")
+}

@@ -393,7 +393,10 @@ func (s termState) Apply(p cluster.Proposal) (cluster.Applied, error) {
 			if i == 0 {
 				return cluster.Applied{}, err // nothing committed: as for one transaction
 			}
-			return cluster.Applied{}, fmt.Errorf("%w: part %d of %d: %w", errPartial, i+1, len(parts), err)
+			// Not wrapped: a conflict in a later part must not be taken
+			// for one that left nothing committed (scheduler.Execute would
+			// decide again, and lose what the first parts started).
+			return cluster.Applied{}, fmt.Errorf("%w: part %d of %d: %v", errPartial, i+1, len(parts), err)
 		}
 		out.Stopped = append(out.Stopped, a.Stopped...)
 		out.Started = append(out.Started, a.Started...)
@@ -609,9 +612,12 @@ func (c *Cluster) drain(ctx context.Context, t *term, ss *scheduler.Services, ru
 	})
 	if left == 0 {
 		// Gone for good once its tasks are: the key goes, by the leader only.
-		_, err := c.etcd.Txn(ctx).If(t.guard()).Then(clientv3.OpDelete(c.serviceKey(name))).Commit()
+		resp, err := c.etcd.Txn(ctx).If(t.guard()).Then(clientv3.OpDelete(c.serviceKey(name))).Commit()
 		if err != nil {
 			return fmt.Errorf("etcdstore: %w", err)
+		}
+		if !resp.Succeeded {
+			return errNotLeader
 		}
 		delete(run, name)
 	}

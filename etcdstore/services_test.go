@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/stevedore-go/stevedore/cluster"
+	"github.com/stevedore-go/stevedore/placement"
 	"github.com/stevedore-go/stevedore/scheduler"
 	"github.com/stevedore-go/stevedore/taskdef"
 )
@@ -174,6 +176,21 @@ func TestTermGuard(t *testing.T) {
 		x, _ := v.Instance(in.ID)
 		assert.Equal(t, int64(1024-128), x.RemainingCPU())
 	})
+
+	// Nor does it delete a drained service's key.
+	def, err := c.RegisterTaskDefinition(ctx, webDef(128))
+	require.NoError(t, err)
+	require.NoError(t, c.CreateService(ctx, ServiceSpec{ServiceName: "gone", TaskDefinition: def.TaskDefinitionArn}))
+	spec, err := c.DeleteService(ctx, "gone", false)
+	require.NoError(t, err)
+	engine := placement.NewEngine(1)
+	c.Subscribe(engine)
+	ss := scheduler.NewServices(st, c.name, engine.Place, c.opts.ARNPrefix, c.opts.Clock, rand.New(rand.NewPCG(1, 2)))
+	err = c.drain(ctx, st.lead, ss, map[string]ServiceSpec{}, spec, map[string]scheduler.TaskDef{})
+	require.ErrorIs(t, err, errNotLeader)
+	specs, err := c.ServiceSpecs(ctx)
+	require.NoError(t, err)
+	require.Len(t, specs, 1, "the key stays for the leader to delete")
 }
 
 // TestClusterServicesLarge: a round larger than one etcd transaction
@@ -267,4 +284,48 @@ func TestServicesOutliveEtcd(t *testing.T) {
 	elected(t, d)
 	tickAll(t, d)
 	assert.Equal(t, map[string]int{def.TaskDefinitionArn: 3}, serviceTasks(t, a, "web"))
+}
+
+// TestClusterServicesPartialConflict: a round committed in parts whose
+// later part conflicts is taken up again from the records, so the tasks
+// its first parts started count as the service's: the service ends at
+// its desired count, not above it.
+func TestClusterServicesPartialConflict(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	ctx := context.Background()
+	// 7 operations: a part is 3 tasks (a task, its instance, the term).
+	a, err := OpenCluster(ctx, client(t, eps), "app", ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(1, 1)), MaxTxnOps: 7})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	b := openCluster(t, client(t, eps), "app", 2)
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1000, Memory: 65536})
+	require.NoError(t, err)
+	def, err := a.RegisterTaskDefinition(ctx, webDef(100))
+	require.NoError(t, err)
+	require.NoError(t, a.CreateService(ctx, ServiceSpec{ServiceName: "web", TaskDefinition: def.TaskDefinitionArn, DesiredCount: 6}))
+	var big cluster.TaskInfo
+	txns := 0
+	a.beforeTxn = func() {
+		// The round is refused as too large before it is sent; part 1 is
+		// written; before part 2, another process fills the instance.
+		if txns++; txns == 2 {
+			out, err := b.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 700, 256)}}})
+			require.NoError(t, err)
+			big = out.Started[0]
+		}
+	}
+	d := runServices(a, 3)
+	t.Cleanup(func() { d.cancel(); <-d.done })
+	elected(t, d)
+	tickAll(t, d)
+	a.beforeTxn = nil
+	require.NotEmpty(t, big.ID, "part 2 met the other process's task")
+	assert.Equal(t, 3, serviceTasks(t, a, "web")[def.TaskDefinitionArn], "part 1 was written")
+	_, err = b.StopTask(ctx, big.ID, "make room", cluster.StopUserInitiated)
+	require.NoError(t, err)
+	for range 3 {
+		tickAll(t, d)
+	}
+	assert.Equal(t, map[string]int{def.TaskDefinitionArn: 6}, serviceTasks(t, a, "web"))
+	assert.True(t, a.Leading())
 }
