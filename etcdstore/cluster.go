@@ -197,7 +197,7 @@ func OpenCluster(ctx context.Context, cli *clientv3.Client, name string, opts Cl
 		return nil, fmt.Errorf("etcdstore: making cluster %s: %w", name, err)
 	}
 	c.feed = feed{etcd: cli, prefix: c.key + "/", syncKey: c.key, apply: c.applyEvent, reload: c.load}
-	c.election = newElection(cli, c.key+"/leader", fmt.Sprintf("%016x", rnd.Uint64()), 5)
+	c.election = newElection(cli, c.key+"/leader", fmt.Sprintf("%016x", rnd.Uint64()), 5, &c.feed)
 	if err := c.start(ctx); err != nil {
 		return nil, err
 	}

@@ -64,15 +64,27 @@ type election struct {
 	ttl     int
 	leading atomic.Bool
 	elected chan struct{} // gets a value each time this process comes to lead
+	feed    *feed         // the store's: when it fails, the election ends with its error
 
 	beforeSession func() // test hook: called before each lease is asked for
 }
 
-func newElection(cli *clientv3.Client, key, name string, ttl int) *election {
-	return &election{etcd: cli, key: key, name: name, ttl: ttl, elected: make(chan struct{}, 1)}
+func newElection(cli *clientv3.Client, key, name string, ttl int, f *feed) *election {
+	return &election{etcd: cli, key: key, name: name, ttl: ttl, elected: make(chan struct{}, 1), feed: f}
 }
 
 func (e *election) run(ctx context.Context, lead func(ctx context.Context, t term) error) error {
+	// The store failing (closed, or diverged from etcd) ends the election:
+	// a copy that cannot follow must not lead, and its owner must hear.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-e.feed.failed:
+			cancel(e.feed.failure())
+		case <-ctx.Done():
+		}
+	}()
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		began := time.Now()
@@ -81,11 +93,12 @@ func (e *election) run(ctx context.Context, lead func(ctx context.Context, t ter
 			err = e.term(ctx, s, lead)
 			e.leading.Store(false)
 			// Revoke the lease even when ctx has ended; bounded by the
-			// lease's own life.
+			// lease's own life. Orphan, not Close: Close would revoke it
+			// again.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(e.ttl)*time.Second)
 			_, _ = e.etcd.Revoke(rctx, s.Lease())
 			cancel()
-			_ = s.Close()
+			s.Orphan()
 			if errors.Is(err, errTicksClosed) {
 				return nil
 			}
@@ -104,6 +117,9 @@ func (e *election) run(ctx context.Context, lead func(ctx context.Context, t ter
 		t.Stop()
 		backoff = min(2*backoff, maxBackoff)
 	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the store failed, or the caller's deadline passed
+	}
 	return ctx.Err()
 }
 
@@ -120,13 +136,38 @@ func (e *election) session(ctx context.Context) (*concurrency.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return concurrency.NewSession(e.etcd, concurrency.WithLease(l.ID), concurrency.WithContext(ctx))
+	return concurrency.NewSession(e.etcd, concurrency.WithLease(l.ID), concurrency.WithTTL(e.ttl), concurrency.WithContext(ctx))
 }
 
+// term campaigns and, once elected, leads. The term's context ends with
+// the session's lease: a campaign or a leader waiting on etcd when the
+// lease ends gives up at once.
 func (e *election) term(ctx context.Context, s *concurrency.Session, lead func(ctx context.Context, t term) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	el := concurrency.NewElection(s, e.key)
-	if err := el.Campaign(ctx, e.name); err != nil {
-		return err
+	campaigned := make(chan error, 1)
+	// Campaign, when its context ends, resigns with a context of the
+	// client's own, which waits for etcd: it is not waited for here, so
+	// that stopping never waits for an etcd that is down.
+	go func() { campaigned <- el.Campaign(ctx, e.name) }()
+	select {
+	case err := <-campaigned:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if ctx.Err() != nil { // the lease ended as the campaign did: its key is gone
+		return errors.New("etcdstore: the election's lease ended")
 	}
 	e.leading.Store(true)
 	select {

@@ -31,6 +31,7 @@ type feed struct {
 	mu      sync.RWMutex  // guards what follows and the owner's copy
 	changed chan struct{} // closed when rev moves or the feed fails
 	err     error         // set when the feed fails or is closed
+	failed  chan struct{} // closed when err is set
 	// rev is the etcd revision the copy is at; reloads counts the reloads.
 	// Written under mu, read without it.
 	rev, reloads atomic.Int64
@@ -51,7 +52,7 @@ const (
 // start loads the state at one revision and follows it from the next. It
 // returns when the copy is at that revision.
 func (f *feed) start(ctx context.Context) error {
-	f.changed = make(chan struct{})
+	f.changed, f.failed = make(chan struct{}), make(chan struct{})
 	rev, err := f.reload(ctx)
 	if err != nil {
 		return err
@@ -157,6 +158,7 @@ func (f *feed) fail(err error) {
 	f.mu.Lock()
 	if f.err == nil {
 		f.err = err
+		close(f.failed)
 	}
 	f.wake()
 	f.mu.Unlock()
@@ -168,6 +170,13 @@ func (f *feed) close() error {
 	<-f.done
 	f.fail(ErrClosed)
 	return f.watcher.Close()
+}
+
+// failure returns why the feed failed, once failed is closed.
+func (f *feed) failure() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.err
 }
 
 // revision returns the etcd revision the copy is at.

@@ -422,8 +422,9 @@ func (c *Cluster) Leading() bool { return c.election.leading.Load() }
 // prunes the keys of tasks STOPPED past their retention. When the
 // leader dies its lease ends within SessionTTL seconds and another
 // process's RunServices takes over. It returns when ctx ends or ticks is
-// closed; while etcd cannot be reached it waits, and campaigns again when
-// etcd is back. Call it at most once at a time per Cluster.
+// closed, or with the copy's error when it is closed or can no longer
+// follow etcd (ErrClosed, ErrDiverged); while etcd cannot be reached it
+// waits, and campaigns again when etcd is back. Call it at most once at a time per Cluster.
 func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts ServicesOptions) error {
 	if opts.Name != "" {
 		c.election.name = opts.Name

@@ -329,3 +329,59 @@ func TestClusterServicesPartialConflict(t *testing.T) {
 	assert.Equal(t, map[string]int{def.TaskDefinitionArn: 6}, serviceTasks(t, a, "web"))
 	assert.True(t, a.Leading())
 }
+
+// TestElectionEndsWithItsStore: a scheduler whose store is closed (or can
+// no longer follow etcd) stops campaigning and returns the store's error,
+// leading or not, so that its owner hears of it.
+func TestElectionEndsWithItsStore(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	da, db := runServices(a, 1), runServices(b, 2)
+	lead := elected(t, da, db)
+	follower := db
+	if lead == db {
+		follower = da
+	}
+	for _, d := range []*servicesDriver{follower, lead} {
+		require.NoError(t, d.c.Close())
+		select {
+		case err := <-d.done:
+			require.ErrorIs(t, err, ErrClosed)
+		case <-time.After(callTimeout):
+			t.Fatal("RunServices goes on with its store closed")
+		}
+	}
+
+	r := open(t, client(t, eps), "replica")
+	ticks := make(chan time.Time)
+	done := make(chan error, 1)
+	go func() { done <- r.RunScheduler(context.Background(), ticks) }()
+	require.NoError(t, r.Close())
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, ErrClosed)
+	case <-time.After(callTimeout):
+		t.Fatal("RunScheduler goes on with its replica closed")
+	}
+}
+
+// TestElectionStopsWithEtcdDown: a process stopping its scheduler while
+// etcd is down returns without waiting for etcd, leader or follower.
+func TestElectionStopsWithEtcdDown(t *testing.T) {
+	ec, eps := startEtcd(t, 1)
+	a := openCluster(t, client(t, eps), "app", 1)
+	b := openCluster(t, client(t, eps), "app", 2)
+	da, db := runServices(a, 1), runServices(b, 2)
+	elected(t, da, db)
+	ec.Members[0].Stop()
+	for _, d := range []*servicesDriver{da, db} {
+		d.cancel()
+		select {
+		case err := <-d.done:
+			require.ErrorIs(t, err, context.Canceled)
+		case <-time.After(callTimeout):
+			t.Fatal("stopping the scheduler waits for etcd")
+		}
+	}
+}

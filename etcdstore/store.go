@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/stevedore-go/stevedore"
@@ -114,7 +117,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Replica, er
 	if r.opts.Name == "" {
 		r.opts.Name = r.id
 	}
-	r.election = newElection(cli, opts.Prefix+"leader", r.opts.Name, opts.SessionTTL)
+	r.election = newElection(cli, opts.Prefix+"leader", r.opts.Name, opts.SessionTTL, &r.feed)
 	r.pre = ecsapi.NewHandler(nil, ecsapi.Options{Credentials: opts.Credentials, Region: opts.Region, MaxBodyBytes: opts.Journal.MaxBodyBytes})
 	want := header{Seed: opts.Journal.Seed, Region: opts.Journal.Region, AccountID: opts.Journal.AccountID, StartDelay: opts.Journal.StartDelay}
 	body, _ := json.Marshal(want)
@@ -177,33 +180,40 @@ func (r *Replica) load(ctx context.Context) (*journal.Machine, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	// Paged by key at one revision, then put in the log's order: sorting
+	// on the server would sort the whole log again for each page.
 	prefix := r.opts.Prefix + "log/"
-	var rev, minCreate int64
-	for {
-		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(500)}
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	var rev int64
+	var kvs []*mvccpb.KeyValue
+	for from := prefix; ; {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(2000)}
 		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev), clientv3.WithMinCreateRev(minCreate))
+			opts = append(opts, clientv3.WithRev(rev))
 		}
-		resp, err := r.etcd.Get(ctx, prefix, opts...)
+		resp, err := r.etcd.Get(ctx, from, opts...)
 		if err != nil {
 			return nil, 0, fmt.Errorf("etcdstore: loading the log: %w", err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
-		for _, kv := range resp.Kvs {
-			var e journal.Entry
-			if err := json.Unmarshal(kv.Value, &e); err != nil {
-				return nil, 0, fmt.Errorf("%w: log key %s: %v", ErrDiverged, kv.Key, err)
-			}
-			out := m.Apply(ctx, e)
-			r.answer(string(kv.Key), out)
-			minCreate = kv.CreateRevision + 1
-		}
+		kvs = append(kvs, resp.Kvs...)
 		if !resp.More || len(resp.Kvs) == 0 {
-			return m, rev, nil
+			break
 		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+	slices.SortFunc(kvs, func(a, b *mvccpb.KeyValue) int { return cmp.Compare(a.CreateRevision, b.CreateRevision) })
+	for _, kv := range kvs {
+		var e journal.Entry
+		if err := json.Unmarshal(kv.Value, &e); err != nil {
+			return nil, 0, fmt.Errorf("%w: log key %s: %v", ErrDiverged, kv.Key, err)
+		}
+		out := m.Apply(ctx, e)
+		r.answer(string(kv.Key), out)
+	}
+	return m, rev, nil
 }
 
 // answer hands a logged call's response to the writer waiting for it, if
@@ -349,8 +359,10 @@ func (r *Replica) Leading() bool { return r.election.leading.Load() }
 // are logged guarded by the leadership, so a replica that lost it logs
 // none. When the leader dies its lease ends within Options.SessionTTL
 // seconds and another replica's RunScheduler takes over. It returns when
-// ctx ends or ticks is closed; while etcd cannot be reached it waits, and
-// campaigns again when etcd is back.
+// ctx ends or ticks is closed, or with the replica's error when the
+// replica is closed or can no longer follow etcd (ErrClosed, ErrDiverged);
+// while etcd cannot be reached it waits, and campaigns again when etcd is
+// back.
 func (r *Replica) RunScheduler(ctx context.Context, ticks <-chan time.Time) error {
 	return r.election.run(ctx, func(ctx context.Context, t term) error {
 		guard := []clientv3.Cmp{t.guard()}

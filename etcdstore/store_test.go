@@ -227,6 +227,24 @@ func TestRestartLoads(t *testing.T) {
 	checkAccounting(t, c)
 }
 
+// TestRestartLoadsLongLog: a log longer than a page of the load is read
+// whole and applied in its order (a task's stop after its start), not in
+// its keys' order.
+func TestRestartLoadsLongLog(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	a := open(t, client(t, eps), "")
+	setUp(t, a, 1)
+	for range 1010 {
+		out := ok(t, a, "RunTask", map[string]any{"cluster": "app", "taskDefinition": "web"})
+		arn := out["tasks"].([]any)[0].(map[string]any)["taskArn"]
+		ok(t, a, "StopTask", map[string]any{"cluster": "app", "task": arn})
+	}
+	ok(t, a, "RunTask", map[string]any{"cluster": "app", "taskDefinition": "web"})
+	b := open(t, client(t, eps), "")
+	agree(t, a, b)
+	checkAccounting(t, b)
+}
+
 // TestCompactedWatchReloads: a replica whose watch falls behind a
 // compaction loads the log again, and agrees.
 func TestCompactedWatchReloads(t *testing.T) {

@@ -44,7 +44,9 @@ type Options struct {
 type Cluster struct {
 	// Members are the cluster's members, in the order of Endpoints.
 	Members []*Member
-	dirs    []string
+
+	mu   sync.Mutex
+	dirs []string
 }
 
 // Member is one embedded etcd server.
@@ -52,8 +54,9 @@ type Member struct {
 	cfg     *embed.Config
 	timeout time.Duration
 
-	mu sync.Mutex
-	e  *embed.Etcd
+	mu     sync.Mutex
+	e      *embed.Etcd
+	closed bool // its cluster is closed, its data removed
 }
 
 // Start starts an etcd cluster and waits until every member is ready. Call
@@ -102,19 +105,29 @@ func Start(opts Options) (*Cluster, error) {
 		c.Members = append(c.Members, &Member{cfg: cfg, timeout: opts.ReadyTimeout})
 	}
 	// The members of a new cluster wait for each other: start them together.
-	errs := make(chan error, n)
-	for _, m := range c.Members {
-		go func() { errs <- m.Start() }()
-	}
-	var err error
-	for range n {
-		err = errors.Join(err, <-errs)
-	}
-	if err != nil {
+	if err := c.Start(); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// Start starts the given members (every stopped member when none is
+// given) together, and waits until each is ready: members that have
+// lost their quorum can only start together.
+func (c *Cluster) Start(ms ...*Member) error {
+	if len(ms) == 0 {
+		ms = c.Members
+	}
+	errs := make(chan error, len(ms))
+	for _, m := range ms {
+		go func() { errs <- m.Start() }()
+	}
+	var err error
+	for range ms {
+		err = errors.Join(err, <-errs)
+	}
+	return err
 }
 
 // New starts an etcd cluster for a test or benchmark, failing it if etcd
@@ -123,7 +136,7 @@ func New(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
 	c, err := Start(opts)
 	if err != nil {
-		tb.Fatalf("etcdtest: %v", err)
+		tb.Fatal(err)
 	}
 	tb.Cleanup(c.Close)
 	return c
@@ -138,11 +151,20 @@ func (c *Cluster) Endpoints() []string {
 	return out
 }
 
-// Close stops every member and removes their data.
+// Close stops every member and removes their data; the members cannot
+// start again. Closing a closed cluster does nothing.
 func (c *Cluster) Close() {
 	for _, m := range c.Members {
-		m.Stop()
+		m.mu.Lock()
+		if m.e != nil {
+			m.e.Close()
+			m.e = nil
+		}
+		m.closed = true
+		m.mu.Unlock()
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, d := range c.dirs {
 		_ = os.RemoveAll(d)
 	}
@@ -161,6 +183,9 @@ func (m *Member) Start() error {
 	if m.e != nil {
 		return nil
 	}
+	if m.closed {
+		return fmt.Errorf("etcdtest: member %s: its cluster is closed", m.cfg.Name)
+	}
 	e, err := embed.StartEtcd(m.cfg)
 	if err != nil {
 		return fmt.Errorf("etcdtest: member %s: %w", m.cfg.Name, err)
@@ -170,11 +195,13 @@ func (m *Member) Start() error {
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
+		e.Server.Stop() // Close waits for a server that is not ready to stop
 		e.Close()
 		return fmt.Errorf("etcdtest: member %s: %w", m.cfg.Name, err)
 	case <-t.C:
+		e.Server.Stop()
 		e.Close()
-		return fmt.Errorf("etcdtest: member %s: not ready within %v", m.cfg.Name, m.timeout)
+		return fmt.Errorf("etcdtest: member %s: not ready within %v (a member needs a quorum running: start stopped members together with Cluster.Start)", m.cfg.Name, m.timeout)
 	}
 	m.e = e
 	return nil
