@@ -37,8 +37,12 @@
 // in-memory cluster gives, and [scheduler.Execute] decides again. The
 // copy takes its own commit when it is made, and another process's when
 // the watch brings it. Commits on different instances proceed in
-// parallel from different processes; within a process, commits run one
-// at a time, each holding the copy's write lock for its etcd round trip.
+// parallel from different processes. Within a process one transaction is
+// on its way at a time (the copy's lock is held for its round trip, so
+// that the watch cannot change the copy between check and write), and
+// the proposals made meanwhile are written together in the next one: a
+// group commit, checked as one proposal, or proposal by proposal when it
+// does not fit as a whole, so that each caller gets its own answer.
 //
 // Registering, draining and deregistering instances and the agent's
 // reports are guarded writes of the same records. Task definitions are
