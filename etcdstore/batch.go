@@ -3,6 +3,8 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/stevedore-go/stevedore/cluster"
@@ -12,11 +14,14 @@ import (
 // across the transaction's round trip, so that the watch cannot apply
 // another process's change between the check and the write. Proposals
 // that callers in this process make while a transaction is on its way
-// wait in a queue, and the next transaction takes them all: they are
-// checked together, as one proposal whose stops and placements are theirs
-// in the order they came, and written in one transaction. A copy thus
-// commits as many proposals per round trip as it has callers waiting,
-// where it committed one.
+// wait in a queue, and the next transaction takes them: they are checked
+// together, as one proposal whose stops and placements are theirs in the
+// order they came, and written in one transaction. A copy thus commits as
+// many proposals per round trip as it has callers waiting, where it
+// committed one. Checked together, a group's stops come before its
+// placements; so a group never has a proposal that stops after one that
+// places (see take), and checking it together is checking its proposals
+// one after another.
 //
 // A batch is all or nothing too. When it does not fit as a whole (one of
 // its proposals was decided on room another has taken), each proposal is
@@ -64,7 +69,9 @@ func (c *Cluster) commitQueued(ctx context.Context, p cluster.Proposal) (cluster
 	b.leading = true
 	b.mu.Unlock()
 	if !lead {
-		<-q.wake
+		if err := b.wait(ctx, q); err != nil {
+			return cluster.Applied{}, err
+		}
 		if q.done { // a leader committed it
 			return q.out, q.err
 		}
@@ -88,13 +95,50 @@ func (c *Cluster) commitQueued(ctx context.Context, p cluster.Proposal) (cluster
 	return q.out, q.err
 }
 
+// wait waits for q's wake. If ctx ends first while q is still queued, q
+// leaves the queue, uncommitted, and wait returns why; once a leader has
+// taken q, its answer is waited for (it comes within the commit's
+// timeout).
+func (b *batcher) wait(ctx context.Context, q *queued) error {
+	select {
+	case <-q.wake:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	select {
+	case <-q.wake: // woken meanwhile (the lead is passed under b.mu)
+		b.mu.Unlock()
+		return nil
+	default:
+	}
+	if i := slices.Index(b.queue, q); i >= 0 {
+		b.queue = slices.Delete(b.queue, i, i+1)
+		b.mu.Unlock()
+		return notCommitted{fmt.Errorf("etcdstore: %w before the commit was sent", ctx.Err())}
+	}
+	b.mu.Unlock()
+	<-q.wake
+	return nil
+}
+
 // take removes the oldest proposals whose operations fit in one
 // transaction together (the first one always: one too large on its own is
-// refused with ErrTooLarge when it is committed).
+// refused with ErrTooLarge when it is committed). A group is checked
+// stops first, then placements, so it ends before a proposal that stops
+// after one that places: checked together, that proposal's stops would
+// make room for an earlier placement that, in the order they came, had
+// none.
 func (b *batcher) take(maxOps int) []*queued {
 	n, ops := 1, b.queue[0].ops
-	for n < len(b.queue) && ops+b.queue[n].ops <= maxOps {
-		ops += b.queue[n].ops
+	placed := len(b.queue[0].p.Placements) > 0
+	for n < len(b.queue) {
+		q := b.queue[n]
+		if ops+q.ops > maxOps || placed && len(q.p.Stops) > 0 {
+			break
+		}
+		ops += q.ops
+		placed = placed || len(q.p.Placements) > 0
 		n++
 	}
 	batch := b.queue[:n:n]

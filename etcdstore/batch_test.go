@@ -231,3 +231,98 @@ func TestClusterGroupCommitStress(t *testing.T) {
 		assert.Equal(t, 0, running+pending)
 	})
 }
+
+// TestClusterGroupCommitOrder: proposals are grouped only where checking
+// them together is checking them in the order they came. Here each
+// stops the task on one full instance and places a full task on the
+// other: one after the other, each is refused (the other instance is still
+// full); checked together (both stops first), both would fit.
+func TestClusterGroupCommitOrder(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	ctx := context.Background()
+	a := openCluster(t, client(t, eps), "app", 1)
+	var ins []string
+	for range 3 {
+		in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+		require.NoError(t, err)
+		ins = append(ins, in.ID)
+	}
+	full := func(in string) string {
+		out, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in, Spec: spec(t, 1024, 16)}}})
+		require.NoError(t, err)
+		return out.Started[0].ID
+	}
+	onX, onY := full(ins[0]), full(ins[1])
+	swaps := []cluster.Proposal{
+		{Stops: []cluster.Stop{{TaskID: onX, Reason: "moved"}}, Placements: []cluster.Placement{{InstanceID: ins[1], Spec: spec(t, 1024, 16)}}},
+		{Stops: []cluster.Stop{{TaskID: onY, Reason: "moved"}}, Placements: []cluster.Placement{{InstanceID: ins[0], Spec: spec(t, 1024, 16)}}},
+	}
+	inTxn, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	a.beforeTxn = func() { once.Do(func() { close(inTxn); <-release }) }
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: ins[2], Spec: spec(t, 64, 16)}}})
+		first <- err
+	}()
+	<-inTxn
+	errs := make([]error, len(swaps))
+	var wg sync.WaitGroup
+	for i, p := range swaps {
+		wg.Go(func() { _, errs[i] = a.Apply(p) })
+		waitQueued(t, a, i+1)
+	}
+	close(release)
+	require.NoError(t, <-first)
+	wg.Wait()
+	for i, err := range errs {
+		var conflict *cluster.ConflictError
+		require.ErrorAs(t, err, &conflict, "swap %d places on an instance still full", i)
+		assert.Equal(t, cluster.ReasonCPU, conflict.Reason)
+	}
+}
+
+// TestClusterGroupCommitCancelled: a call (StopTask) whose context ends
+// while its proposal waits in the queue leaves the queue, uncommitted,
+// and says so.
+func TestClusterGroupCommitCancelled(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	ctx := context.Background()
+	a := openCluster(t, client(t, eps), "app", 1)
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+	require.NoError(t, err)
+	out, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 16)}}})
+	require.NoError(t, err)
+	victim := out.Started[0].ID
+
+	inTxn, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	a.beforeTxn = func() { once.Do(func() { close(inTxn); <-release }) }
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 16)}}})
+		first <- err
+	}()
+	<-inTxn
+	sctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { // as StopTask queues it (StopTask's own read waits for the copy, locked by the commit)
+		_, err := a.commitQueued(sctx, cluster.Proposal{Stops: []cluster.Stop{{TaskID: victim, Reason: "gone"}}})
+		stopped <- err
+	}()
+	waitQueued(t, a, 1)
+	cancel()
+	err = <-stopped
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, cluster.ErrNotCommitted)
+	waitQueued(t, a, 0)
+	close(release)
+	require.NoError(t, <-first)
+	agreeClusters(t, a)
+	a.Read(func(v *cluster.View) {
+		task, ok := v.Task(victim)
+		require.True(t, ok)
+		assert.NotEqual(t, cluster.TaskStopped, task.LastStatus(), "the cancelled stop was not committed")
+	})
+	assert.Equal(t, int64(2), a.Stats().Commits)
+}

@@ -216,12 +216,12 @@ func (c *Cluster) taskKey(id string) string     { return c.key + "/tasks/" + id 
 // retention), the other instances' changes, then the tasks that are new
 // or changed.
 //
-// The copy's lock is held from the first read on: a commit this process
-// makes meanwhile would be newer than the records read, and taken back by
-// them (its tasks missing, so stopped).
+// The records are read without the copy's lock, so that commits go on
+// while etcd is slow to answer; a commit this process made meanwhile is
+// newer than what was read, and is kept: the records read never take it
+// back (applyEvent skips older records, and a task missing from them is
+// stopped only if the copy had it no later than the read).
 func (c *Cluster) load(ctx context.Context) (int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	prefix := c.key + "/"
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	var rev int64
@@ -258,6 +258,8 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 	for _, kv := range kvs {
 		present[string(kv.Key)] = true
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	put := func(kv *mvccpb.KeyValue) error {
 		return c.applyEvent(&clientv3.Event{Type: clientv3.EventTypePut, Kv: kv})
 	}
@@ -275,7 +277,7 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 			}
 		}
 	}
-	if err := c.stopMissing(present); err != nil {
+	if err := c.stopMissing(present, rev); err != nil {
 		return 0, err
 	}
 	for _, kv := range kvs {
@@ -294,8 +296,8 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 	}
 	// The keys deleted while the copy was not following (STOPPED tasks
 	// pruned) leave nothing behind.
-	for key := range c.revs {
-		if !present[key] {
+	for key, at := range c.revs {
+		if !present[key] && at <= rev {
 			delete(c.revs, key)
 			delete(c.stopped, lastID(key))
 		}
@@ -304,16 +306,18 @@ func (c *Cluster) load(ctx context.Context) (int64, error) {
 }
 
 // stopMissing stops the copy's tasks that are not STOPPED and whose keys
-// are not among present: they stopped, and their keys were deleted past
-// their retention, while the copy was not following. [INF] Their stop
+// are not among present (read at rev), unless the copy took them after
+// rev: they stopped, and their keys were deleted past their retention,
+// while the copy was not following. [INF] Their stop
 // time is the copy's clock's, their reason ReasonMissedStop. c.mu is held.
-func (c *Cluster) stopMissing(present map[string]bool) error {
+func (c *Cluster) stopMissing(present map[string]bool, rev int64) error {
 	var missing []cluster.ImportTask
 	now := c.opts.Clock.Now()
 	c.m.Read(func(v *cluster.View) {
 		for t := range v.Tasks() {
-			if t.LastStatus() == cluster.TaskStopped || present[c.taskKey(t.ID())] {
-				continue
+			key := c.taskKey(t.ID())
+			if t.LastStatus() == cluster.TaskStopped || present[key] || c.revs[key] > rev {
+				continue // stopped, still there, or committed here since the read
 			}
 			r := c.tasks[t.ID()]
 			if r == nil {

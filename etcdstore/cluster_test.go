@@ -686,12 +686,19 @@ func TestClusterPruneStopped(t *testing.T) {
 // has read the records.
 type hookKV struct {
 	clientv3.KV
-	key  string
-	mu   sync.Mutex
-	hook func()
+	key    string
+	mu     sync.Mutex
+	hook   func()
+	before chan struct{} // if not nil, closed as the first Get of key begins
 }
 
 func (h *hookKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	h.mu.Lock()
+	if key == h.key && h.before != nil {
+		close(h.before)
+		h.before = nil
+	}
+	h.mu.Unlock()
 	resp, err := h.KV.Get(ctx, key, opts...)
 	h.mu.Lock()
 	f := h.hook
@@ -778,4 +785,39 @@ func TestClusterSameSeed(t *testing.T) {
 	_, err = b.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
 	require.ErrorContains(t, err, "is taken")
 	require.NoError(t, ctx.Err(), "refused, not retried until the deadline")
+}
+
+// TestClusterReloadDoesNotHoldCommits: a reload waiting for etcd does not
+// hold the copy's commits: they fail within their own timeout.
+func TestClusterReloadDoesNotHoldCommits(t *testing.T) {
+	ec, eps := startEtcd(t, 1)
+	cli := client(t, eps)
+	ctx := context.Background()
+	a, err := OpenCluster(ctx, cli, "app", ClusterOptions{Clock: clusterClock, Rand: rand.New(rand.NewPCG(1, 1)), Timeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 512, Memory: 512})
+	require.NoError(t, err)
+	a.cancel()
+	<-a.done
+	reading := make(chan struct{})
+	cli.KV = &hookKV{KV: cli.KV, key: a.key + "/", before: reading}
+	ec.Members[0].Stop()
+	lctx, stop := context.WithCancel(ctx)
+	loaded := make(chan error, 1)
+	go func() { _, err := a.load(lctx); loaded <- err }() // a reload, as after a compacted watch
+	<-reading
+	applied := make(chan error, 1)
+	go func() {
+		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 256)}}})
+		applied <- err
+	}()
+	select {
+	case err := <-applied:
+		require.Error(t, err, "etcd is down")
+	case <-time.After(callTimeout):
+		t.Fatal("a commit waits for the reload")
+	}
+	stop()
+	require.Error(t, <-loaded)
 }
