@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,11 +62,24 @@ type Member struct {
 
 // Start starts an etcd cluster and waits until every member is ready. Call
 // Close when done.
+//
+// Ports are picked free, then bound by etcd: when another process takes
+// one in between, the cluster is started again on other ports (up to
+// three times).
 func Start(opts Options) (*Cluster, error) {
-	n := max(opts.Members, 1)
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = time.Minute
 	}
+	for try := 1; ; try++ {
+		c, err := start(opts)
+		if err == nil || try == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			return c, err
+		}
+	}
+}
+
+func start(opts Options) (*Cluster, error) {
+	n := max(opts.Members, 1)
 	c := &Cluster{}
 	names := make([]string, n)
 	peers := make([]*url.URL, n)

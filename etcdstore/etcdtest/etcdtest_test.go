@@ -2,6 +2,9 @@ package etcdtest
 
 import (
 	"context"
+	"net"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,4 +46,19 @@ func TestClosed(t *testing.T) {
 	ec.Close()
 	require.False(t, ec.Members[0].Running())
 	require.ErrorContains(t, ec.Members[0].Start(), "closed")
+}
+
+// TestAddressTaken: a member whose address another process took meanwhile
+// does not start, with an error that says so (Start picks other ports
+// when this happens to a new cluster).
+func TestAddressTaken(t *testing.T) {
+	ec := New(t, Options{NoFsync: true})
+	m := ec.Members[0]
+	m.Stop()
+	ln, err := net.Listen("tcp", strings.TrimPrefix(m.Endpoint(), "http://"))
+	require.NoError(t, err)
+	defer ln.Close()
+	err = m.Start()
+	require.ErrorIs(t, err, syscall.EADDRINUSE)
+	require.False(t, m.Running())
 }
