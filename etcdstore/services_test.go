@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,8 +54,14 @@ func elected(t *testing.T, ds ...*servicesDriver) *servicesDriver {
 // tickAll sends one tick to the leader and waits until it has run it (the
 // next send blocks until then), then has every task reported RUNNING.
 func tickAll(t *testing.T, d *servicesDriver) {
-	d.ticks <- clusterClock.Now()
-	d.ticks <- clusterClock.Now() // accepted once the first reconcile is done
+	for range 2 { // the second is accepted once the first reconcile is done
+		select {
+		case d.ticks <- clusterClock.Now():
+		case err := <-d.done:
+			d.done <- err // for the cleanup
+			t.Fatalf("RunServices returned: %v", err)
+		}
+	}
 	require.NoError(t, d.c.Sync(context.Background()))
 	var pending []string
 	d.c.Read(func(v *cluster.View) {
@@ -303,16 +310,23 @@ func TestClusterServicesPartialConflict(t *testing.T) {
 	def, err := a.RegisterTaskDefinition(ctx, webDef(100))
 	require.NoError(t, err)
 	require.NoError(t, a.CreateService(ctx, ServiceSpec{ServiceName: "web", TaskDefinition: def.TaskDefinitionArn, DesiredCount: 6}))
+	require.NoError(t, b.Sync(ctx)) // b knows the instance
 	var big cluster.TaskInfo
-	txns := 0
+	var once sync.Once
 	a.beforeTxn = func() {
-		// The round is refused as too large before it is sent; part 1 is
-		// written; before part 2, another process fills the instance.
-		if txns++; txns == 2 {
-			out, err := b.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 700, 256)}}})
-			require.NoError(t, err)
-			big = out.Started[0]
+		// Once part 1 (3 tasks) is written, and before part 2 is, another
+		// process fills the instance. (c.mu is held here: a's records can
+		// be read, not its copy. No require: this is not the test's
+		// goroutine.)
+		if len(a.tasks) != 3 {
+			return
 		}
+		once.Do(func() {
+			out, err := b.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 700, 256)}}})
+			if assert.NoError(t, err) {
+				big = out.Started[0]
+			}
+		})
 	}
 	d := runServices(a, 3)
 	t.Cleanup(func() { d.cancel(); <-d.done })
