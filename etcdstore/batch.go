@@ -78,21 +78,26 @@ func (c *Cluster) commitQueued(ctx context.Context, p cluster.Proposal) (cluster
 		// else the lead was passed on to this caller
 	}
 	b.led(1)
+	defer b.passLead() // even if a commit panics (an observer's bug)
 	for !q.done {
 		b.mu.Lock()
 		batch := b.take(c.opts.MaxTxnOps)
 		b.mu.Unlock()
 		c.commitBatch(batch, q)
 	}
+	return q.out, q.err
+}
+
+// passLead ends a caller's lead: the oldest waiting caller leads next.
+func (b *batcher) passLead() {
 	b.led(-1)
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if len(b.queue) > 0 {
 		b.queue[0].wake <- struct{}{} // the lead passes; leading stays set
 	} else {
 		b.leading = false
 	}
-	b.mu.Unlock()
-	return q.out, q.err
 }
 
 // wait waits for q's wake. If ctx ends first while q is still queued, q
@@ -149,6 +154,17 @@ func (b *batcher) take(maxOps int) []*queued {
 // commitBatch commits a batch and answers its proposals; each but me (the
 // leading caller's own, which may be in it) is woken.
 func (c *Cluster) commitBatch(batch []*queued, me *queued) {
+	defer func() {
+		if r := recover(); r != nil { // answer the group, then go on panicking
+			for _, q := range batch {
+				q.out, q.err, q.done = cluster.Applied{}, fmt.Errorf("etcdstore: a commit panicked: %v", r), true
+				if q != me {
+					q.wake <- struct{}{}
+				}
+			}
+			panic(r)
+		}
+	}()
 	if len(batch) == 1 {
 		batch[0].out, batch[0].err = c.applyNow(batch[0].ctx, batch[0].p)
 	} else {

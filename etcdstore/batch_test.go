@@ -3,7 +3,9 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,4 +327,40 @@ func TestClusterGroupCommitCancelled(t *testing.T) {
 		assert.NotEqual(t, cluster.TaskStopped, task.LastStatus(), "the cancelled stop was not committed")
 	})
 	assert.Equal(t, int64(2), a.Stats().Commits)
+}
+
+// TestClusterCommitPanics: an observer that panics during a commit makes
+// that call panic, and leaves the copy and its queue usable: the next
+// commit goes through.
+func TestClusterCommitPanics(t *testing.T) {
+	_, eps := startEtcd(t, 1)
+	ctx := context.Background()
+	a := openCluster(t, client(t, eps), "app", 1)
+	in, err := a.RegisterInstance(ctx, cluster.InstanceSpec{CPU: 1024, Memory: 4096})
+	require.NoError(t, err)
+	var armed atomic.Bool // once, at the next change
+	a.Subscribe(cluster.ObserverFunc(func(cluster.Change) {
+		if armed.CompareAndSwap(true, false) {
+			panic("observer bug")
+		}
+	}))
+	armed.Store(true)
+	place := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panicked: %v", r)
+			}
+		}()
+		_, err = a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 16)}}})
+		return err
+	}
+	require.ErrorContains(t, place(), "panicked: observer bug")
+	done := make(chan error, 1)
+	go func() { done <- place() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "the copy and its queue still commit")
+	case <-time.After(callTimeout):
+		t.Fatal("a commit after a panic waits for ever")
+	}
 }

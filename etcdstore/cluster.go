@@ -516,10 +516,13 @@ func (c *Cluster) Apply(p cluster.Proposal) (cluster.Applied, error) {
 func (c *Cluster) apply(ctx context.Context, p cluster.Proposal, lead *term) (cluster.Applied, error) {
 	for {
 		var out cluster.Applied
-		c.mu.Lock()
-		err := c.err
-		if err == nil {
-			err = c.m.ApplyWith(p, &out, func(a *cluster.Applied) error {
+		err := func() error {
+			c.mu.Lock()
+			defer c.mu.Unlock() // even if an observer panics
+			if c.err != nil {
+				return c.err
+			}
+			return c.m.ApplyWith(p, &out, func(a *cluster.Applied) error {
 				err := c.commit(ctx, a, p, lead)
 				var unknown *fateUnknown
 				if err != nil && !errors.As(err, &unknown) {
@@ -527,8 +530,7 @@ func (c *Cluster) apply(ctx context.Context, p cluster.Proposal, lead *term) (cl
 				}
 				return err
 			})
-		}
-		c.mu.Unlock()
+		}()
 		if !errors.Is(err, errStale) {
 			if err != nil {
 				return cluster.Applied{}, err
