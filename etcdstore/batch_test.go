@@ -33,6 +33,22 @@ func waitQueued(t *testing.T, c *Cluster, n int) {
 	}
 }
 
+// holdFirst starts a commit of a task of cpu CPU on instance in, holds its
+// transaction until the returned release is called, so that the calls
+// made meanwhile queue behind it; release returns the first call's error.
+func holdFirst(t *testing.T, a *Cluster, in string, cpu int64) (release func() error) {
+	inTxn, held := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	a.beforeTxn = func() { once.Do(func() { close(inTxn); <-held }) }
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in, Spec: spec(t, cpu, 16)}}})
+		first <- err
+	}()
+	<-inTxn
+	return func() error { close(held); return <-first }
+}
+
 // TestClusterGroupCommit: proposals made while a transaction is on its
 // way are written together in the next one; a group that does not fit as
 // a whole is committed proposal by proposal, each with its own answer.
@@ -65,9 +81,6 @@ func TestClusterGroupCommit(t *testing.T) {
 				}
 				return a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: sp}}})
 			}
-			inTxn, release := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			a.beforeTxn = func() { once.Do(func() { close(inTxn); <-release }) }
 			lost, txns := errors.New("answer lost"), 0
 			if tc.lose {
 				a.afterTxn = func() error { // under the copy's lock
@@ -78,9 +91,7 @@ func TestClusterGroupCommit(t *testing.T) {
 				}
 			}
 
-			first := make(chan error, 1)
-			go func() { _, err := place(256); first <- err }()
-			<-inTxn
+			release := holdFirst(t, a, in.ID, 256)
 			outs := make([]cluster.Applied, len(tc.cpus))
 			errs := make([]error, len(tc.cpus))
 			var wg sync.WaitGroup
@@ -89,8 +100,7 @@ func TestClusterGroupCommit(t *testing.T) {
 				go func() { defer wg.Done(); outs[i], errs[i] = place(cpu) }()
 				waitQueued(t, a, i+1) // queued in this order
 			}
-			close(release)
-			require.NoError(t, <-first)
+			require.NoError(t, release())
 			wg.Wait()
 
 			if tc.lose {
@@ -259,23 +269,14 @@ func TestClusterGroupCommitOrder(t *testing.T) {
 		{Stops: []cluster.Stop{{TaskID: onX, Reason: "moved"}}, Placements: []cluster.Placement{{InstanceID: ins[1], Spec: spec(t, 1024, 16)}}},
 		{Stops: []cluster.Stop{{TaskID: onY, Reason: "moved"}}, Placements: []cluster.Placement{{InstanceID: ins[0], Spec: spec(t, 1024, 16)}}},
 	}
-	inTxn, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	a.beforeTxn = func() { once.Do(func() { close(inTxn); <-release }) }
-	first := make(chan error, 1)
-	go func() {
-		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: ins[2], Spec: spec(t, 64, 16)}}})
-		first <- err
-	}()
-	<-inTxn
+	release := holdFirst(t, a, ins[2], 64)
 	errs := make([]error, len(swaps))
 	var wg sync.WaitGroup
 	for i, p := range swaps {
 		wg.Go(func() { _, errs[i] = a.Apply(p) })
 		waitQueued(t, a, i+1)
 	}
-	close(release)
-	require.NoError(t, <-first)
+	require.NoError(t, release())
 	wg.Wait()
 	for i, err := range errs {
 		var conflict *cluster.ConflictError
@@ -297,15 +298,7 @@ func TestClusterGroupCommitCancelled(t *testing.T) {
 	require.NoError(t, err)
 	victim := out.Started[0].ID
 
-	inTxn, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	a.beforeTxn = func() { once.Do(func() { close(inTxn); <-release }) }
-	first := make(chan error, 1)
-	go func() {
-		_, err := a.Apply(cluster.Proposal{Placements: []cluster.Placement{{InstanceID: in.ID, Spec: spec(t, 256, 16)}}})
-		first <- err
-	}()
-	<-inTxn
+	release := holdFirst(t, a, in.ID, 256)
 	sctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan error, 1)
 	go func() { // as StopTask queues it (StopTask's own read waits for the copy, locked by the commit)
@@ -318,8 +311,7 @@ func TestClusterGroupCommitCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, err, cluster.ErrNotCommitted)
 	waitQueued(t, a, 0)
-	close(release)
-	require.NoError(t, <-first)
+	require.NoError(t, release())
 	agreeClusters(t, a)
 	a.Read(func(v *cluster.View) {
 		task, ok := v.Task(victim)
