@@ -223,26 +223,9 @@ func (c *Cluster) taskKey(id string) string     { return c.key + "/tasks/" + id 
 // stopped only if the copy had it no later than the read).
 func (c *Cluster) load(ctx context.Context) (int64, error) {
 	prefix := c.key + "/"
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	var rev int64
-	var kvs []*mvccpb.KeyValue
-	for from := prefix; ; {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(2000)}
-		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
-		}
-		resp, err := c.etcd.Get(ctx, from, opts...)
-		if err != nil {
-			return 0, fmt.Errorf("etcdstore: loading cluster %s: %w", c.name, err)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		kvs = append(kvs, resp.Kvs...)
-		if !resp.More || len(resp.Kvs) == 0 {
-			break
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	kvs, rev, err := readPrefix(ctx, c.etcd, prefix)
+	if err != nil {
+		return 0, fmt.Errorf("etcdstore: loading cluster %s: %w", c.name, err)
 	}
 	kind := func(kv *mvccpb.KeyValue) string {
 		k, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), prefix), "/")

@@ -424,7 +424,8 @@ func (c *Cluster) Leading() bool { return c.election.leading.Load() }
 // process's RunServices takes over. It returns when ctx ends or ticks is
 // closed, or with the copy's error when it is closed or can no longer
 // follow etcd (ErrClosed, ErrDiverged); while etcd cannot be reached it
-// waits, and campaigns again when etcd is back. Call it at most once at a time per Cluster.
+// waits, and campaigns again when etcd is back. Call it at most once at a
+// time per Cluster.
 func (c *Cluster) RunServices(ctx context.Context, ticks <-chan time.Time, opts ServicesOptions) error {
 	if opts.Name != "" {
 		c.election.name = opts.Name

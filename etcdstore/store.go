@@ -180,29 +180,11 @@ func (r *Replica) load(ctx context.Context) (*journal.Machine, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	// Paged by key at one revision, then put in the log's order: sorting
-	// on the server would sort the whole log again for each page.
-	prefix := r.opts.Prefix + "log/"
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	var rev int64
-	var kvs []*mvccpb.KeyValue
-	for from := prefix; ; {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(2000)}
-		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
-		}
-		resp, err := r.etcd.Get(ctx, from, opts...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("etcdstore: loading the log: %w", err)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		kvs = append(kvs, resp.Kvs...)
-		if !resp.More || len(resp.Kvs) == 0 {
-			break
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	// Read by key, then put in the log's order: sorting on the server
+	// would sort the whole log again for each page.
+	kvs, rev, err := readPrefix(ctx, r.etcd, r.opts.Prefix+"log/")
+	if err != nil {
+		return nil, 0, fmt.Errorf("etcdstore: loading the log: %w", err)
 	}
 	slices.SortFunc(kvs, func(a, b *mvccpb.KeyValue) int { return cmp.Compare(a.CreateRevision, b.CreateRevision) })
 	for _, kv := range kvs {
